@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Strict Swift 6 everywhere; warnings are treated as bugs (CI builds with -warnings-as-errors
+// through `make test`).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "omnid",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "omnid", targets: ["omnid"]),
+        .executable(name: "omni-sim", targets: ["omni-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; apt names the Debian -dev package to install.
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets", providers: [.apt(["libwebsockets-dev"])]),
+        // The one C shim: only what Swift cannot import directly (see each file's header).
+        .target(name: "COmniShim", dependencies: ["CALSA", "CGPIOD", "CLibWebSockets"]),
+
+        .target(name: "RealtimeProtocol", swiftSettings: swift6),
+        .target(
+            name: "OmniCore",
+            dependencies: [
+                "RealtimeProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: swift6),
+        .target(
+            name: "OmniLinux",
+            dependencies: ["OmniCore", "COmniShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
+        .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
+        .executableTarget(
+            name: "omnid",
+            dependencies: [
+                "OmniLinux", "OmniCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift6),
+        .executableTarget(
+            name: "omni-sim",
+            dependencies: [
+                "SimulatorCore", "OmniLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swift6),
+
+        .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
+        .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
+        .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
+        .testTarget(name: "IntegrationTests", dependencies: ["OmniLinux", "RealtimeProtocol"], swiftSettings: swift6),
+    ]
+)

@@ -1,0 +1,290 @@
+// Builds an OmniConfig from defaults < board file < omni.conf < environment, validating every key.
+
+public struct LoadedConfig: Sendable {
+    public var config: OmniConfig
+    public var warnings: [ConfigWarning]
+}
+
+/// File access is injected so tests need no files and the loader stays in OmniCore.
+public struct ConfigEnvironment: Sendable {
+    public var readFile: @Sendable (String) -> String?
+    /// `stat` mode bits of a file, for the "key file readable by others" warning.
+    public var fileMode: @Sendable (String) -> UInt32?
+    public var environment: [String: String]
+    public var boardDirectory: String
+
+    public init(readFile: @escaping @Sendable (String) -> String?, fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
+                environment: [String: String] = [:], boardDirectory: String = "/usr/share/omnid/boards") {
+        self.readFile = readFile
+        self.fileMode = fileMode
+        self.environment = environment
+        self.boardDirectory = boardDirectory
+    }
+}
+
+public enum ConfigLoader {
+    public static let knownSections: [String: [String]] = [
+        "service": ["region", "url", "model", "api_key_file", "api_key_credential", "ca_file", "allow_insecure",
+                    "ping_interval_ms", "dead_link_ms", "max_message_kb"],
+        "session": ["voice", "instructions", "modalities", "mode", "vad_threshold", "vad_silence_ms",
+                    "vad_prefix_padding_ms", "transcription"],
+        "audio": ["capture", "playback", "period_ms", "buffer_periods", "preroll_ms", "volume", "earcons",
+                  "earcon_level", "rt_priority", "capture_rate", "playback_rate"],
+        "board": ["name", "file", "description"],
+        "control": ["socket"],
+        "log": ["level"],
+    ]
+    /// Sections only a board file may hold; their keys are checked by the device layer.
+    public static let boardOnlySections = ["button", "leds"]
+
+    public static func load(path: String, env: ConfigEnvironment) throws(ConfigError) -> LoadedConfig {
+        guard let text = env.readFile(path) else {
+            throw ConfigError(file: path, line: nil, key: nil, message: "cannot read the file (missing, or no permission)")
+        }
+        return try load(text: text, path: path, env: env)
+    }
+
+    public static func load(text: String, path: String, env: ConfigEnvironment) throws(ConfigError) -> LoadedConfig {
+        var warnings: [ConfigWarning] = []
+        var config = OmniConfig()
+        config.sources.configFile = path
+        let doc = try ConfigDocument.parse(text: text, file: path)
+        try checkKeys(doc, allowBoardSections: false)
+
+        // The board named by omni.conf is applied first so omni.conf can override it.
+        var boardRef = OmniConfig.Board()
+        let r = SectionReader(doc: doc, section: "board")
+        boardRef.name = try r.string("name")
+        boardRef.file = try r.string("file")
+        if let file = boardRef.file ?? boardRef.name.map({ "\(env.boardDirectory)/\($0).toml" }) {
+            guard let boardText = env.readFile(file) else {
+                let entry = doc.sections["board"]?[boardRef.file != nil ? "file" : "name"]
+                throw ConfigError(file: path, line: entry?.line, key: "board.\(boardRef.file != nil ? "file" : "name")",
+                                  message: "board file \(file) cannot be read; boards are in \(env.boardDirectory)")
+            }
+            let board = try ConfigDocument.parse(text: boardText, file: file)
+            try checkKeys(board, allowBoardSections: true)
+            try apply(board, to: &config, warnings: &warnings)
+            config.sources.boardFile = file
+            for s in boardOnlySections { if let sec = board.sections[s] { config.board.sections[s] = sec } }
+        }
+        try apply(doc, to: &config, warnings: &warnings)
+        config.board.name = boardRef.name ?? config.board.name
+        config.board.file = config.sources.boardFile
+
+        // Environment beats files.
+        if let level = env.environment["OMNID_LOG_LEVEL"], !level.isEmpty {
+            guard let l = LogLevelName(rawValue: level) else {
+                throw ConfigError(file: "environment", line: nil, key: "OMNID_LOG_LEVEL",
+                                  message: "\"\(level)\" is not a level; allowed: \(LogLevelName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.log.level = l
+        }
+        try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
+        return LoadedConfig(config: config, warnings: warnings)
+    }
+
+    static func checkKeys(_ doc: ConfigDocument, allowBoardSections: Bool) throws(ConfigError) {
+        let sections = Array(knownSections.keys) + (allowBoardSections ? boardOnlySections : [])
+        for (section, entries) in doc.sections.sorted(by: { $0.key < $1.key }) {
+            if section.isEmpty {
+                let (key, entry) = entries.sorted { $0.value.line < $1.value.line }.first!
+                throw ConfigError(file: doc.file, line: entry.line, key: key,
+                                  message: "keys belong in a section such as [service] or [session]")
+            }
+            guard sections.contains(section) else {
+                var msg = "unknown section [\(section)]"
+                if let s = DidYouMean.suggest(section, among: sections) { msg += "; did you mean [\(s)]?" }
+                throw ConfigError(file: doc.file, line: doc.sectionLines[section], key: nil, message: msg)
+            }
+            guard let known = knownSections[section] else { continue }
+            for (key, entry) in entries.sorted(by: { $0.value.line < $1.value.line }) where !known.contains(key) {
+                var msg = "unknown key"
+                if let s = DidYouMean.suggest(key, among: known) { msg += "; did you mean \(s)?" }
+                else { msg += "; [\(section)] takes \(known.joined(separator: ", "))" }
+                throw ConfigError(file: doc.file, line: entry.line, key: "\(section).\(key)", message: msg)
+            }
+        }
+    }
+
+    static func apply(_ doc: ConfigDocument, to c: inout OmniConfig, warnings: inout [ConfigWarning]) throws(ConfigError) {
+        let s = SectionReader(doc: doc, section: "service")
+        if let v = try s.choice("region", ServiceRegion.self) { c.service.region = v }
+        if let v = try s.string("url") {
+            guard v.hasPrefix("wss://") || v.hasPrefix("ws://") else {
+                throw s.error("url", "must start with wss:// (or ws:// for a local server)")
+            }
+            c.service.url = v
+        }
+        if let v = try s.string("model") { c.service.model = v }
+        if let v = try s.string("api_key_file") { c.service.apiKeyFile = v }
+        if let v = try s.string("api_key_credential") { c.service.apiKeyCredential = v }
+        if let v = try s.string("ca_file") { c.service.caFile = v }
+        if let v = try s.bool("allow_insecure") { c.service.allowInsecure = v }
+        if let v = try s.int("ping_interval_ms", 1000...60_000) { c.service.pingIntervalMs = v }
+        if let v = try s.int("dead_link_ms", 2000...300_000) { c.service.deadLinkMs = v }
+        if let v = try s.int("max_message_kb", 64...65_536) { c.service.maxMessageKB = v }
+
+        let se = SectionReader(doc: doc, section: "session")
+        if let v = try se.string("voice") {
+            if v.isEmpty { throw se.error("voice", "must not be empty; e.g. \"Cherry\"") }
+            if !KnownVoices.flash.contains(v) {
+                var msg = "\"\(v)\" is not a voice listed for \(c.service.model); the service may still accept it"
+                if let sug = DidYouMean.suggest(v, among: KnownVoices.flash) { msg += " (did you mean \(sug)?)" }
+                warnings.append(se.error("voice", msg))
+            }
+            c.session.voice = v
+        }
+        if let v = try se.string("instructions") { c.session.instructions = v }
+        if let v = try se.strings("modalities") {
+            let set = Set(v)
+            guard set == ["text"] || set == ["text", "audio"], v.count == set.count else {
+                throw se.error("modalities", "must be [\"text\"] or [\"text\", \"audio\"]")
+            }
+            c.session.modalities = v
+        }
+        if let v = try se.choice("mode", InteractionMode.self) { c.session.mode = v }
+        if let v = try se.double("vad_threshold", -1.0...1.0) { c.session.vadThreshold = v }
+        if let v = try se.int("vad_silence_ms", 200...6000) { c.session.vadSilenceMs = v }
+        if let v = try se.int("vad_prefix_padding_ms", 0...5000) { c.session.vadPrefixPaddingMs = v }
+        if let v = try se.bool("transcription") { c.session.transcription = v }
+
+        let a = SectionReader(doc: doc, section: "audio")
+        if let v = try a.string("capture") { c.audio.capture = v }
+        if let v = try a.string("playback") { c.audio.playback = v }
+        if let v = try a.int("period_ms", 5...100) { c.audio.periodMs = v }
+        if let v = try a.int("buffer_periods", 2...16) { c.audio.bufferPeriods = v }
+        if let v = try a.int("preroll_ms", 0...1000) { c.audio.prerollMs = v }
+        if let v = try a.double("volume", 0.0...2.0) { c.audio.volume = v }
+        if let v = try a.bool("earcons") { c.audio.earcons = v }
+        if let v = try a.double("earcon_level", 0.0...1.0) { c.audio.earconLevel = v }
+        if let v = try a.int("rt_priority", 0...99) { c.audio.rtPriority = v }
+        if let v = try a.int("capture_rate", 8000...192_000) { c.audio.captureRate = v }
+        if let v = try a.int("playback_rate", 8000...192_000) { c.audio.playbackRate = v }
+
+        let b = SectionReader(doc: doc, section: "board")
+        if let v = try b.string("description") { c.board.description = v }
+        if let v = try b.string("name"), c.board.name == nil { c.board.name = v }
+
+        let ctl = SectionReader(doc: doc, section: "control")
+        if let v = try ctl.string("socket") {
+            guard v.hasPrefix("/") else { throw ctl.error("socket", "must be an absolute path, e.g. /run/omnid/control.sock") }
+            c.control.socket = v
+        }
+
+        let l = SectionReader(doc: doc, section: "log")
+        if let v = try l.choice("level", LogLevelName.self) { c.log.level = v }
+    }
+
+    static func resolveAPIKey(_ c: inout OmniConfig, doc: ConfigDocument, env: ConfigEnvironment,
+                              warnings: inout [ConfigWarning]) throws(ConfigError) {
+        if let k = env.environment["DASHSCOPE_API_KEY"], !k.isEmpty {
+            c.apiKey = APIKey(k)
+            c.sources.apiKeySource = "environment DASHSCOPE_API_KEY"
+            return
+        }
+        if let dir = env.environment["CREDENTIALS_DIRECTORY"] {
+            let path = "\(dir)/\(c.service.apiKeyCredential)"
+            if let k = env.readFile(path)?.trimmingSpacesAndNewlines(), !k.isEmpty {
+                c.apiKey = APIKey(k)
+                c.sources.apiKeySource = "systemd credential \(c.service.apiKeyCredential)"
+                return
+            }
+        }
+        if let file = c.service.apiKeyFile {
+            let entry = doc.sections["service"]?["api_key_file"]
+            guard let k = env.readFile(file)?.trimmingSpacesAndNewlines(), !k.isEmpty else {
+                throw ConfigError(file: entry?.file ?? doc.file, line: entry?.line, key: "service.api_key_file",
+                                  message: "\(file) cannot be read or is empty; it must hold the DashScope API key")
+            }
+            if let mode = env.fileMode(file), mode & 0o044 != 0 {
+                warnings.append(ConfigError(file: entry?.file ?? doc.file, line: entry?.line, key: "service.api_key_file",
+                                            message: "\(file) is readable by other users; run chmod 600 (or 640 root:omnid)"))
+            }
+            c.apiKey = APIKey(k)
+            c.sources.apiKeySource = "file \(file)"
+        }
+    }
+}
+
+/// Typed reads of one section, with errors that carry the entry's file and line.
+struct SectionReader {
+    let doc: ConfigDocument
+    let section: String
+
+    func entry(_ key: String) -> ConfigEntry? { doc.sections[section]?[key] }
+
+    func error(_ key: String, _ message: String) -> ConfigError {
+        let e = entry(key)
+        return ConfigError(file: e?.file ?? doc.file, line: e?.line, key: "\(section).\(key)", message: message)
+    }
+
+    func string(_ key: String) throws(ConfigError) -> String? {
+        guard let e = entry(key) else { return nil }
+        guard case .string(let s) = e.value else { throw error(key, "must be a string, got \(e.value)") }
+        return s
+    }
+
+    func strings(_ key: String) throws(ConfigError) -> [String]? {
+        guard let e = entry(key) else { return nil }
+        guard case .array(let a) = e.value else { throw error(key, "must be an array of strings, got \(e.value)") }
+        var out: [String] = []
+        for v in a {
+            guard case .string(let s) = v else { throw error(key, "must be an array of strings, got \(e.value)") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let e = entry(key) else { return nil }
+        guard case .bool(let b) = e.value else { throw error(key, "must be true or false, got \(e.value)") }
+        return b
+    }
+
+    func int(_ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int? {
+        guard let e = entry(key) else { return nil }
+        guard case .int(let i) = e.value else {
+            throw error(key, "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(e.value)")
+        }
+        guard range.contains(i) else {
+            throw error(key, "\(i) is out of range; allowed \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    func double(_ key: String, _ range: ClosedRange<Double>) throws(ConfigError) -> Double? {
+        guard let e = entry(key) else { return nil }
+        let d: Double
+        switch e.value {
+        case .double(let x): d = x
+        case .int(let i): d = Double(i)
+        default: throw error(key, "must be a number from \(range.lowerBound) to \(range.upperBound), got \(e.value)")
+        }
+        guard range.contains(d) else {
+            throw error(key, "\(d) is out of range; allowed \(range.lowerBound) to \(range.upperBound)")
+        }
+        return d
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ key: String, _: T.Type) throws(ConfigError) -> T?
+    where T.RawValue == String {
+        guard let s = try string(key) else { return nil }
+        guard let v = T(rawValue: s) else {
+            let allowed = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            var msg = "\"\(s)\" is not allowed; allowed: \(allowed)"
+            if let sug = DidYouMean.suggest(s, among: T.allCases.map(\.rawValue)) { msg += " (did you mean \"\(sug)\"?)" }
+            throw error(key, msg)
+        }
+        return v
+    }
+}
+
+extension String {
+    func trimmingSpacesAndNewlines() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

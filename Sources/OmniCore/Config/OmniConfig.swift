@@ -1,0 +1,123 @@
+// The whole appliance configuration as one typed, validated value. Defaults here are what a
+// box with an empty /etc/omni.conf does; board files and omni.conf override them.
+
+public enum InteractionMode: String, Sendable, Equatable, CaseIterable {
+    case pushToTalk = "push-to-talk"
+    case toggle
+    case vad
+}
+
+public enum ServiceRegion: String, Sendable, Equatable, CaseIterable {
+    case intl, cn
+
+    public var url: String {
+        switch self {
+        case .intl: "wss://dashscope-intl.aliyuncs.com/api-ws/v1/realtime"
+        case .cn: "wss://dashscope.aliyuncs.com/api-ws/v1/realtime"
+        }
+    }
+}
+
+public enum LogLevelName: String, Sendable, Equatable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// Where the config came from, for messages and `check-config`.
+public struct ConfigSources: Sendable, Equatable {
+    public var configFile: String?
+    public var boardFile: String?
+    public var apiKeySource: String?
+}
+
+public struct OmniConfig: Sendable, Equatable {
+    public struct Service: Sendable, Equatable {
+        public var region: ServiceRegion = .intl
+        /// Full endpoint; when nil the region's URL is used.
+        public var url: String?
+        public var model = "qwen3-omni-flash-realtime"
+        public var apiKeyFile: String?
+        /// Name of a systemd credential (LoadCredential=) holding the key.
+        public var apiKeyCredential = "dashscope-api-key"
+        /// PEM bundle to trust instead of the system CA store (private servers).
+        public var caFile: String?
+        /// Allow plain ws:// to a host that is not loopback.
+        public var allowInsecure = false
+        public var pingIntervalMs = 10_000
+        public var deadLinkMs = 25_000
+        public var maxMessageKB = 4096
+
+        public var effectiveURL: String { url ?? region.url }
+    }
+
+    public struct Session: Sendable, Equatable {
+        public var voice = "Cherry"
+        public var instructions = ""
+        public var modalities = ["text", "audio"]
+        public var mode: InteractionMode = .pushToTalk
+        public var vadThreshold = 0.5
+        public var vadSilenceMs = 800
+        public var vadPrefixPaddingMs = 300
+        public var transcription = true
+    }
+
+    public struct Audio: Sendable, Equatable {
+        public var capture = "default"
+        public var playback = "default"
+        public var periodMs = 20
+        public var bufferPeriods = 4
+        public var prerollMs = 60
+        public var volume = 1.0
+        public var earcons = true
+        public var earconLevel = 0.3
+        public var rtPriority = 70
+        public var captureRate: Int?
+        public var playbackRate: Int?
+    }
+
+    public struct Board: Sendable, Equatable {
+        public var name: String?
+        public var file: String?
+        public var description: String?
+        /// Raw board sections ([button], [leds], …) that the device layer interprets.
+        public var sections: [String: [String: ConfigEntry]] = [:]
+    }
+
+    public struct Control: Sendable, Equatable {
+        public var socket = "/run/omnid/control.sock"
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var level: LogLevelName = .info
+    }
+
+    public var service = Service()
+    public var session = Session()
+    public var audio = Audio()
+    public var board = Board()
+    public var control = Control()
+    public var log = Log()
+    /// The API key, never printed: `APIKey.description` is redacted.
+    public var apiKey: APIKey?
+    public var sources = ConfigSources()
+
+    public init() {}
+}
+
+/// The DashScope key. Its descriptions never show it, so it cannot leak into a log line by
+/// accident; code that needs it reads `.value` explicitly.
+public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}
+
+/// Voices of qwen3-omni-flash-realtime (protocol §3.1): 17 on 2025-09-15 plus later additions.
+/// An unlisted voice is a warning, not an error: the service adds voices.
+public enum KnownVoices {
+    public static let flash = [
+        "Cherry", "Ethan", "Nofish", "Jennifer", "Ryan", "Katerina", "Elias", "Jada", "Dylan", "Sunny", "Li",
+        "Marcus", "Roy", "Peter", "Rocky", "Kiki", "Eric", "Serena", "Chelsie", "Momo", "Vivian", "Moon", "Maia",
+        "Kai", "Bella", "Aiden",
+    ]
+}

@@ -1,0 +1,1 @@
+// OmniLinux: real devices.

@@ -1,0 +1,153 @@
+// Helpers that turn JSON objects into typed fields and back. A reader remembers which keys it
+// consumed so everything else can be kept in `extra` and re-emitted: the service adds fields
+// per model generation and a client must tolerate (and not lose) them.
+
+/// A field that can be missing, explicitly null, or set — the protocol gives all three
+/// different meanings (e.g. `turn_detection`: missing = default VAD, null = manual mode).
+public enum Setting<Value: Sendable & Equatable>: Sendable, Equatable {
+    case unset
+    case null
+    case set(Value)
+
+    public var value: Value? { if case .set(let v) = self { v } else { nil } }
+}
+
+public enum EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notJSON(JSONParseError)
+    case notAnObject
+    case missingType
+    case badField(event: String, key: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .notJSON(let e): "frame is not JSON (\(e))"
+        case .notAnObject: "frame is not a JSON object"
+        case .missingType: "frame has no string \"type\""
+        case .badField(let ev, let key, let expected): "\(ev): field \"\(key)\" must be \(expected)"
+        }
+    }
+}
+
+struct FieldReader {
+    let event: String
+    let object: JSONObject
+    private var used: Set<String> = []
+
+    init(_ object: JSONObject, event: String) {
+        self.object = object
+        self.event = event
+    }
+
+    /// Fields not consumed so far, in their original order.
+    var rest: JSONObject {
+        JSONObject(object.entries.filter { !used.contains($0.key) }.map { ($0.key, $0.value) })
+    }
+
+    private mutating func take(_ key: String) -> JSONValue? {
+        used.insert(key)
+        return object[key]
+    }
+
+    private func bad(_ key: String, _ expected: String) -> EventDecodingError {
+        .badField(event: event, key: key, expected: expected)
+    }
+
+    mutating func ignore(_ key: String) { used.insert(key) }
+
+    mutating func string(_ key: String) throws(EventDecodingError) -> String {
+        guard let s = take(key)?.stringValue else { throw bad(key, "a string") }
+        return s
+    }
+
+    /// Missing or null → nil; present with another type → error.
+    mutating func optString(_ key: String) throws(EventDecodingError) -> String? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let s = v.stringValue else { throw bad(key, "a string") }
+        return s
+    }
+
+    mutating func int(_ key: String) throws(EventDecodingError) -> Int {
+        guard let i = take(key)?.intValue else { throw bad(key, "an integer") }
+        return i
+    }
+
+    mutating func optInt(_ key: String) throws(EventDecodingError) -> Int? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let i = v.intValue else { throw bad(key, "an integer") }
+        return i
+    }
+
+    mutating func optDouble(_ key: String) throws(EventDecodingError) -> Double? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let d = v.doubleValue else { throw bad(key, "a number") }
+        return d
+    }
+
+    mutating func optBool(_ key: String) throws(EventDecodingError) -> Bool? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let b = v.boolValue else { throw bad(key, "true or false") }
+        return b
+    }
+
+    mutating func optStrings(_ key: String) throws(EventDecodingError) -> [String]? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let a = v.arrayValue else { throw bad(key, "an array of strings") }
+        var out: [String] = []
+        for e in a {
+            guard let s = e.stringValue else { throw bad(key, "an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func object(_ key: String) throws(EventDecodingError) -> JSONObject {
+        guard let o = take(key)?.objectValue else { throw bad(key, "an object") }
+        return o
+    }
+
+    mutating func optObject(_ key: String) throws(EventDecodingError) -> JSONObject? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let o = v.objectValue else { throw bad(key, "an object") }
+        return o
+    }
+
+    mutating func optArray(_ key: String) throws(EventDecodingError) -> [JSONValue]? {
+        guard let v = take(key), !v.isNull else { return nil }
+        guard let a = v.arrayValue else { throw bad(key, "an array") }
+        return a
+    }
+
+    mutating func raw(_ key: String) -> JSONValue? { take(key) }
+
+    /// Tri-state field whose set value is decoded by `decode`.
+    mutating func setting<T>(_ key: String, _ decode: (JSONValue) throws(EventDecodingError) -> T?)
+        throws(EventDecodingError) -> Setting<T>
+    {
+        guard let v = take(key) else { return .unset }
+        if v.isNull { return .null }
+        guard let t = try decode(v) else { throw bad(key, "a valid value or null") }
+        return .set(t)
+    }
+}
+
+/// Builds an object in a fixed key order, skipping nil values.
+struct FieldWriter {
+    var object = JSONObject()
+
+    mutating func put(_ key: String, _ value: JSONValue?) {
+        if let value { object.append(key, value) }
+    }
+    mutating func put(_ key: String, _ value: String?) { put(key, value.map(JSONValue.string)) }
+    mutating func put(_ key: String, _ value: Int?) { put(key, value.map { JSONValue.int(Int64($0)) }) }
+    mutating func put(_ key: String, _ value: Double?) { put(key, value.map(JSONValue.double)) }
+    mutating func put(_ key: String, _ value: Bool?) { put(key, value.map(JSONValue.bool)) }
+    mutating func put(_ key: String, _ value: [String]?) { put(key, value.map { JSONValue.array($0.map(JSONValue.string)) }) }
+    mutating func put<T>(_ key: String, _ setting: Setting<T>, _ encode: (T) -> JSONValue) {
+        switch setting {
+        case .unset: break
+        case .null: object.append(key, .null)
+        case .set(let v): object.append(key, encode(v))
+        }
+    }
+    mutating func extra(_ rest: JSONObject) { object.merge(missingFrom: rest) }
+}

@@ -1,0 +1,1 @@
+print("omni-sim: not built yet")

@@ -1,0 +1,1 @@
+print("omnid: not built yet")
