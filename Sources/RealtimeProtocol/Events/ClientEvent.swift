@@ -24,7 +24,7 @@ public enum ClientEventBody: Sendable, Equatable {
     case responseCreate(ResponseParameters?)
     case responseCancel
     case sessionFinish
-    /// Tool results (tool-capable models only); kept as raw JSON.
+    /// Tool results (tool-capable models only); kept as raw JSON. `.null` = no `item` field.
     case conversationItemCreate(item: JSONValue)
     /// A type this library does not know; its fields are in `extra`.
     case unknown(type: String)
@@ -65,19 +65,21 @@ public struct ClientEvent: Sendable, Equatable {
 
     public static func decode(object o: JSONObject) throws(EventDecodingError) -> ClientEvent {
         guard let type = o["type"]?.stringValue else { throw .missingType }
-        var r = FieldReader(o, event: type)
+        var r = FieldReader(o, context: FieldContext(event: type, path: ""))
         r.ignore("type")
         let eventID = try r.optString("event_id")
         let body: ClientEventBody
         switch type {
-        case "session.update": body = .sessionUpdate(try SessionConfig.decode(try r.object("session")))
+        case "session.update":
+            body = .sessionUpdate(try SessionConfig.decode(try r.object("session"), r.context.child("session")))
         case "input_audio_buffer.append": body = .inputAudioBufferAppend(audio: try r.string("audio"))
         case "input_audio_buffer.commit": body = .inputAudioBufferCommit
         case "input_audio_buffer.clear": body = .inputAudioBufferClear
         case "input_image_buffer.append": body = .inputImageBufferAppend(image: try r.string("image"))
         case "response.create":
+            // `"response": null` is left in `extra` (and re-emitted); the body is then `nil`.
             if let p = try r.optObject("response") {
-                var pr = FieldReader(p, event: "response.create")
+                var pr = FieldReader(p, context: r.context.child("response"))
                 let instructions: Setting<String> = try pr.setting("instructions") { $0.stringValue }
                 let modalities = try pr.optStrings("modalities")
                 body = .responseCreate(ResponseParameters(instructions: instructions, modalities: modalities, extra: pr.rest))
@@ -86,7 +88,8 @@ public struct ClientEvent: Sendable, Equatable {
             }
         case "response.cancel": body = .responseCancel
         case "session.finish": body = .sessionFinish
-        case "conversation.item.create": body = .conversationItemCreate(item: r.raw("item") ?? .null)
+        // A missing `item` is `.null` (and not emitted); an explicit null stays in `extra`.
+        case "conversation.item.create": body = .conversationItemCreate(item: r.optRaw("item") ?? .null)
         default: body = .unknown(type: type)
         }
         return ClientEvent(eventID: eventID, body, extra: r.rest)
@@ -106,7 +109,8 @@ public struct ClientEvent: Sendable, Equatable {
             pw.put("modalities", p.modalities)
             pw.extra(p.extra)
             w.put("response", JSONValue.object(pw.object))
-        case .conversationItemCreate(let item): w.put("item", item)
+        case .conversationItemCreate(let item):
+            if !item.isNull { w.put("item", item) }
         case .responseCreate(nil), .inputAudioBufferCommit, .inputAudioBufferClear, .responseCancel, .sessionFinish,
             .unknown:
             break

@@ -15,7 +15,11 @@ public enum Setting<Value: Sendable & Equatable>: Sendable, Equatable {
 public enum EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
     case notJSON(JSONParseError)
     case notAnObject
+    /// `type` is missing or is not a string.
     case missingType
+    /// A known field has the wrong JSON type. `event` is the frame's `type`; `key` is the path of
+    /// the field from the top of the frame, in the style of the service's `error.param`
+    /// (`delta`, `session.turn_detection.threshold`, `response.output[0].content[1]`).
     case badField(event: String, key: String, expected: String)
 
     public var description: String {
@@ -28,40 +32,77 @@ public enum EventDecodingError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
+/// Where a nested object sits in the frame, for error messages.
+struct FieldContext {
+    /// The frame's `type`.
+    var event: String
+    /// Dotted path of the object being read, "" for the frame itself.
+    var path: String
+
+    func key(_ k: String) -> String { path.isEmpty ? k : path + "." + k }
+    func child(_ k: String) -> FieldContext { FieldContext(event: event, path: key(k)) }
+    func element(_ i: Int) -> FieldContext { FieldContext(event: event, path: path + "[\(i)]") }
+    func bad(_ expected: String) -> EventDecodingError { .badField(event: event, key: path, expected: expected) }
+}
+
+/// Reads typed fields out of one object.
+///
+/// Null handling, so that a decode/encode round trip loses nothing:
+/// - `opt…` readers treat an explicit `null` like a missing key but leave it unconsumed, so it
+///   lands in `rest` (the owner's `extra`) and is re-emitted as `null`;
+/// - `…(_:default:)` readers (fields the model always has) and `setting` consume a `null`.
 struct FieldReader {
-    let event: String
+    let context: FieldContext
     let object: JSONObject
     private var used: Set<String> = []
 
-    init(_ object: JSONObject, event: String) {
+    init(_ object: JSONObject, context: FieldContext) {
         self.object = object
-        self.event = event
+        self.context = context
     }
+
+    var event: String { context.event }
 
     /// Fields not consumed so far, in their original order.
     var rest: JSONObject {
         JSONObject(object.entries.filter { !used.contains($0.key) }.map { ($0.key, $0.value) })
     }
 
+    /// Consumes `key` and returns its value (nil if missing).
     private mutating func take(_ key: String) -> JSONValue? {
         used.insert(key)
         return object[key]
     }
 
-    private func bad(_ key: String, _ expected: String) -> EventDecodingError {
-        .badField(event: event, key: key, expected: expected)
+    /// The value of `key` unless it is missing or null; a null stays unconsumed.
+    private mutating func takeNonNull(_ key: String) -> JSONValue? {
+        guard let v = object[key], !v.isNull else { return nil }
+        used.insert(key)
+        return v
+    }
+
+    func bad(_ key: String, _ expected: String) -> EventDecodingError {
+        .badField(event: context.event, key: context.key(key), expected: expected)
     }
 
     mutating func ignore(_ key: String) { used.insert(key) }
 
+    /// A field that must be present and a string.
     mutating func string(_ key: String) throws(EventDecodingError) -> String {
         guard let s = take(key)?.stringValue else { throw bad(key, "a string") }
         return s
     }
 
+    /// Missing or null → `defaultValue` (consumed); present with another type → error.
+    mutating func string(_ key: String, default defaultValue: String) throws(EventDecodingError) -> String {
+        guard let v = take(key), !v.isNull else { return defaultValue }
+        guard let s = v.stringValue else { throw bad(key, "a string") }
+        return s
+    }
+
     /// Missing or null → nil; present with another type → error.
     mutating func optString(_ key: String) throws(EventDecodingError) -> String? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let s = v.stringValue else { throw bad(key, "a string") }
         return s
     }
@@ -71,28 +112,35 @@ struct FieldReader {
         return i
     }
 
+    mutating func int(_ key: String, default defaultValue: Int) throws(EventDecodingError) -> Int {
+        guard let v = take(key), !v.isNull else { return defaultValue }
+        guard let i = v.intValue else { throw bad(key, "an integer") }
+        return i
+    }
+
     mutating func optInt(_ key: String) throws(EventDecodingError) -> Int? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let i = v.intValue else { throw bad(key, "an integer") }
         return i
     }
 
     mutating func optDouble(_ key: String) throws(EventDecodingError) -> Double? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let d = v.doubleValue else { throw bad(key, "a number") }
         return d
     }
 
     mutating func optBool(_ key: String) throws(EventDecodingError) -> Bool? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let b = v.boolValue else { throw bad(key, "true or false") }
         return b
     }
 
     mutating func optStrings(_ key: String) throws(EventDecodingError) -> [String]? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let a = v.arrayValue else { throw bad(key, "an array of strings") }
         var out: [String] = []
+        out.reserveCapacity(a.count)
         for e in a {
             guard let s = e.stringValue else { throw bad(key, "an array of strings") }
             out.append(s)
@@ -105,28 +153,41 @@ struct FieldReader {
         return o
     }
 
+    /// Missing or null → empty object (consumed); present with another type → error.
+    mutating func object(_ key: String, default defaultValue: JSONObject) throws(EventDecodingError) -> JSONObject {
+        guard let v = take(key), !v.isNull else { return defaultValue }
+        guard let o = v.objectValue else { throw bad(key, "an object") }
+        return o
+    }
+
     mutating func optObject(_ key: String) throws(EventDecodingError) -> JSONObject? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let o = v.objectValue else { throw bad(key, "an object") }
         return o
     }
 
     mutating func optArray(_ key: String) throws(EventDecodingError) -> [JSONValue]? {
-        guard let v = take(key), !v.isNull else { return nil }
+        guard let v = takeNonNull(key) else { return nil }
         guard let a = v.arrayValue else { throw bad(key, "an array") }
         return a
     }
 
-    mutating func raw(_ key: String) -> JSONValue? { take(key) }
+    /// The raw value, unless missing or null (a null stays unconsumed, like `opt…`).
+    mutating func optRaw(_ key: String) -> JSONValue? { takeNonNull(key) }
 
-    /// Tri-state field whose set value is decoded by `decode`.
-    mutating func setting<T>(_ key: String, _ decode: (JSONValue) throws(EventDecodingError) -> T?)
+    /// Tri-state field whose set value is decoded by `decode` (given the field's context).
+    mutating func setting<T>(_ key: String, _ decode: (JSONValue, FieldContext) throws(EventDecodingError) -> T?)
         throws(EventDecodingError) -> Setting<T>
     {
         guard let v = take(key) else { return .unset }
         if v.isNull { return .null }
-        guard let t = try decode(v) else { throw bad(key, "a valid value or null") }
+        guard let t = try decode(v, context.child(key)) else { throw bad(key, "a valid value or null") }
         return .set(t)
+    }
+
+    /// Tri-state field holding a plain value (`nil` from `convert` = wrong type).
+    mutating func setting<T>(_ key: String, _ convert: (JSONValue) -> T?) throws(EventDecodingError) -> Setting<T> {
+        try setting(key) { (v, _) throws(EventDecodingError) in convert(v) }
     }
 }
 
@@ -135,7 +196,7 @@ struct FieldWriter {
     var object = JSONObject()
 
     mutating func put(_ key: String, _ value: JSONValue?) {
-        if let value { object.append(key, value) }
+        if let value { object[key] = value }
     }
     mutating func put(_ key: String, _ value: String?) { put(key, value.map(JSONValue.string)) }
     mutating func put(_ key: String, _ value: Int?) { put(key, value.map { JSONValue.int(Int64($0)) }) }
@@ -145,9 +206,11 @@ struct FieldWriter {
     mutating func put<T>(_ key: String, _ setting: Setting<T>, _ encode: (T) -> JSONValue) {
         switch setting {
         case .unset: break
-        case .null: object.append(key, .null)
-        case .set(let v): object.append(key, encode(v))
+        case .null: object[key] = .null
+        case .set(let v): object[key] = encode(v)
         }
     }
+    /// Adds the unmodelled fields; a typed field already written wins over an `extra` entry
+    /// with the same key.
     mutating func extra(_ rest: JSONObject) { object.merge(missingFrom: rest) }
 }

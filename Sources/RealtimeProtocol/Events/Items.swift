@@ -23,11 +23,11 @@ public struct ErrorDetail: Sendable, Equatable {
 
     public var isRecoverable: Bool { type == "invalid_request_error" }
 
-    static func decode(_ o: JSONObject) throws(EventDecodingError) -> ErrorDetail {
-        var r = FieldReader(o, event: "error")
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> ErrorDetail {
+        var r = FieldReader(o, context: context)
         let type = try r.optString("type")
         let code = try r.optString("code")
-        let message = try r.optString("message") ?? ""
+        let message = try r.string("message", default: "")
         let param = try r.optString("param")
         let eventID = try r.optString("event_id")
         return ErrorDetail(type: type, code: code, message: message, param: param, eventID: eventID, extra: r.rest)
@@ -61,10 +61,9 @@ public struct ContentPart: Sendable, Equatable {
 
     public var spokenText: String? { transcript ?? text }
 
-    static func decode(_ v: JSONValue) throws(EventDecodingError) -> ContentPart {
-        guard let o = v.objectValue else { throw .badField(event: "content", key: "part", expected: "an object") }
-        var r = FieldReader(o, event: "content part")
-        let type = try r.optString("type") ?? ""
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> ContentPart {
+        var r = FieldReader(o, context: context)
+        let type = try r.string("type", default: "")
         let text = try r.optString("text")
         let transcript = try r.optString("transcript")
         return ContentPart(type: type, text: text, transcript: transcript, extra: r.rest)
@@ -100,18 +99,23 @@ public struct ConversationItem: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ v: JSONValue) throws(EventDecodingError) -> ConversationItem {
-        guard let o = v.objectValue else { throw .badField(event: "item", key: "item", expected: "an object") }
-        var r = FieldReader(o, event: "item")
-        let id = try r.optString("id") ?? ""
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> ConversationItem {
+        var r = FieldReader(o, context: context)
+        let id = try r.string("id", default: "")
         let object = try r.optString("object")
         let type = try r.optString("type")
         let status = try r.optString("status")
         let role = try r.optString("role")
         var content: [ContentPart]?
         if let a = try r.optArray("content") {
-            content = []
-            for p in a { content!.append(try ContentPart.decode(p)) }
+            let cc = context.child("content")
+            var parts: [ContentPart] = []
+            parts.reserveCapacity(a.count)
+            for (i, p) in a.enumerated() {
+                guard let po = p.objectValue else { throw cc.element(i).bad("an object") }
+                parts.append(try ContentPart.decode(po, cc.element(i)))
+            }
+            content = parts
         }
         return ConversationItem(id: id, object: object, type: type, status: status, role: role,
                                 content: content, extra: r.rest)
@@ -143,8 +147,8 @@ public struct TokenDetails: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ o: JSONObject) throws(EventDecodingError) -> TokenDetails {
-        var r = FieldReader(o, event: "usage details")
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> TokenDetails {
+        var r = FieldReader(o, context: context)
         let t = try r.optInt("text_tokens"), a = try r.optInt("audio_tokens"), i = try r.optInt("image_tokens")
         return TokenDetails(textTokens: t, audioTokens: a, imageTokens: i, extra: r.rest)
     }
@@ -179,14 +183,18 @@ public struct Usage: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ o: JSONObject) throws(EventDecodingError) -> Usage {
-        var r = FieldReader(o, event: "usage")
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> Usage {
+        var r = FieldReader(o, context: context)
         var u = Usage()
         u.totalTokens = try r.optInt("total_tokens")
         u.inputTokens = try r.optInt("input_tokens")
         u.outputTokens = try r.optInt("output_tokens")
-        u.inputTokensDetails = try r.optObject("input_tokens_details").map { (o) throws(EventDecodingError) in try TokenDetails.decode(o) }
-        u.outputTokensDetails = try r.optObject("output_tokens_details").map { (o) throws(EventDecodingError) in try TokenDetails.decode(o) }
+        u.inputTokensDetails = try r.optObject("input_tokens_details").map { (o) throws(EventDecodingError) in
+            try TokenDetails.decode(o, context.child("input_tokens_details"))
+        }
+        u.outputTokensDetails = try r.optObject("output_tokens_details").map { (o) throws(EventDecodingError) in
+            try TokenDetails.decode(o, context.child("output_tokens_details"))
+        }
         u.extra = r.rest
         return u
     }
@@ -232,9 +240,9 @@ public struct ResponseInfo: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ o: JSONObject) throws(EventDecodingError) -> ResponseInfo {
-        var r = FieldReader(o, event: "response")
-        var x = ResponseInfo(id: try r.optString("id") ?? "")
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> ResponseInfo {
+        var r = FieldReader(o, context: context)
+        var x = ResponseInfo(id: try r.string("id", default: ""))
         x.object = try r.optString("object")
         x.conversationID = try r.optString("conversation_id")
         x.status = try r.optString("status")
@@ -242,11 +250,16 @@ public struct ResponseInfo: Sendable, Equatable {
         x.voice = try r.optString("voice")
         x.outputAudioFormat = try r.optString("output_audio_format")
         if let a = try r.optArray("output") {
+            let oc = context.child("output")
             var items: [ConversationItem] = []
-            for i in a { items.append(try ConversationItem.decode(i)) }
+            items.reserveCapacity(a.count)
+            for (i, v) in a.enumerated() {
+                guard let io = v.objectValue else { throw oc.element(i).bad("an object") }
+                items.append(try ConversationItem.decode(io, oc.element(i)))
+            }
             x.output = items
         }
-        x.usage = try r.optObject("usage").map { (o) throws(EventDecodingError) in try Usage.decode(o) }
+        x.usage = try r.optObject("usage").map { (o) throws(EventDecodingError) in try Usage.decode(o, context.child("usage")) }
         x.extra = r.rest
         return x
     }
@@ -282,8 +295,8 @@ public struct ContentRef: Sendable, Equatable {
     }
 
     static func read(_ r: inout FieldReader) throws(EventDecodingError) -> ContentRef {
-        ContentRef(responseID: try r.optString("response_id") ?? "", itemID: try r.optString("item_id") ?? "",
-                   outputIndex: try r.optInt("output_index") ?? 0, contentIndex: try r.optInt("content_index") ?? 0)
+        ContentRef(responseID: try r.string("response_id", default: ""), itemID: try r.string("item_id", default: ""),
+                   outputIndex: try r.int("output_index", default: 0), contentIndex: try r.int("content_index", default: 0))
     }
 
     func write(_ w: inout FieldWriter) {

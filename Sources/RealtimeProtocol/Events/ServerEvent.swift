@@ -84,54 +84,61 @@ public struct ServerEvent: Sendable, Equatable {
 
     public static func decode(object o: JSONObject) throws(EventDecodingError) -> ServerEvent {
         guard let type = o["type"]?.stringValue else { throw .missingType }
-        var r = FieldReader(o, event: type)
+        var r = FieldReader(o, context: FieldContext(event: type, path: ""))
         r.ignore("type")
         let eventID = try r.optString("event_id")
+        let c = r.context
         let body: ServerEventBody
+        // Identifiers and indices the service always sends default to ""/0 when missing (and are
+        // then emitted); only the payload a consumer cannot do without is required.
         switch type {
-        case "error": body = .error(try ErrorDetail.decode(try r.object("error")))
-        case "session.created": body = .sessionCreated(try SessionConfig.decode(try r.object("session")))
-        case "session.updated": body = .sessionUpdated(try SessionConfig.decode(try r.object("session")))
+        case "error": body = .error(try ErrorDetail.decode(try r.object("error"), c.child("error")))
+        case "session.created": body = .sessionCreated(try SessionConfig.decode(try r.object("session"), c.child("session")))
+        case "session.updated": body = .sessionUpdated(try SessionConfig.decode(try r.object("session"), c.child("session")))
         case "session.finished": body = .sessionFinished
         case "input_audio_buffer.speech_started":
-            body = .speechStarted(audioStartMs: try r.optInt("audio_start_ms") ?? 0, itemID: try r.optString("item_id") ?? "")
+            body = .speechStarted(audioStartMs: try r.int("audio_start_ms", default: 0),
+                                  itemID: try r.string("item_id", default: ""))
         case "input_audio_buffer.speech_stopped":
-            body = .speechStopped(audioEndMs: try r.optInt("audio_end_ms") ?? 0, itemID: try r.optString("item_id") ?? "")
+            body = .speechStopped(audioEndMs: try r.int("audio_end_ms", default: 0),
+                                  itemID: try r.string("item_id", default: ""))
         case "input_audio_buffer.committed":
-            body = .inputAudioBufferCommitted(itemID: try r.optString("item_id") ?? "",
+            body = .inputAudioBufferCommitted(itemID: try r.string("item_id", default: ""),
                                               previousItemID: try r.optString("previous_item_id"))
         case "input_audio_buffer.cleared": body = .inputAudioBufferCleared
-        case "conversation.item.created": body = .conversationItemCreated(try ConversationItem.decode(r.raw("item") ?? .null))
+        case "conversation.item.created":
+            body = .conversationItemCreated(try ConversationItem.decode(try r.object("item"), c.child("item")))
         case "conversation.item.input_audio_transcription.completed":
-            body = .inputTranscriptionCompleted(itemID: try r.optString("item_id") ?? "",
-                                                contentIndex: try r.optInt("content_index") ?? 0,
-                                                transcript: try r.optString("transcript") ?? "")
+            body = .inputTranscriptionCompleted(itemID: try r.string("item_id", default: ""),
+                                                contentIndex: try r.int("content_index", default: 0),
+                                                transcript: try r.string("transcript", default: ""))
         case "conversation.item.input_audio_transcription.delta":
-            body = .inputTranscriptionDelta(itemID: try r.optString("item_id") ?? "",
-                                            contentIndex: try r.optInt("content_index") ?? 0,
-                                            text: try r.optString("text") ?? "", stash: try r.optString("stash"))
+            body = .inputTranscriptionDelta(itemID: try r.string("item_id", default: ""),
+                                            contentIndex: try r.int("content_index", default: 0),
+                                            text: try r.string("text", default: ""), stash: try r.optString("stash"))
         case "conversation.item.input_audio_transcription.failed":
-            body = .inputTranscriptionFailed(itemID: try r.optString("item_id") ?? "",
-                                             contentIndex: try r.optInt("content_index") ?? 0,
-                                             error: try ErrorDetail.decode(try r.optObject("error") ?? JSONObject()))
-        case "response.created": body = .responseCreated(try ResponseInfo.decode(try r.object("response")))
-        case "response.done": body = .responseDone(try ResponseInfo.decode(try r.object("response")))
+            body = .inputTranscriptionFailed(itemID: try r.string("item_id", default: ""),
+                                             contentIndex: try r.int("content_index", default: 0),
+                                             error: try ErrorDetail.decode(try r.object("error", default: JSONObject()),
+                                                                           c.child("error")))
+        case "response.created": body = .responseCreated(try ResponseInfo.decode(try r.object("response"), c.child("response")))
+        case "response.done": body = .responseDone(try ResponseInfo.decode(try r.object("response"), c.child("response")))
         case "response.output_item.added", "response.output_item.done":
-            let rid = try r.optString("response_id") ?? ""
-            let idx = try r.optInt("output_index") ?? 0
-            let item = try ConversationItem.decode(r.raw("item") ?? .null)
+            let rid = try r.string("response_id", default: "")
+            let idx = try r.int("output_index", default: 0)
+            let item = try ConversationItem.decode(try r.object("item"), c.child("item"))
             body = type.hasSuffix("added") ? .outputItemAdded(responseID: rid, outputIndex: idx, item: item)
                 : .outputItemDone(responseID: rid, outputIndex: idx, item: item)
         case "response.content_part.added", "response.content_part.done":
             let ref = try ContentRef.read(&r)
-            let part = try ContentPart.decode(r.raw("part") ?? .null)
+            let part = try ContentPart.decode(try r.object("part"), c.child("part"))
             body = type.hasSuffix("added") ? .contentPartAdded(ref, part: part) : .contentPartDone(ref, part: part)
         case "response.text.delta": body = .textDelta(try ContentRef.read(&r), delta: try r.string("delta"))
-        case "response.text.done": body = .textDone(try ContentRef.read(&r), text: try r.optString("text") ?? "")
+        case "response.text.done": body = .textDone(try ContentRef.read(&r), text: try r.string("text", default: ""))
         case "response.audio_transcript.delta":
             body = .audioTranscriptDelta(try ContentRef.read(&r), delta: try r.string("delta"))
         case "response.audio_transcript.done":
-            body = .audioTranscriptDone(try ContentRef.read(&r), transcript: try r.optString("transcript") ?? "")
+            body = .audioTranscriptDone(try ContentRef.read(&r), transcript: try r.string("transcript", default: ""))
         case "response.audio.delta": body = .audioDelta(try ContentRef.read(&r), delta: try r.string("delta"))
         case "response.audio.done": body = .audioDone(try ContentRef.read(&r))
         case "response.function_call_arguments.delta": body = .functionCallArgumentsDelta
@@ -155,8 +162,8 @@ public struct ServerEvent: Sendable, Equatable {
             w.put("audio_end_ms", ms)
             w.put("item_id", item)
         case .inputAudioBufferCommitted(let item, let prev):
-            w.put("previous_item_id", prev)
             w.put("item_id", item)
+            w.put("previous_item_id", prev)
         case .conversationItemCreated(let item): w.put("item", item.json)
         case .inputTranscriptionCompleted(let item, let ci, let t):
             w.put("item_id", item)

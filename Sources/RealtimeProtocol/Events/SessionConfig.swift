@@ -22,11 +22,11 @@ public struct TurnDetection: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ v: JSONValue) throws(EventDecodingError) -> TurnDetection? {
+    static func decode(_ v: JSONValue, _ context: FieldContext) throws(EventDecodingError) -> TurnDetection? {
         guard let o = v.objectValue else { return nil }
-        var r = FieldReader(o, event: "turn_detection")
+        var r = FieldReader(o, context: context)
         let t = TurnDetection(
-            type: try r.optString("type") ?? "server_vad",
+            type: try r.string("type", default: "server_vad"),
             threshold: try r.optDouble("threshold"),
             prefixPaddingMs: try r.optInt("prefix_padding_ms"),
             silenceDurationMs: try r.optInt("silence_duration_ms"),
@@ -61,9 +61,9 @@ public struct InputAudioTranscription: Sendable, Equatable {
         self.extra = extra
     }
 
-    static func decode(_ v: JSONValue) throws(EventDecodingError) -> InputAudioTranscription? {
+    static func decode(_ v: JSONValue, _ context: FieldContext) throws(EventDecodingError) -> InputAudioTranscription? {
         guard let o = v.objectValue else { return nil }
-        var r = FieldReader(o, event: "input_audio_transcription")
+        var r = FieldReader(o, context: context)
         let model: Setting<String> = try r.setting("model") { $0.stringValue }
         return InputAudioTranscription(model: model, extra: r.rest)
     }
@@ -128,8 +128,13 @@ public struct SessionConfig: Sendable, Equatable {
         self.extra = extra
     }
 
+    /// Decodes a bare `session` object (errors name the event `session`).
     public static func decode(_ o: JSONObject) throws(EventDecodingError) -> SessionConfig {
-        var r = FieldReader(o, event: "session")
+        try decode(o, FieldContext(event: "session", path: ""))
+    }
+
+    static func decode(_ o: JSONObject, _ context: FieldContext) throws(EventDecodingError) -> SessionConfig {
+        var r = FieldReader(o, context: context)
         var s = SessionConfig()
         s.object = try r.optString("object")
         s.model = try r.optString("model")
@@ -173,14 +178,20 @@ public struct SessionConfig: Sendable, Equatable {
         w.put("repetition_penalty", repetitionPenalty)
         w.put("presence_penalty", presencePenalty)
         w.put("seed", seed)
-        w.extra(extra)
         w.put("id", id)
+        w.extra(extra)
         return w.object
     }
 
     /// Applies the fields `update` sets on top of `self` (fields not sent keep their value).
+    /// `.null` in a tri-state field is a value (e.g. `turn_detection: null` = manual mode) and
+    /// replaces; `turn_detection` and `input_audio_transcription` are replaced as a whole, as the
+    /// service echoes them. Unknown fields of `update` are merged key by key into `extra`.
     public func merged(with update: SessionConfig) -> SessionConfig {
         var s = self
+        if let v = update.id { s.id = v }
+        if let v = update.object { s.object = v }
+        if let v = update.model { s.model = v }
         if let v = update.modalities { s.modalities = v }
         if let v = update.voice { s.voice = v }
         if let v = update.inputAudioFormat { s.inputAudioFormat = v }

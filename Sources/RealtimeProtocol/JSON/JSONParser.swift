@@ -1,6 +1,11 @@
 // A strict RFC 8259 parser over UTF-8 bytes. Hand-written because FoundationEssentials'
 // JSONDecoder cannot keep key order or unknown fields, and because a malformed frame from the
 // network must become an error value, never a crash.
+//
+// Deliberate leniencies: invalid UTF-8 inside strings (only reachable through `parse(bytes:)`;
+// a Swift `String` is always valid) is repaired with U+FFFD rather than rejected, and duplicate
+// object keys keep the last value. Numbers that overflow a Double are rejected: JSON cannot
+// write infinity back.
 
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int
@@ -74,6 +79,7 @@ private struct Parser {
     mutating func object(depth: Int) throws(JSONParseError) -> JSONObject {
         pos += 1
         var obj = JSONObject()
+        var seen = Set<String>()
         skipWhitespace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return obj }
         while true {
@@ -85,8 +91,10 @@ private struct Parser {
             pos += 1
             skipWhitespace()
             let v = try value(depth: depth + 1)
-            // Duplicate keys: the last one wins, as in most parsers.
-            if obj[key] != nil { obj[key] = v } else { obj.append(key, v) }
+            // Duplicate keys: the last one wins, as in most parsers. JSONObject lookups are
+            // linear, so track the keys in a set: a hostile frame with thousands of keys must
+            // not cost a quadratic number of string comparisons.
+            if seen.insert(key).inserted { obj.append(key, v) } else { obj[key] = v }
             skipWhitespace()
             guard pos < bytes.count else { throw error("unexpected end") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -212,7 +220,7 @@ private struct Parser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }
-        guard let d = Double(text) else { throw error("bad number") }
+        guard let d = Double(text), d.isFinite else { throw JSONParseError(offset: start, reason: "number out of range") }
         return .double(d)
     }
 

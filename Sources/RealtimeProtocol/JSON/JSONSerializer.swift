@@ -16,7 +16,9 @@ extension JSONValue {
         case .double(let d):
             // JSON has no NaN or infinity; null is what JavaScript's JSON.stringify emits.
             guard d.isFinite else { out.append(contentsOf: "null".utf8); return }
-            if d.rounded() == d, abs(d) < 1e15 {
+            if d == 0, d.sign == .minus {
+                out.append(contentsOf: "-0.0".utf8)
+            } else if d.rounded() == d, abs(d) < 1e15 {
                 out.append(contentsOf: String(Int64(d)).utf8)
                 out.append(contentsOf: ".0".utf8)
             } else {

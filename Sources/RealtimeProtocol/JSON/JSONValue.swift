@@ -37,7 +37,10 @@ public enum JSONValue: Sendable, Equatable {
     /// what "the same JSON" means to a peer.
     public func semanticallyEquals(_ other: JSONValue) -> Bool {
         switch (self, other) {
-        case (.int, .double), (.double, .int), (.double, .double), (.int, .int):
+        case (.int(let a), .int(let b)):
+            // Exact: converting to Double would make 2^53 and 2^53+1 equal.
+            return a == b
+        case (.int, .double), (.double, .int), (.double, .double):
             return doubleValue == other.doubleValue
         case (.array(let a), .array(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.semanticallyEquals($1) }

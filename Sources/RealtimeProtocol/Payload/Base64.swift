@@ -45,7 +45,8 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes standard Base64 (padding optional, no whitespace). Nil on any invalid character.
+    /// Decodes standard Base64 (padding optional, no whitespace). Nil on any invalid character,
+    /// an impossible length, or padding that does not complete the last 4-character group.
     public static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
         var text = text
@@ -53,16 +54,24 @@ public enum Base64 {
         return ok ? out : nil
     }
 
+    /// Appends the decoding of `src` to `out`; on failure returns false and leaves `out` as it was.
     public static func decode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
         var n = src.count
         while n > 0, src[n - 1] == UInt8(ascii: "=") { n -= 1 }
-        guard src.count - n <= 2, n % 4 != 1 else { return false }
-        out.reserveCapacity(out.count + n * 3 / 4)
+        let padding = src.count - n
+        // Unpadded: any length but 4k+1. Padded: the padding must fill the last group exactly
+        // ("QQ==", "QUI="), so "QQ=", "QUI==" and "QUJD=" are rejected.
+        guard n % 4 != 1, padding == 0 || (padding <= 2 && (n + padding) % 4 == 0) else { return false }
+        let start = out.count
+        out.reserveCapacity(start + n * 3 / 4)
         var acc: UInt32 = 0
         var bits = 0
         for i in 0..<n {
             let d = reverse[Int(src[i])]
-            if d == 0xFF { return false }
+            if d == 0xFF {
+                out.removeSubrange(start...)
+                return false
+            }
             acc = acc << 6 | UInt32(d)
             bits += 6
             if bits >= 8 {

@@ -1,0 +1,71 @@
+// `omnid check-config` output: the effective configuration as TOML, with the key redacted and
+// the origin of the key and board shown as comments.
+
+extension OmniConfig {
+    public var effectiveTOML: String {
+        func q(_ s: String) -> String {
+            var out = "\""
+            for c in s.unicodeScalars {
+                switch c {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\t": out += "\\t"
+                default: out.unicodeScalars.append(c)
+                }
+            }
+            return out + "\""
+        }
+        func list(_ a: [String]) -> String { "[" + a.map(q).joined(separator: ", ") + "]" }
+        var lines: [String] = []
+        if let f = sources.configFile { lines.append("# config: \(f)") }
+        if let b = sources.boardFile { lines.append("# board:  \(b)") }
+        lines.append("# api key: " + (apiKey == nil ? "none" : "<redacted> (from \(sources.apiKeySource ?? "?"))"))
+        lines.append("")
+        lines.append("[service]")
+        lines.append("region = \(q(service.region.rawValue))")
+        lines.append("url = \(q(service.effectiveURL))")
+        lines.append("model = \(q(service.model))")
+        if let f = service.apiKeyFile { lines.append("api_key_file = \(q(f))") }
+        lines.append("api_key_credential = \(q(service.apiKeyCredential))")
+        if let f = service.caFile { lines.append("ca_file = \(q(f))") }
+        lines.append("allow_insecure = \(service.allowInsecure)")
+        lines.append("ping_interval_ms = \(service.pingIntervalMs)")
+        lines.append("dead_link_ms = \(service.deadLinkMs)")
+        lines.append("max_message_kb = \(service.maxMessageKB)")
+        lines.append("")
+        lines.append("[session]")
+        lines.append("voice = \(q(session.voice))")
+        lines.append("instructions = \(q(session.instructions))")
+        lines.append("modalities = \(list(session.modalities))")
+        lines.append("mode = \(q(session.mode.rawValue))")
+        lines.append("vad_threshold = \(session.vadThreshold)")
+        lines.append("vad_silence_ms = \(session.vadSilenceMs)")
+        lines.append("vad_prefix_padding_ms = \(session.vadPrefixPaddingMs)")
+        lines.append("transcription = \(session.transcription)")
+        lines.append("")
+        lines.append("[audio]")
+        lines.append("capture = \(q(audio.capture))")
+        lines.append("playback = \(q(audio.playback))")
+        lines.append("period_ms = \(audio.periodMs)")
+        lines.append("buffer_periods = \(audio.bufferPeriods)")
+        lines.append("preroll_ms = \(audio.prerollMs)")
+        lines.append("volume = \(audio.volume)")
+        lines.append("earcons = \(audio.earcons)")
+        lines.append("earcon_level = \(audio.earconLevel)")
+        lines.append("rt_priority = \(audio.rtPriority)")
+        if let r = audio.captureRate { lines.append("capture_rate = \(r)") }
+        if let r = audio.playbackRate { lines.append("playback_rate = \(r)") }
+        lines.append("")
+        lines.append("[board]")
+        if let n = board.name { lines.append("name = \(q(n))") }
+        if let f = board.file { lines.append("file = \(q(f))") }
+        lines.append("")
+        lines.append("[control]")
+        lines.append("socket = \(q(control.socket))")
+        lines.append("")
+        lines.append("[log]")
+        lines.append("level = \(q(log.level.rawValue))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,1 +1,0 @@
-// OmniLinux: real devices.

@@ -1,1 +1,0 @@
-print("omnid: not built yet")

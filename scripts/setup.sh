@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on Debian 12 / Raspberry Pi OS (bookworm).
+# Safe to run again: it only installs what is missing. Needs root (or sudo) for apt.
+set -euo pipefail
+
+PKGS=(
+  pkg-config libasound2-dev libgpiod-dev libwebsockets-dev libspeexdsp-dev libssl-dev
+  alsa-utils gpiod espeak-ng sox python3 python3-pip python3-venv
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null; then
+  if [ -x /opt/swift/usr/bin/swift ]; then
+    echo "setup: add /opt/swift/usr/bin to PATH"
+  else
+    echo "setup: Swift 6 is required (https://www.swift.org/install/linux/); not found" >&2
+    exit 1
+  fi
+fi
+
+# The simulator's SDK tests run the official DashScope Python SDK in a private venv.
+VENV="${OMNI_VENV:-.build-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if [ -f Tests/sim_sdk/requirements.txt ]; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r Tests/sim_sdk/requirements.txt
+fi
