@@ -61,8 +61,6 @@ struct FieldReader {
         self.context = context
     }
 
-    var event: String { context.event }
-
     /// Fields not consumed so far, in their original order.
     var rest: JSONObject {
         JSONObject(object.entries.filter { !used.contains($0.key) }.map { ($0.key, $0.value) })
