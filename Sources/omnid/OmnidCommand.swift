@@ -5,7 +5,8 @@ struct Omnid: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omnid",
         abstract: "Voice appliance daemon for the Qwen-Omni-Realtime service.",
-        subcommands: [CheckConfigCommand.self])
+        subcommands: [RunCommand.self, CheckConfigCommand.self],
+        defaultSubcommand: RunCommand.self)
 }
 
 /// Exit status for a configuration error: sysexits.h EX_CONFIG, which the systemd unit lists in

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import OmniCore
+import OmniLinux
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the appliance (the default when no subcommand is given).")
+
+    @Option(name: .long, help: "Configuration file.")
+    var config: String = "/etc/omni.conf"
+
+    func run() throws {
+        let loaded: LoadedConfig
+        do {
+            loaded = try ConfigLoader.load(path: config, env: Files.configEnvironment())
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(exitConfigError)
+        }
+        OmniLogging.bootstrap(level: loaded.config.log.level.loggerLevel)
+        let logger = Logger(label: "omnid")
+        for w in loaded.warnings { logger.warning("\(w)") }
+        if loaded.config.apiKey == nil && !ServiceURL.isLoopback(loaded.config.service.effectiveURL) {
+            printError("error: \(config): service: no API key; set api_key_file, the systemd credential "
+                + "\"\(loaded.config.service.apiKeyCredential)\", or DASHSCOPE_API_KEY")
+            throw ExitCode(exitConfigError)
+        }
+        let daemon = Daemon(config: loaded.config, configPath: config, logger: logger)
+        daemon.start()
+        dispatchMain()
+    }
+}
+
+extension LogLevelName {
+    var loggerLevel: Logger.Level {
+        switch self {
+        case .trace: .trace
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
+        case .critical: .critical
+        }
+    }
+}
