@@ -14,14 +14,16 @@ struct lws_protocols *omni_lws_protocols_create(const char *name,
                                                 size_t rx_buffer_size)
 {
     /* Entry 0 is ours, entry 1 stays all-zero: that is the terminator lws scans for. */
+    size_t length = strlen(name ? name : "") + 1;
     struct lws_protocols *table = calloc(2, sizeof(*table));
-    char *copy = strdup(name ? name : "");
+    char *copy = malloc(length);
 
     if (!table || !copy) {
         free(table);
         free(copy);
         return NULL;
     }
+    memcpy(copy, name ? name : "", length);
     table[0].name = copy;
     table[0].callback = callback;
     table[0].per_session_data_size = 0; /* per-connection state lives in Swift */

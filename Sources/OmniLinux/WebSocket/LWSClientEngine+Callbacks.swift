@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibWebSockets
+import OmniCore
+
+// LWSClientEngine, continued: what each lws callback means for the link. Runs on the service
+// thread, inside lws_service().
+
+extension LWSClientEngine {
+    /// Entry point from lwsClientCallback for every callback of this context.
+    func handle(_ wsi: OpaquePointer, _ reason: lws_callback_reasons,
+                _ user: UnsafeMutableRawPointer?, _ input: UnsafeMutableRawPointer?,
+                _ length: Int) -> Int32 {
+        switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER, LWS_CALLBACK_CLIENT_ESTABLISHED,
+             LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_CLIENT_RECEIVE_PONG,
+             LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
+             LWS_CALLBACK_CLIENT_CONNECTION_ERROR, LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY,
+             LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+            let generation = LWSLibrary.tag(of: wsi)
+            guard generation != 0, let link, link.generation == generation else {
+                // A dropped link's wsi on its way out: never let it talk or write again.
+                return reason == LWS_CALLBACK_CLIENT_RECEIVE || reason == LWS_CALLBACK_CLIENT_WRITEABLE ? -1 : 0
+            }
+            return handle(link, wsi, reason, input, length)
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, input, length)
+        }
+    }
+
+    private func handle(_ link: Link, _ wsi: OpaquePointer, _ reason: lws_callback_reasons,
+                        _ input: UnsafeMutableRawPointer?, _ length: Int) -> Int32 {
+        let generation = link.generation
+        switch reason {
+        case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+            return appendHeaders(link, wsi, input, length) ? 0 : -1
+
+        case LWS_CALLBACK_CLIENT_ESTABLISHED:
+            link.wsi = wsi
+            link.open = true
+            logger.info("websocket open: \(link.url.host):\(link.url.port)")
+            core.emit(.opened, for: generation)
+            requestWritableIfNeeded()
+            return 0
+
+        case LWS_CALLBACK_CLIENT_RECEIVE:
+            return receive(link, wsi, input, length)
+
+        case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+            core.emit(.pong, for: generation)
+            return 0
+
+        case LWS_CALLBACK_CLIENT_WRITEABLE:
+            return writeable(link, wsi)
+
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            link.peerClose = WebSocketClose.parse(input, length: length)
+            return 0  // lws echoes the close frame and then reports CLIENT_CLOSED
+
+        case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+            // Called per certificate in the chain with OpenSSL's verdict in `length`; returning 0
+            // keeps that verdict. Noted because lws's own error text for this case is opaque.
+            if length == 0 { link.certificateRejected = true }
+            return 0
+
+        case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+            let message = LWSLibrary.string(input, length: length)
+            let status = Int(lws_http_client_http_response(wsi))
+            var failure = LWSFailureClassifier.classify(message: message.isEmpty ? "unknown error" : message,
+                                                        httpStatus: status)
+            if link.certificateRejected, case .tls = failure {
+                failure = .tls("server certificate not trusted (\(message))")
+            }
+            fail(generation, failure)
+            return 0
+
+        case LWS_CALLBACK_CLIENT_CLOSED:
+            self.link = nil
+            core.endLink(generation)
+            if let close = link.closeRequest {
+                logger.info("websocket closed by us: \(close.code)")
+                core.emit(.closed(code: WebSocketClose.wireCode(close.code), reason: close.reason), for: generation)
+            } else if let close = link.peerClose {
+                logger.info("websocket closed by server: \(close.code) \(close.reason)")
+                core.emit(.closed(code: close.code, reason: close.reason), for: generation)
+            } else {
+                let why = link.open ? "connection lost" : notEstablished(link)
+                logger.warning("websocket: \(why)")
+                core.emit(.failed(.connect(why)), for: generation)
+            }
+            return 0
+
+        case LWS_CALLBACK_CLOSED_CLIENT_HTTP, LWS_CALLBACK_WSI_DESTROY:
+            // Still in the HTTP phase (lws reports that close as an HTTP-client close, e.g. when a
+            // stage timed out waiting for the upgrade response), or the wsi went away without
+            // CONNECTION_ERROR / CLOSED at all.
+            fail(generation, .connect(link.open ? "connection lost" : notEstablished(link)))
+            return 0
+
+        default:
+            return 0
+        }
+    }
+
+    /// Why a link that never opened ended without lws saying why.
+    private func notEstablished(_ link: Link) -> String {
+        let elapsed = LWSLibrary.monotonicSeconds() - link.startedAt
+        if elapsed >= Double(core.connectTimeoutSeconds) - 0.5 {
+            return "timed out after \(Int(elapsed.rounded())) s waiting for \(link.url.host):\(link.url.port)"
+        }
+        return "connection closed before the WebSocket upgrade completed"
+    }
+
+    private func appendHeaders(_ link: Link, _ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?,
+                               _ length: Int) -> Bool {
+        // `input` is lws's `unsigned char **p` write cursor; `length` is the room left after it.
+        guard let input else { return false }
+        let cursor = input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+        guard let start = cursor.pointee else { return false }
+        let end = start + length
+        for header in link.request.headers {
+            let rc = (header.name + ":").withCString { name in
+                header.value.withCString { value in
+                    lws_add_http_header_by_name(
+                        wsi, UnsafeRawPointer(name).assumingMemoryBound(to: UInt8.self),
+                        UnsafeRawPointer(value).assumingMemoryBound(to: UInt8.self),
+                        Int32(header.value.utf8.count), cursor, end)
+                }
+            }
+            if rc != 0 {
+                logger.error("websocket: handshake header \(header.name) does not fit")  // never the value
+                return false
+            }
+        }
+        return true
+    }
+
+    private func receive(_ link: Link, _ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?,
+                         _ length: Int) -> Int32 {
+        let generation = link.generation
+        if link.rx.count + length > link.request.maxMessageBytes {
+            link.rx = []
+            fail(generation, .protocolError("message too large"))
+            WebSocketClose.prepare(wsi, code: 1009, reason: "message too large")
+            return -1
+        }
+        if let input, length > 0 {
+            link.rx.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
+        }
+        guard lws_is_final_fragment(wsi) != 0 else { return 0 }
+        let message = link.rx
+        link.rx.removeAll(keepingCapacity: message.count <= 65_536)
+        if lws_frame_is_binary(wsi) != 0 {
+            logger.debug("websocket: dropping a \(message.count)-byte binary message")
+            core.emit(.pong, for: generation)
+            return 0
+        }
+        guard let text = String(validating: message, as: UTF8.self) else {
+            fail(generation, .protocolError("text message is not valid UTF-8"))
+            WebSocketClose.prepare(wsi, code: 1007, reason: "invalid UTF-8")
+            return -1
+        }
+        core.emit(.text(text), for: generation)
+        return 0
+    }
+
+    /// One frame per WRITEABLE: a pending ping first, then queued messages, then the close frame.
+    private func writeable(_ link: Link, _ wsi: OpaquePointer) -> Int32 {
+        guard link.open, !link.closeSent else { return 0 }
+        if link.pingPending {
+            link.pingPending = false
+            guard LWSLibrary.write(wsi, frame: &pingFrame, as: LWS_WRITE_PING) else { return -1 }
+            requestWritableIfNeeded()
+            return 0
+        }
+        if var next = core.popOutgoing(for: link.generation) {
+            guard LWSLibrary.write(wsi, frame: &next.frame, as: LWS_WRITE_TEXT) else { return -1 }
+            if next.nowWritable { core.emit(.writable, for: link.generation) }
+            requestWritableIfNeeded()
+            return 0
+        }
+        if let close = link.closeRequest {
+            link.closeSent = true
+            WebSocketClose.prepare(wsi, code: close.code, reason: close.reason)
+            return -1  // lws sends the close frame, waits for the echo, then CLIENT_CLOSED
+        }
+        return 0
+    }
+}
+
+/// The protocol callback lws calls for every client event; finds the engine via the context's
+/// user pointer. A plain function so it converts to a C function pointer.
+func lwsClientCallback(_ wsi: OpaquePointer?, _ reason: lws_callback_reasons,
+                       _ user: UnsafeMutableRawPointer?, _ input: UnsafeMutableRawPointer?,
+                       _ length: Int) -> Int32 {
+    guard let wsi, let context = lws_get_context(wsi), let owner = lws_context_user(context) else {
+        return 0
+    }
+    let engine = Unmanaged<LWSClientEngine>.fromOpaque(owner).takeUnretainedValue()
+    return engine.handle(wsi, reason, user, input, length)
+}

@@ -1,0 +1,264 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLibWebSockets
+import COmniShim
+import Logging
+import OmniCore
+
+// The service-thread half of LWSClientTransport: owns the lws context, runs lws_service, applies
+// queued commands and turns lws callbacks into TransportEvents. Confined to that thread, so it
+// needs no locking of its own; shared state lives in LWSClientCore.
+
+final class LWSClientEngine {
+    /// One connection attempt / open WebSocket.
+    final class Link {
+        let generation: UInt64
+        let request: ConnectRequest
+        let url: WebSocketURL
+        var wsi: OpaquePointer?
+        var open = false
+        var rx: [UInt8] = []
+        var pingPending = false
+        var closeRequest: (code: Int, reason: String)?
+        var closeSent = false
+        var peerClose: (code: Int, reason: String)?
+        /// OpenSSL rejected the server's certificate chain during this attempt.
+        var certificateRejected = false
+        let startedAt = LWSLibrary.monotonicSeconds()
+
+        init(generation: UInt64, request: ConnectRequest, url: WebSocketURL) {
+            self.generation = generation
+            self.request = request
+            self.url = url
+        }
+    }
+
+    let core: LWSClientCore
+    private let service: LWSServiceThread
+    var logger: Logger { core.logger }
+    private var context: OpaquePointer?
+    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    /// One client vhost per CA configuration (nil = system store); lws binds the TLS client
+    /// context to the vhost. Kept until the context dies.
+    private var vhosts: [String: OpaquePointer] = [:]
+    private let strings = CStringPool()
+    var link: Link?
+    var pingFrame = [UInt8](repeating: 0, count: LWSLibrary.pre)
+
+    init(core: LWSClientCore, service: LWSServiceThread) {
+        self.core = core
+        self.service = service
+    }
+
+    // MARK: loop
+
+    func run() {
+        LWSLogging.install(logger)  // here, so that even lws's global logging setup is on this thread
+        guard createContext(), let context else {
+            core.markDead("libwebsockets context creation failed")
+            failQueuedConnects()
+            return
+        }
+        service.publish(context)
+        while true {
+            let batch = core.takeBatch()
+            for command in batch.commands { apply(command, current: batch.generation) }
+            if batch.stop { break }
+            if let link, link.generation != batch.generation { dropLink() }
+            requestWritableIfNeeded()
+            lws_service(context, 0)
+        }
+        closeForShutdown()
+        dropLink()
+        service.publish(nil)
+        LWSLibrary.destroyContext(context)
+        omni_lws_protocols_destroy(protocols)
+        logger.debug("websocket client thread stopped")
+    }
+
+    private func createContext() -> Bool {
+        protocols = omni_lws_protocols_create("omni-realtime-client", lwsClientCallback, 65_536)
+        guard let protocols else { return false }
+        var info = lws_context_creation_info()
+        info.port = CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(protocols)
+        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS)
+        info.user = Unmanaged.passUnretained(self).toOpaque()
+        info.timeout_secs = UInt32(core.connectTimeoutSeconds)
+        // Without this lws sizes its fd tables from RLIMIT_NOFILE (megabytes on some systems).
+        info.fd_limit_per_thread = 32
+        info.gid = -1
+        info.uid = -1
+        context = LWSLibrary.createContext(&info)
+        return context != nil
+    }
+
+    private func vhost(caFile: String?) -> OpaquePointer? {
+        let key = caFile ?? ""
+        if let existing = vhosts[key] { return existing }
+        guard let context else { return nil }
+        var info = lws_context_creation_info()
+        info.port = CONTEXT_PORT_NO_LISTEN
+        info.protocols = UnsafePointer(protocols)
+        info.vhost_name = strings.keep("client-\(vhosts.count)")
+        var options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT
+        if let caFile {
+            // A private CA replaces the system store rather than adding to it.
+            options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS
+            info.client_ssl_ca_filepath = strings.keep(caFile)
+        } else if access(LWSLibrary.systemCABundle, R_OK) == 0 {
+            info.client_ssl_ca_filepath = strings.keep(LWSLibrary.systemCABundle)
+        }
+        info.options = UInt64(options)
+        // lws 4.1 cannot carry a client WebSocket over h2; never let ALPN pick it.
+        info.alpn = strings.keep("http/1.1")
+        info.connect_timeout_secs = UInt32(core.connectTimeoutSeconds)
+        info.timeout_secs = UInt32(core.connectTimeoutSeconds)
+        let created = LWSLibrary.createVhost(context, &info)
+        if let created { vhosts[key] = created }
+        return created
+    }
+
+    private func failQueuedConnects() {
+        for case .connect(_, let generation) in core.takeBatch().commands {
+            core.endLink(generation)
+            core.emit(.failed(.connect("libwebsockets context creation failed")), for: generation)
+        }
+    }
+
+    // MARK: commands
+
+    private func apply(_ command: LWSClientCommand, current: UInt64) {
+        switch command {
+        case .connect(let request, let generation):
+            // A later connect/abort already superseded this one.
+            guard generation == current else { return }
+            dropLink()
+            startLink(request, generation: generation)
+        case .close(let code, let reason, let generation):
+            guard let link, link.generation == generation else { return }
+            if link.open {
+                link.closeRequest = (code, reason)
+            } else {
+                dropLink()
+                core.endLink(generation)
+                core.emit(.closed(code: WebSocketClose.wireCode(code), reason: reason), for: generation)
+            }
+        case .ping(let generation):
+            guard let link, link.generation == generation, link.open else { return }
+            link.pingPending = true
+        case .abort:
+            dropLink()
+        }
+    }
+
+    private func startLink(_ request: ConnectRequest, generation: UInt64) {
+        let url: WebSocketURL
+        do {
+            url = try WebSocketURL(parsing: request.url)
+        } catch {
+            return fail(generation, .refused("invalid URL: \(error)"))
+        }
+        if !url.secure && !url.isLoopback && !request.allowInsecure {
+            return fail(generation, .refused("plain ws:// to non-loopback host \(url.host); use wss:// or allowInsecure"))
+        }
+        if let bad = request.headers.first(where: { !Self.isValidHeader($0) }) {
+            return fail(generation, .refused("invalid header \(bad.name)"))
+        }
+        if let caFile = request.caFile, access(caFile, R_OK) != 0 {
+            return fail(generation, .tls("CA file \(caFile) is not readable"))
+        }
+        // lws reports a failed lookup only as a NULL from lws_client_connect_via_info (its
+        // CONNECTION_ERROR callback is suppressed during that call), so resolve once here to be
+        // able to say "DNS".
+        if let problem = Self.resolveProblem(url.host) {
+            return fail(generation, .dns("\(url.host): \(problem)"))
+        }
+        guard let vhost = vhost(caFile: request.caFile) else {
+            return fail(generation, .tls("could not set up the TLS client context"))
+        }
+
+        let link = Link(generation: generation, request: request, url: url)
+        self.link = link
+        let call = CStringPool()
+        var info = lws_client_connect_info()
+        info.context = context
+        info.vhost = vhost
+        info.address = call.keep(url.host)
+        info.port = Int32(url.port)
+        info.path = call.keep(url.pathAndQuery)
+        info.host = call.keep(url.hostHeader)
+        info.alpn = call.keep("http/1.1")
+        info.ietf_version_or_minus_one = -1
+        // No redirects: following one would hand the Authorization header to another origin.
+        var flags = LCCSCF_HTTP_NO_FOLLOW_REDIRECT.rawValue
+        if url.secure { flags |= LCCSCF_USE_SSL.rawValue }
+        info.ssl_connection = Int32(flags)
+        info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(generation))
+        // (no subprotocol: the service, like its official SDK, uses none)
+        let wsi = lws_client_connect_via_info(&info)
+        guard self.link === link else { return }  // already failed through a callback
+        if let wsi {
+            link.wsi = wsi
+        } else {
+            fail(generation, .connect("could not connect to \(url.host):\(url.port)"))
+        }
+    }
+
+    private static func isValidHeader(_ header: (name: String, value: String)) -> Bool {
+        !header.name.isEmpty
+            && !header.name.contains(where: { $0 == ":" || $0 == " " || $0.isNewline })
+            && !header.value.contains(where: { $0.isNewline })
+    }
+
+    /// nil if `host` resolves, else the resolver's reason.
+    private static func resolveProblem(_ host: String) -> String? {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, nil, &hints, &result)
+        if rc == 0 {
+            freeaddrinfo(result)
+            return nil
+        }
+        return String(cString: gai_strerror(rc))
+    }
+
+    /// Forgets the current link and has lws drop its socket without a close handshake; the
+    /// callbacks that follow carry a stale generation and are ignored.
+    private func dropLink() {
+        guard let link else { return }
+        self.link = nil
+        if let wsi = link.wsi { LWSLibrary.killSoon(wsi) }
+    }
+
+    /// Ends the link with a failure event (and no further events for it).
+    func fail(_ generation: UInt64, _ failure: TransportFailure) {
+        if link?.generation == generation { link = nil }
+        logger.warning("websocket: \(failure)")
+        core.endLink(generation)
+        core.emit(.failed(failure), for: generation)
+    }
+
+    func requestWritableIfNeeded() {
+        guard let link, link.open, !link.closeSent, let wsi = link.wsi else { return }
+        if link.pingPending || link.closeRequest != nil || core.hasOutgoing(for: link.generation) {
+            lws_callback_on_writable(wsi)
+        }
+    }
+
+    /// On shutdown: put a 1001 close frame on the wire if a link is open, bounded by an lws
+    /// timeout so a stalled socket cannot hold up the shutdown.
+    private func closeForShutdown() {
+        guard let link, link.open, !link.closeSent, let wsi = link.wsi, let context else { return }
+        link.closeRequest = (1001, "going away")
+        link.pingPending = false
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 2)
+        lws_callback_on_writable(wsi)
+        while self.link === link && !link.closeSent {
+            lws_service(context, 0)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Logging
+import OmniCore
+import Synchronization
+
+/// The realtime WebSocket client on libwebsockets.
+///
+/// Threading: one dedicated service thread ("omni-lws-client") owns the lws context and every
+/// lws call. The methods below may be called from any thread; they only queue work under a
+/// mutex and wake that thread. Events are delivered on the service thread, in order, one at a
+/// time; the handler must not block (hop to your own loop). Calling these methods from inside
+/// the handler is fine.
+///
+/// Behaviour worth knowing:
+/// - `.pong` is emitted for received pong frames (and for binary messages, which are otherwise
+///   dropped). Text messages arrive as `.text` and also prove the link alive.
+/// - A link that drops without a close handshake (reset, timeout, network loss) ends with
+///   `.failed(.connect("connection lost"))`; `.closed` is only used when a close frame was sent
+///   by us (`close`) or received from the server (its code and reason).
+/// - `close` while still connecting abandons the attempt and emits `.closed(code, reason)`;
+///   when open, messages already queued go out first, then the close frame. Codes that may not
+///   be sent (1005, 1006, out of range) go out, and are reported, as 1000.
+/// - `send` is accepted from `connect` (messages queue while connecting) until the link ends or
+///   `close`/`abort` is called; it returns false otherwise or when `sendQueueCapacity` messages
+///   wait. `.writable` is emitted when the queue, having reached half its capacity, drains
+///   below half again. A new link starts with an empty queue.
+/// - `abort`, a new `connect`, and `shutdown` drop the current link silently; an event already
+///   being delivered on the service thread at that instant may still arrive.
+/// - Synchronous exception: `connect` after `shutdown` reports its `.failed` on the caller's
+///   thread.
+/// - wss:// verifies the server against the system CA store, or only against
+///   `ConnectRequest.caFile` when given; redirects are not followed (they are reported as
+///   `.httpStatus`). ws:// is refused unless the host is loopback or `allowInsecure` is set.
+/// - DNS resolution (getaddrinfo, done once by us to classify failures and once by lws) runs on
+///   the service thread and blocks it for as long as the resolver takes; the Debian lws build has
+///   no asynchronous DNS.
+public final class LWSClientTransport: RealtimeTransport {
+    /// Messages `send` accepts before it starts returning false.
+    public static let sendQueueCapacity = 64
+    /// Default limit for TCP connect, TLS and the upgrade handshake, each.
+    public static let defaultConnectTimeoutSeconds = 10
+
+    private let core: LWSClientCore
+    private let service: LWSServiceThread
+
+    /// - Parameters:
+    ///   - connectTimeoutSeconds: limit for each connect stage (TCP, TLS, upgrade response).
+    ///   - onEvent: called on the service thread; see the type's documentation.
+    public init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
+                onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+        let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds), onEvent: onEvent)
+        let service = LWSServiceThread(name: "omni-lws-client")
+        self.core = core
+        self.service = service
+        if !service.start({ LWSClientEngine(core: core, service: service).run() }) {
+            core.markDead("could not start the network thread")
+        }
+    }
+
+    deinit {
+        shutdown()
+    }
+
+    public func connect(_ request: ConnectRequest) {
+        core.logger.info("connecting to \(request)")
+        if let refusal = core.enqueueConnect(request) {
+            core.onEvent(.failed(.connect(refusal)))
+        } else {
+            service.wake()
+        }
+    }
+
+    public func send(text: String) -> Bool {
+        let frame = LWSLibrary.frame(text)  // built outside the lock: it copies the whole text
+        guard core.enqueueSend(frame) else { return false }
+        service.wake()
+        return true
+    }
+
+    public var queuedMessages: Int { core.queued.load(ordering: .relaxed) }
+
+    public func ping() {
+        if core.enqueueLinkCommand({ .ping(generation: $0) }) { service.wake() }
+    }
+
+    public func close(code: Int = 1000, reason: String = "") {
+        if core.enqueueLinkCommand({ .close(code: code, reason: reason, generation: $0) }, endSends: true) {
+            service.wake()
+        }
+    }
+
+    public func abort() {
+        core.abort()
+        service.wake()
+    }
+
+    /// Closes any open link (close frame 1001 "going away", no event), stops the service thread
+    /// and destroys the lws context. Idempotent; the transport is unusable afterwards
+    /// (`connect` then reports `.failed(.connect("transport shut down"))`).
+    public func shutdown() {
+        guard core.stop() else { return }
+        service.wake()
+        service.join()
+    }
+}
