@@ -22,6 +22,8 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
         .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets", providers: [.apt(["libwebsockets-dev"])]),
+        // speexdsp's resampler: the mic's native rate to 16 kHz and the service's 24 kHz to the speaker's.
+        .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         // The one C shim: only what Swift cannot import directly (see each file's header).
         .target(name: "COmniShim", dependencies: ["CALSA", "CGPIOD", "CLibWebSockets"]),
 
@@ -36,7 +38,7 @@ let package = Package(
             swiftSettings: swift6),
         .target(
             name: "OmniLinux",
-            dependencies: ["OmniCore", "COmniShim", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OmniCore", "COmniShim", "CALSA", "CGPIOD", "CSpeexDSP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .executableTarget(
@@ -59,6 +61,9 @@ let package = Package(
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
-        .testTarget(name: "IntegrationTests", dependencies: ["OmniLinux", "RealtimeProtocol"], swiftSettings: swift6),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["OmniLinux", "OmniCore", "RealtimeProtocol", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
     ]
 )
