@@ -6,18 +6,19 @@ final class ReconnectPolicyTests: XCTestCase {
     let policy = ReconnectPolicy()
 
     func testDefaults() {
-        XCTAssertEqual(policy.baseDelay, .milliseconds(500))
+        XCTAssertEqual(policy.baseDelay, .milliseconds(400))
         XCTAssertEqual(policy.maxDelay, .seconds(30))
         XCTAssertEqual(policy.resetAfter, .seconds(60))
         XCTAssertEqual(SessionSettings().reconnect, policy)
     }
 
     func testCeilingDoublesFromBaseAndStopsAtTheCap() {
-        let expected: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8),
-                                    .seconds(16), .seconds(30), .seconds(30)]
-        XCTAssertEqual((0..<8).map { policy.ceiling(attempt: $0) }, expected)
+        let expected: [Duration] = [.milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200),
+                                    .milliseconds(6400), .milliseconds(12800), .milliseconds(25600), .seconds(30),
+                                    .seconds(30)]
+        XCTAssertEqual((0..<9).map { policy.ceiling(attempt: $0) }, expected)
         XCTAssertEqual(policy.ceiling(attempt: 10_000), .seconds(30), "no overflow for huge attempt numbers")
-        XCTAssertEqual(policy.ceiling(attempt: -3), .milliseconds(500))
+        XCTAssertEqual(policy.ceiling(attempt: -3), .milliseconds(400))
         let custom = ReconnectPolicy(baseDelay: .seconds(1), maxDelay: .seconds(5))
         XCTAssertEqual((0..<5).map { custom.ceiling(attempt: $0) }, [.seconds(1), .seconds(2), .seconds(4), .seconds(5), .seconds(5)])
     }
@@ -78,8 +79,8 @@ final class ReconnectTests: XCTestCase {
         let policy = ReconnectPolicy()
         XCTAssertEqual(delays, (0..<10).map { policy.ceiling(attempt: $0) * 0.999 })
         XCTAssertLessThanOrEqual(delays[0], .milliseconds(500))
-        for i in 1..<6 { XCTAssertEqual(delays[i], delays[i - 1] * 2, "doubling at retry \(i)") }
-        XCTAssertEqual(delays[6], .seconds(30) * 0.999)
+        for i in 1..<7 { XCTAssertEqual(delays[i], delays[i - 1] * 2, "doubling at retry \(i)") }
+        XCTAssertEqual(delays[7], .seconds(30) * 0.999)
         XCTAssertTrue(delays.allSatisfy { $0 < .seconds(30) })
         XCTAssertEqual(h.transport.connects, 11)
         XCTAssertEqual(h.manager.counters.reconnects, 10)
@@ -103,7 +104,7 @@ final class ReconnectTests: XCTestCase {
         h.run(for: .seconds(60))
         XCTAssertEqual(h.manager.state, .ready)
         h.manager.handle(.failed(.connect("connection reset by peer")))
-        XCTAssertEqual(h.scheduledDelay, .milliseconds(500) * 0.999, "back to the first retry")
+        XCTAssertEqual(h.scheduledDelay, .milliseconds(400) * 0.999, "back to the first retry")
     }
 
     func testRetryCounterKeepsGrowingWhenTheLinkWasHealthyForLessThanAMinute() {
@@ -114,7 +115,7 @@ final class ReconnectTests: XCTestCase {
         h.serve(.sessionUpdated(.manualTest))
         h.run(for: .seconds(59))
         h.manager.handle(.failed(.connect("connection reset by peer")))
-        XCTAssertEqual(h.scheduledDelay, .seconds(8) * 0.999)
+        XCTAssertEqual(h.scheduledDelay, .milliseconds(6400) * 0.999)
     }
 
     func testAuthFailureWaitsExactlyTheCapEveryTime() {
@@ -154,7 +155,7 @@ final class ReconnectTests: XCTestCase {
         h.autoPong = true
         h.run(for: .seconds(61))
         m.handle(.failed(.connect("reset")))
-        XCTAssertEqual(h.scheduledDelay, .milliseconds(500) * 0.999)
+        XCTAssertEqual(h.scheduledDelay, .milliseconds(400) * 0.999)
     }
 
     func testAuthErrorEventWaitsTheCap() {
@@ -230,10 +231,10 @@ final class ReconnectTests: XCTestCase {
         h.makeReady()
         m.handle(.closed(code: 1011, reason: "upstream"))
         XCTAssertEqual(h.linkLosses, [.closedByPeer(code: 1011, reason: "upstream")])
-        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(250),
+        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(200),
                                                     reason: .closedByPeer(code: 1011, reason: "upstream")))
-        XCTAssertEqual(m.nextDeadline, h.now + .milliseconds(250))
-        h.run(for: .milliseconds(250))
+        XCTAssertEqual(m.nextDeadline, h.now + .milliseconds(200))
+        h.run(for: .milliseconds(200))
         XCTAssertEqual(m.state, .connecting)
         XCTAssertEqual(m.counters.reconnects, 1)
     }

@@ -20,11 +20,11 @@ final class SessionKeepaliveTests: XCTestCase {
         XCTAssertEqual(h.transport.aborts, 1)
         XCTAssertEqual(m.counters.deadLinks, 1)
         XCTAssertEqual(h.linkLosses, [.deadLink(silence: .seconds(25))])
-        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(250), reason: .deadLink(silence: .seconds(25))))
+        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(200), reason: .deadLink(silence: .seconds(25))))
         XCTAssertTrue(h.logs.contains("warning no frames for 25"))
 
         // The reconnect happens, and the new link configures again.
-        h.run(for: .milliseconds(250))
+        h.run(for: .milliseconds(200))
         XCTAssertEqual(h.transport.connects, 2)
         m.handle(.opened)
         XCTAssertEqual(h.transport.sentTypes.last, "session.update")

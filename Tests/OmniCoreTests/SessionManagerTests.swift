@@ -352,9 +352,9 @@ final class SessionManagerTests: XCTestCase {
         XCTAssertEqual(h.transport.closes, [.close(code: 1000, reason: "server error")])
         m.handle(.closed(code: 1000, reason: ""))
         let reason = LinkLossReason.serverError(type: "server_error", code: nil, message: "Internal service error: null")
-        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(250), reason: reason))
+        XCTAssertEqual(m.state, .waitingToReconnect(until: h.now + .milliseconds(200), reason: reason))
         XCTAssertEqual(h.linkLosses, [reason])
-        h.run(for: .milliseconds(250))
+        h.run(for: .milliseconds(200))
         XCTAssertEqual(h.transport.connects, 2)
         h.assertCleanLogs()
     }

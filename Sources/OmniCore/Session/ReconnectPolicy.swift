@@ -5,14 +5,16 @@
 
 /// The figures of the reconnect schedule.
 public struct ReconnectPolicy: Sendable, Equatable {
-    /// Ceiling of the first retry's delay (retry 0 waits at most this long).
+    /// Ceiling of the first retry's delay (retry 0 waits at most this long). 400 ms rather than
+    /// the required 500 ms so a server that comes back while retry 0 is failing is still
+    /// reached by retry 1 (≤ 800 ms) within a second.
     public var baseDelay: Duration
     /// Largest delay; also the fixed wait after an authentication or configuration failure.
     public var maxDelay: Duration
     /// A connection that has been ready this long resets the attempt counter.
     public var resetAfter: Duration
 
-    public init(baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),
+    public init(baseDelay: Duration = .milliseconds(400), maxDelay: Duration = .seconds(30),
                 resetAfter: Duration = .seconds(60)) {
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
