@@ -26,12 +26,3 @@ if ! command -v swift >/dev/null; then
     exit 1
   fi
 fi
-
-# The simulator's SDK tests run the official DashScope Python SDK in a private venv.
-VENV="${OMNI_VENV:-.build-venv}"
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-fi
-if [ -f Tests/sim_sdk/requirements.txt ]; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r Tests/sim_sdk/requirements.txt
-fi

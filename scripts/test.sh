@@ -24,7 +24,6 @@ if grep -qE "^$(pwd)/(Sources|Tests)/.*warning:" "$log"; then
   exit 1
 fi
 
-export OMNI_VENV_PYTHON="$(pwd)/${OMNI_VENV:-.build-venv}/bin/python"
 # Swift Testing is disabled because every test here is XCTest: its empty "0 tests" line would
 # otherwise be the run's closing summary.
 out=$(mktemp)

@@ -1,0 +1,101 @@
+import RealtimeProtocol
+
+// Timed output: answer streaming, late transcriptions, idle and session-length closes, faults.
+extension SimSession {
+    enum Timer { case close, fault, maxSession, responseHeader, responseChunk, idle, transcription }
+
+    /// When `tick` next has something to do (time since the socket opened), nil when nothing is planned.
+    public var nextDeadline: Duration? { nextTimer()?.at }
+
+    /// Everything due at or before `now`, in time order.
+    public func tick(now: Duration) -> [SimAction] {
+        var out: [SimAction] = []
+        while let (at, timer) = nextTimer(), at <= now {
+            fire(timer, at: at, into: &out)
+        }
+        return out
+    }
+
+    func nextTimer() -> (at: Duration, timer: Timer)? {
+        guard !isClosed, !isStalled else { return nil }
+        if let c = pendingClose { return (c.at, .close) }
+        var best: (at: Duration, timer: Timer)?
+        func consider(_ t: Duration, _ k: Timer) {
+            if best == nil || t < best!.at { best = (t, k) }
+        }
+        if let f = fault, !faultDone, let at = f.atMs { consider(.milliseconds(at), .fault) }
+        if options.maxSessionS > 0 { consider(.ms(options.maxSessionS * 1000), .maxSession) }
+        if let r = response {
+            if r.headerSent { consider(r.due(r.nextChunk), .responseChunk) } else { consider(r.startAt, .responseHeader) }
+        } else if !queuedAutoResponse && options.idleTimeoutS > 0 {
+            consider(lastActivity + .ms(options.idleTimeoutS * 1000), .idle)
+        }
+        if let p = pendingTranscription { consider(p.due, .transcription) }
+        return best
+    }
+
+    private func fire(_ timer: Timer, at t: Duration, into out: inout [SimAction]) {
+        switch timer {
+        case .close:
+            let c = pendingClose!
+            pendingClose = nil
+            isClosed = true
+            out.append(.close(code: c.code, reason: c.reason))
+        case .fault:
+            _ = fireFault(fault!, at: t, into: &out)
+        case .maxSession:
+            out.append(error(SimError.sessionExpired(seconds: Int(options.maxSessionS))))
+            scheduleClose(at: t, code: options.closeCode)
+        case .responseHeader:
+            emitHeader(response!, at: t, into: &out)
+        case .responseChunk:
+            emitChunk(response!, at: t, into: &out)
+        case .idle:
+            out.append(error(SimError.idleTimeout(seconds: Int(options.idleTimeoutS))))
+            scheduleClose(at: t, code: options.closeCode)
+        case .transcription:
+            flushTranscription(into: &out)
+        }
+    }
+
+    /// Carries out `f`. Returns false when the current answer must not go on.
+    func fireFault(_ f: FaultPlan, at t: Duration, into out: inout [SimAction]) -> Bool {
+        faultDone = true
+        out.append(.faultFired(f.kind))
+        switch f.kind {
+        case .closeMidAnswer:
+            isClosed = true
+            out.append(.close(code: f.effectiveCloseCode, reason: ""))
+            return false
+        case .resetMidAnswer:
+            isClosed = true
+            out.append(.reset)
+            return false
+        case .stallMidAnswer:
+            isStalled = true
+            out.append(.stall)
+            return false
+        case .rateLimit, .internalError:
+            out.append(error(f.kind == .rateLimit ? SimError.rateLimited : SimError.internalError))
+            if f.closeAfterError { scheduleClose(at: t, code: f.effectiveCloseCode) }
+            return false
+        case .malformedJSON:
+            out.append(.sendRaw(#"{"event_id":"\#(ids.event())","type":"response.audio.delta","delta":"AAAAAAAA"#))
+            return true
+        case .oversizeFrame:
+            let head = #"{"event_id":"\#(ids.event())","type":"sim.oversize","padding":""#
+            let tail = #""}"#
+            let pad = max(0, f.bytes - head.utf8.count - tail.utf8.count)
+            out.append(.sendRaw(head + String(repeating: "A", count: pad) + tail))
+            return true
+        case .sessionCap:
+            let seconds = (f.atMs ?? 0) / 1000
+            out.append(error(SimError.sessionExpired(seconds: seconds)))
+            scheduleClose(at: t, code: f.effectiveCloseCode)
+            return false
+        case .authReject:
+            // Decided at the handshake; nothing to do on an open socket.
+            return true
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Dispatch
+import Logging
+import OmniLinux
+import RealtimeProtocol
+import SimulatorCore
+import Synchronization
+
+/// The network side of omni-sim: an LWSServer, one SimSession per connection and a timer per
+/// connection that calls `tick` at the session's next deadline.
+///
+/// Threading: LWSServer calls back on its service thread; everything else (sessions, timers,
+/// the log) lives on `queue`, a serial queue, so the simulator state needs no locks. The only
+/// state touched from the service thread is `pending` (upgrade decisions waiting for onOpen),
+/// behind a Mutex. Hence `@unchecked Sendable`.
+final class SimServer: @unchecked Sendable {
+    struct Settings: Sendable {
+        var host: String
+        var port: Int
+        var tlsCertificate: String?
+        var tlsKey: String?
+        var policy: HandshakePolicy
+        var options: SimOptions
+        var faultFile: String?
+        var defaultFault: String?
+        var seed: UInt64
+    }
+
+    private final class Connection {
+        let id: Int
+        let session: SimSession
+        let opened: ContinuousClock.Instant
+        var timer: DispatchSourceTimer?
+
+        init(id: Int, session: SimSession, opened: ContinuousClock.Instant) {
+            self.id = id
+            self.session = session
+            self.opened = opened
+        }
+    }
+
+    private struct Pending {
+        var model: String
+        var fault: FaultPlan?
+        var path: String
+        var query: String
+        var headers: [String: String]
+    }
+
+    private let settings: Settings
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "omni-sim")
+    private let eventLog: EventLogWriter
+    private let pending = Mutex<[Int: Pending]>([:])
+    private var connections: [Int: Connection] = [:]
+    private var server: LWSServer!
+
+    init(settings: Settings, eventLog: EventLogWriter, logger: Logger) {
+        self.settings = settings
+        self.eventLog = eventLog
+        self.logger = logger
+    }
+
+    /// Starts listening; returns the bound port.
+    func start() throws -> Int {
+        let config = LWSServer.Configuration(
+            host: settings.host, port: settings.port, tlsCertificatePath: settings.tlsCertificate,
+            tlsPrivateKeyPath: settings.tlsKey)
+        server = LWSServer(
+            configuration: config, logger: logger,
+            onUpgrade: { [self] id, path, query, headers in upgrade(id, path, query, headers) },
+            onOpen: { [self] id in queue.async { self.opened(id) } },
+            onText: { [self] id, text in queue.async { self.received(id, text) } },
+            onClose: { [self] id in queue.async { self.closed(id) } })
+        return try server.start()
+    }
+
+    func stop() {
+        server?.stop()
+        queue.sync {}
+    }
+
+    // MARK: service thread
+
+    private func upgrade(_ id: Int, _ path: String, _ query: String, _ headers: [String: String])
+        -> LWSServer.UpgradeDecision
+    {
+        let control = settings.faultFile.flatMap(FileIO.readText) ?? settings.defaultFault
+        let decision = settings.policy.decide(uri: path, query: query, header: { headers[$0.lowercased()] },
+                                              controlFile: control)
+        switch decision {
+        case .accept(let model, let fault):
+            pending.withLock { $0[id] = Pending(model: model, fault: fault, path: path, query: query, headers: headers) }
+            return .accept
+        case .reject(let status, let body):
+            queue.async {
+                self.eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_ws.reject", [
+                    ("status", .int(Int64(status))), ("path", .string(path)), ("query", .string(query)),
+                    ("body", .string(body)),
+                ]))
+            }
+            logger.info("connection \(id): refused \(status) \(path)?\(query)")
+            return .reject(status: status, body: body)
+        }
+    }
+
+    // MARK: queue
+
+    private func opened(_ id: Int) {
+        guard let p = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        let session = SimSession(model: p.model, options: settings.options, fault: p.fault,
+                                 seed: settings.seed &+ UInt64(id) &* 0x9E37_79B9)
+        let conn = Connection(id: id, session: session, opened: .now)
+        connections[id] = conn
+        var headers = JSONObject()
+        for (k, v) in p.headers.sorted(by: { $0.key < $1.key }) {
+            headers.append(k, .string(k == "authorization" ? "<redacted>" : v))
+        }
+        eventLog.write(conn: id, dir: "client", event: EventLog.pseudo("_ws.open", [
+            ("path", .string(p.path)), ("query", .string(p.query)), ("headers", .object(headers)),
+            ("fault", p.fault.map { .string($0.kind.rawValue) } ?? .null),
+        ]))
+        logger.info("connection \(id): open model=\(p.model) fault=\(p.fault?.kind.rawValue ?? "none")")
+        perform(session.open(), on: conn)
+    }
+
+    private func received(_ id: Int, _ text: String) {
+        guard let conn = connections[id] else { return }
+        if eventLog.enabled {
+            if let v = try? JSONParser.parse(text), v.objectValue != nil {
+                eventLog.write(conn: id, dir: "client", event: v)
+            } else {
+                eventLog.write(conn: id, dir: "client", event: EventLog.pseudo("_sim.unparsable", [
+                    ("bytes", .int(Int64(text.utf8.count))), ("text", .string(String(text.prefix(200)))),
+                ]))
+            }
+        }
+        perform(conn.session.receive(text: text, now: .now - conn.opened), on: conn)
+    }
+
+    private func closed(_ id: Int) {
+        pending.withLock { _ = $0.removeValue(forKey: id) }
+        guard let conn = connections.removeValue(forKey: id) else { return }
+        conn.session.clientClosed()
+        conn.timer?.cancel()
+        conn.timer = nil
+        eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_ws.closed"))
+        logger.info("connection \(id): closed")
+    }
+
+    private func tick(_ conn: Connection) {
+        guard connections[conn.id] === conn else { return }
+        perform(conn.session.tick(now: .now - conn.opened), on: conn)
+    }
+
+    /// Carries out a session's actions in order, logs them, then re-arms its timer.
+    private func perform(_ actions: [SimAction], on conn: Connection) {
+        let id = conn.id
+        for a in actions {
+            switch a {
+            case .send(let e):
+                let json = e.json
+                server.send(connectionID: id, text: json.serialized())
+                eventLog.write(conn: id, dir: "server", event: .object(json))
+            case .sendRaw(let text):
+                server.sendRaw(connectionID: id, text: text)
+                eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_sim.raw", [
+                    ("bytes", .int(Int64(text.utf8.count))), ("head", .string(String(text.prefix(120)))),
+                ]))
+            case .close(let code, let reason):
+                server.close(connectionID: id, code: code, reason: reason)
+                eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_ws.close", [
+                    ("code", .int(Int64(code))), ("reason", .string(reason)),
+                ]))
+            case .reset:
+                server.reset(connectionID: id)
+                eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_ws.reset"))
+            case .stall:
+                eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_sim.stall"))
+            case .faultFired(let kind):
+                logger.info("connection \(id): fault \(kind.rawValue)")
+                eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_sim.fault", [("fault", .string(kind.rawValue))]))
+            }
+        }
+        arm(conn)
+    }
+
+    private func arm(_ conn: Connection) {
+        guard let deadline = conn.session.nextDeadline else {
+            conn.timer?.cancel()
+            conn.timer = nil
+            return
+        }
+        let wait = deadline - (.now - conn.opened)
+        let nanos = max(0, wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000)
+        let timer: DispatchSourceTimer
+        if let t = conn.timer {
+            timer = t
+        } else {
+            timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.setEventHandler { [weak self, weak conn] in
+                guard let self, let conn else { return }
+                self.tick(conn)
+            }
+            timer.resume()
+            conn.timer = timer
+        }
+        timer.schedule(deadline: .now() + .nanoseconds(Int(nanos)), leeway: .microseconds(500))
+    }
+}

@@ -1,1 +1,0 @@
-print("omni-sim: not built yet")
