@@ -17,6 +17,10 @@ final class Daemon: @unchecked Sendable {
     private var session: SessionRuntime!
     private var signalSources: [DispatchSourceSignal] = []
     private var stopping = false
+    private let notifier = SystemdNotifier(environment: Files.environment())
+    private var toldReady = false
+    private var statusText = "starting"
+    private var watchdogTimer: DispatchSourceTimer?
 
     init(config: OmniConfig, configPath: String, logger: Logger) {
         self.config = config
@@ -33,6 +37,28 @@ final class Daemon: @unchecked Sendable {
         }
         session.start()
         installSignals()
+        loop.post { self.startWatchdog() }
+        // Offline but running still counts as started: systemd must not wait forever for a
+        // network that may never come.
+        loop.queue.asyncAfter(deadline: .now() + .seconds(15)) { self.tellReady("offline: waiting for the service") }
+    }
+
+    /// READY=1 once, when the first session is configured or the offline grace period ends.
+    private func tellReady(_ status: String) {
+        guard !toldReady else { return }
+        toldReady = true
+        notifier.ready(status: status)
+    }
+
+    /// WATCHDOG=1 from the controller loop itself, so a wedged controller gets restarted.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let t = DispatchSource.makeTimerSource(queue: loop.queue)
+        let ms = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        t.schedule(deadline: .now(), repeating: .milliseconds(max(ms, 100)))
+        t.setEventHandler { [notifier] in notifier.watchdog() }
+        t.resume()
+        watchdogTimer = t
     }
 
     private func installSignals() {
@@ -51,12 +77,15 @@ final class Daemon: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         logger.info("stopping")
+        notifier.stopping()
         session.stop { exit(0) }
     }
 
     /// SIGHUP: re-read the config; voice/instructions go out as session.update without
     /// reconnecting. An invalid file keeps the running config.
     private func reload() {
+        notifier.reloading()
+        defer { notifier.status(statusText) }
         do {
             let loaded = try ConfigLoader.load(path: configPath, env: Files.configEnvironment())
             for w in loaded.warnings { logger.warning("\(w)") }
@@ -76,8 +105,11 @@ final class Daemon: @unchecked Sendable {
         switch event {
         case .stateChanged(let s):
             logger.info("session: \(s)")
+            statusText = "session \(s.phase.rawValue)"
+            notifier.status(statusText)
         case .ready:
             logger.info("session ready")
+            tellReady("ready")
         case .serverError(let code, let message, let type, let recoverable):
             logger.warning("service error type=\(type ?? "-") code=\(code ?? "-"): \(message)\(recoverable ? "" : " (fatal)")")
         case .linkLost(let reason):

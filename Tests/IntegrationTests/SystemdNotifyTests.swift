@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+
+/// omnid under a fake systemd: READY=1 after the first session is configured, STATUS= with the
+/// state, WATCHDOG=1 from the controller loop, STOPPING=1 on SIGTERM.
+final class SystemdNotifyTests: XCTestCase {
+    func testReadyStatusWatchdogAndStopping() throws {
+        let sim = try SimProcess()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-notify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sockPath = dir.appendingPathComponent("notify").path
+
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in sockPath.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        XCTAssertEqual(bound, 0)
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+
+        let conf = dir.appendingPathComponent("omni.conf")
+        try "[service]\nurl = \"\(sim.url)\"\n[control]\nsocket = \"\(dir.path)/ctl.sock\"\n"
+            .write(to: conf, atomically: true, encoding: .utf8)
+        var env = ProcessInfo.processInfo.environment
+        env["DASHSCOPE_API_KEY"] = "sk-test"
+        env["NOTIFY_SOCKET"] = sockPath
+        env["WATCHDOG_USEC"] = "400000"
+        let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf.path], environment: env)
+
+        var messages: [String] = []
+        func receive(until deadline: Date, _ done: ([String]) -> Bool) {
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline && !done(messages) {
+                let n = recv(fd, &buf, buf.count, 0)
+                if n > 0 { messages.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+            }
+        }
+        receive(until: Date().addingTimeInterval(10)) { m in
+            m.contains { $0.contains("READY=1") } && m.filter { $0 == "WATCHDOG=1" }.count >= 2
+        }
+        XCTAssertTrue(messages.contains { $0.hasPrefix("READY=1\nSTATUS=") }, "\(messages) \(omnid.stderr)")
+        XCTAssertTrue(messages.contains { $0.hasPrefix("STATUS=session") }, "\(messages)")
+        XCTAssertGreaterThanOrEqual(messages.filter { $0 == "WATCHDOG=1" }.count, 2, "\(messages)")
+        omnid.signal(SIGTERM)
+        receive(until: Date().addingTimeInterval(5)) { $0.contains("STOPPING=1") }
+        XCTAssertTrue(messages.contains("STOPPING=1"))
+        omnid.process.waitUntilExit()
+        XCTAssertEqual(omnid.process.terminationStatus, 0)
+    }
+}
