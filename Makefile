@@ -2,7 +2,7 @@
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: demo test release setup clean
+.PHONY: demo test release setup install deb clean
 
 demo:
 	scripts/demo.sh
@@ -15,6 +15,12 @@ release:
 
 setup:
 	scripts/setup.sh
+
+install:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh
+
+deb:
+	scripts/deb.sh
 
 clean:
 	rm -rf .build .build-* out

@@ -15,7 +15,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; apt names the Debian -dev package to install.
@@ -24,16 +23,23 @@ let package = Package(
         .systemLibrary(name: "CLibWebSockets", pkgConfig: "libwebsockets", providers: [.apt(["libwebsockets-dev"])]),
         // speexdsp's resampler: the mic's native rate to 16 kHz and the service's 24 kHz to the speaker's.
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
+        // toml++ (C++), the config parser; Swift reaches it only through COmniShim's omni_toml.h.
+        .systemLibrary(name: "CTomlPlusPlus", providers: [.apt(["libtomlplusplus-dev"])]),
         // The one C shim: only what Swift cannot import directly (see each file's header).
-        .target(name: "COmniShim", dependencies: ["CALSA", "CGPIOD", "CLibWebSockets"]),
+        .target(
+            name: "COmniShim", dependencies: ["CALSA", "CGPIOD", "CLibWebSockets", "CTomlPlusPlus"],
+            // Must match how Debian built libtomlplusplus.so (also what its pkg-config file says).
+            cxxSettings: [.define("TOML_HEADER_ONLY", to: "0"), .define("TOML_SHARED_LIB", to: "1")],
+            // Only the C++ shim uses toml++, so no Swift import carries the module's link line.
+            linkerSettings: [.linkedLibrary("tomlplusplus")]),
 
         .target(name: "RealtimeProtocol", swiftSettings: swift6),
         .target(
             name: "OmniCore",
             dependencies: [
                 "RealtimeProtocol",
+                "COmniShim",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swift6),
         .target(
@@ -57,6 +63,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift6),
+
+        // Benchmarks (bench/README.md): built in release by bench/*/run.sh.
+        .executableTarget(
+            name: "omni-bench-audio", dependencies: ["OmniLinux", "OmniCore"], path: "bench/audio",
+            exclude: ["README.md", "run.sh"], swiftSettings: swift6),
 
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  pkg-config libasound2-dev libgpiod-dev libwebsockets-dev libspeexdsp-dev libssl-dev
+  pkg-config libasound2-dev libgpiod-dev libwebsockets-dev libspeexdsp-dev libtomlplusplus-dev libssl-dev
   alsa-utils gpiod espeak-ng sox python3 python3-pip python3-venv
 )
 missing=()

@@ -175,4 +175,52 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error("[board]\nname = \"b\"\n", files: ["/boards/b.toml": "[audio]\nperiod = 10\n"]),
                        "/boards/b.toml:2: audio.period: unknown key; did you mean period_ms?")
     }
+
+    // MARK: Lines come from toml++'s source positions
+
+    func testMultiLineStringsDoNotConfuseLines() throws {
+        let text = """
+            [session]
+            instructions = \"\"\"
+            voise = "not a key, just text"
+            [audio]
+            \"\"\"
+            voice = "Ethan"
+            voise = "Ethan"
+            """
+        let doc = try ConfigDocument.parse(text: text, file: "/etc/omni.conf")
+        XCTAssertEqual(doc.sections["session"]?["instructions"],
+                       ConfigEntry(value: .string("voise = \"not a key, just text\"\n[audio]\n"), file: "/etc/omni.conf", line: 2))
+        XCTAssertEqual(doc.sections["session"]?["voice"]?.line, 6)
+        XCTAssertNil(doc.sections["audio"])
+        XCTAssertEqual(error(text), "/etc/omni.conf:7: session.voise: unknown key; did you mean voice?")
+    }
+
+    func testNestedTablesKeepTheirHeaderLines() throws {
+        let text = """
+            [leds]
+            lines = ["GPIO22", "GPIO23"]
+
+            [leds.listening]
+            color = "blue"
+            pattern = { on_ms = 100, off_ms = 900 }
+
+            [button.timing]
+            long_press_ms = 800
+            held = 1979-05-27T07:32:00Z
+            """
+        let doc = try ConfigDocument.parse(text: text, file: "/boards/b.toml")
+        XCTAssertEqual(doc.sections["leds"]?["lines"], ConfigEntry(value: .array([.string("GPIO22"), .string("GPIO23")]), file: "/boards/b.toml", line: 2))
+        XCTAssertEqual(doc.sections["leds"]?["listening"],
+                       ConfigEntry(value: .table(["color": .string("blue"), "pattern": .table(["on_ms": .int(100), "off_ms": .int(900)])]),
+                                   file: "/boards/b.toml", line: 4))
+        XCTAssertEqual(doc.sectionLines, ["leds": 1, "button": 8])   // [button] is implied by [button.timing]
+        XCTAssertEqual(doc.sections["button"]?["timing"]?.value,
+                       .table(["long_press_ms": .int(800), "held": .string("1979-05-27T07:32:00Z")]))
+    }
+
+    func testTOMLErrorCarriesParserMessageAndLine() {
+        XCTAssertEqual(error("[session]\nvoice = \"Cherry\"\n\nvoice = \"Ethan\"\n"),
+                       "/etc/omni.conf:4: not valid TOML: Error while parsing key-value pair: cannot redefine existing string 'voice'")
+    }
 }

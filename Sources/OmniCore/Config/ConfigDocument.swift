@@ -1,7 +1,8 @@
-import TOMLKit
+import COmniShim
 
-// The one place TOMLKit is used: parse a TOML file and turn it into plain, Sendable values with
-// the line each key was written on, so every later error can say FILE:LINE: key.
+// The one place TOML is parsed: toml++ (through COmniShim's omni_toml.h) reads the file, and this
+// turns it into plain, Sendable values with the line toml++ recorded for each key, so every later
+// error can say FILE:LINE: key.
 
 public enum ConfigScalar: Sendable, Equatable, CustomStringConvertible {
     case string(String)
@@ -50,111 +51,127 @@ public struct ConfigDocument: Sendable, Equatable {
     public var sectionLines: [String: Int]
 
     public static func parse(text: String, file: String) throws(ConfigError) -> ConfigDocument {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ConfigError(file: file, line: e.source.begin.line, key: nil,
-                              message: "not valid TOML: \(e.description)")
-        } catch {
-            throw ConfigError(file: file, line: nil, key: nil, message: "not valid TOML: \(error)")
+        let root: TOMLNode
+        switch TOMLReader.read(text) {
+        case .success(let node): root = node
+        case .failure(let e):
+            throw ConfigError(file: file, line: e.line, key: nil, message: "not valid TOML: \(e.message)")
         }
-        let lines = KeyLineIndex(text: text)
-        var doc = ConfigDocument(file: file, sections: [:], sectionLines: lines.sectionLines)
-        for key in table.keys {
-            guard let value = table[key] else { continue }
-            if let sub = value.table {
+        var doc = ConfigDocument(file: file, sections: [:], sectionLines: [:])
+        for (key, node) in root.children {
+            if case .table(let children) = node.value {
+                // A [section]: its keys become entries, each with the line toml++ gives its value
+                // (for a nested table such as [leds.listening], the line of that header).
+                doc.sectionLines[key] = node.line
                 var entries: [String: ConfigEntry] = [:]
-                for k in sub.keys {
-                    guard let v = sub[k], let scalar = convert(v) else { continue }
-                    entries[k] = ConfigEntry(value: scalar, file: file, line: lines.line(section: key, key: k))
-                }
+                for (k, child) in children { entries[k] = ConfigEntry(value: child.scalar, file: file, line: child.line) }
                 doc.sections[key, default: [:]].merge(entries) { _, new in new }
-            } else if let scalar = convert(value) {
-                doc.sections["", default: [:]][key] =
-                    ConfigEntry(value: scalar, file: file, line: lines.line(section: "", key: key))
+            } else {
+                doc.sections["", default: [:]][key] = ConfigEntry(value: node.scalar, file: file, line: node.line)
             }
         }
         return doc
     }
+}
 
-    private static func convert(_ v: any TOMLValueConvertible) -> ConfigScalar? {
-        switch v.type {
-        case .string: return v.string.map(ConfigScalar.string)
-        case .int: return v.int.map(ConfigScalar.int)
-        case .double: return v.double.map(ConfigScalar.double)
-        case .bool: return v.bool.map(ConfigScalar.bool)
-        case .array:
-            guard let a = v.array else { return nil }
-            return .array(a.compactMap { convert($0) })
-        case .table:
-            guard let t = v.table else { return nil }
-            var out: [String: ConfigScalar] = [:]
-            for k in t.keys { if let x = t[k], let c = convert(x) { out[k] = c } }
-            return .table(out)
-        default:
-            // Dates and times have no meaning in this config; report them as strings.
-            return .string(v.debugDescription)
+/// One parsed TOML node and the line toml++ says it begins on.
+private struct TOMLNode {
+    enum Value {
+        case scalar(ConfigScalar)
+        case array([TOMLNode])
+        case table([(key: String, node: TOMLNode)])
+    }
+    var value: Value
+    var line: Int
+
+    var children: [(key: String, node: TOMLNode)] {
+        if case .table(let c) = value { return c }
+        return []
+    }
+
+    var scalar: ConfigScalar {
+        switch value {
+        case .scalar(let s): s
+        case .array(let a): .array(a.map(\.scalar))
+        case .table(let t): .table(Dictionary(t.map { ($0.key, $0.node.scalar) }) { _, new in new })
         }
     }
 }
 
-/// TOMLKit does not expose where a key was written, so find it in the text: the line of
-/// `key =` inside `[section]`. Good enough for the flat files this project uses.
-struct KeyLineIndex {
-    var sectionLines: [String: Int] = [:]
-    private var keyLines: [String: Int] = [:]
+/// Builds a `TOMLNode` tree from the shim's depth-first events.
+private final class TOMLReader {
+    struct Failure: Error {
+        var line: Int?
+        var message: String
+    }
 
-    init(text: String) {
-        var section = ""
-        var lineNo = 0
-        var inMultiline = false
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            let line = raw.trimmingSpaces()
-            // Skip the body of multi-line strings so their text is not mistaken for keys.
-            let quotes = line.components3("\"\"\"") + line.components3("'''")
-            if inMultiline {
-                if quotes % 2 == 1 { inMultiline = false }
-                continue
-            }
-            if line.hasPrefix("[") && !line.hasPrefix("[[") {
-                let name = line.dropFirst().prefix { $0 != "]" }
-                section = String(name).trimmingSpaces()
-                if sectionLines[section] == nil { sectionLines[section] = lineNo }
-                continue
-            }
-            if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
-                var key = String(line[..<eq]).trimmingSpaces()
-                if key.hasPrefix("\"") && key.hasSuffix("\"") && key.count >= 2 { key = String(key.dropFirst().dropLast()) }
-                let id = section + "\u{0}" + key
-                if keyLines[id] == nil { keyLines[id] = lineNo }
-            }
-            if quotes % 2 == 1 { inMultiline = true }
+    /// An open table or array, collecting its children until its *_END event.
+    private struct Frame {
+        var key: String?
+        var line: Int
+        var isArray: Bool
+        var children: [(key: String, node: TOMLNode)] = []
+
+        var node: TOMLNode {
+            TOMLNode(value: isArray ? .array(children.map(\.node)) : .table(children), line: line)
         }
     }
 
-    func line(section: String, key: String) -> Int {
-        keyLines[section + "\u{0}" + key] ?? sectionLines[section] ?? 1
-    }
-}
+    /// The first frame is the document's root table.
+    private var stack = [Frame(key: nil, line: 1, isArray: false)]
+    private var failure: Failure?
 
-extension StringProtocol {
-    func trimmingSpaces() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
-    }
-
-    /// How many times `needle` occurs.
-    func components3(_ needle: String) -> Int {
-        var count = 0
-        var rest = Substring(self)
-        while let r = rest.range(of: needle) {
-            count += 1
-            rest = rest[r.upperBound...]
+    static func read(_ text: String) -> Result<TOMLNode, Failure> {
+        let reader = TOMLReader()
+        var text = text
+        let ok = text.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { chars in
+                omni_toml_parse(chars.baseAddress, chars.count, { event, context in
+                    guard let event, let context else { return }
+                    Unmanaged<TOMLReader>.fromOpaque(context).takeUnretainedValue().handle(event.pointee)
+                }, Unmanaged.passUnretained(reader).toOpaque())
+            }
         }
-        return count
+        withExtendedLifetime(reader) {}
+        guard ok, reader.stack.count == 1 else {
+            return .failure(reader.failure ?? Failure(line: nil, message: "the TOML parser stopped early"))
+        }
+        return .success(reader.stack[0].node)
+    }
+
+    private func handle(_ e: omni_toml_event) {
+        let key = e.key.map { Self.string($0, e.key_length) }
+        let line = Int(e.line)
+        switch e.kind {
+        case OMNI_TOML_TABLE_BEGIN: stack.append(Frame(key: key, line: line, isArray: false))
+        case OMNI_TOML_ARRAY_BEGIN: stack.append(Frame(key: key, line: line, isArray: true))
+        case OMNI_TOML_TABLE_END, OMNI_TOML_ARRAY_END:
+            guard stack.count > 1, let done = stack.popLast() else { return }
+            add(done.key, done.node)
+        case OMNI_TOML_STRING, OMNI_TOML_DATE_TIME:
+            // Dates and times have no meaning in this config; they arrive as their TOML text.
+            add(key, TOMLNode(value: .scalar(.string(Self.string(e.text, e.text_length))), line: line))
+        case OMNI_TOML_INTEGER:
+            // Int is 64-bit on the device; on a 32-bit build a huge value becomes a (range-checked) number.
+            let value: ConfigScalar = Int(exactly: e.integer).map { .int($0) } ?? .double(Double(e.integer))
+            add(key, TOMLNode(value: .scalar(value), line: line))
+        case OMNI_TOML_FLOAT: add(key, TOMLNode(value: .scalar(.double(e.number)), line: line))
+        case OMNI_TOML_BOOLEAN: add(key, TOMLNode(value: .scalar(.bool(e.boolean)), line: line))
+        case OMNI_TOML_ERROR:
+            failure = Failure(line: line > 0 ? line : nil, message: Self.string(e.text, e.text_length))
+        default: break
+        }
+    }
+
+    /// Appends a finished node to the innermost open table or array.
+    private func add(_ key: String?, _ node: TOMLNode) {
+        stack[stack.count - 1].children.append((key ?? "", node))
+    }
+
+    private static func string(_ p: UnsafePointer<CChar>?, _ count: Int) -> String {
+        guard let p, count > 0 else { return "" }
+        return p.withMemoryRebound(to: UInt8.self, capacity: count) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+        }
     }
 }

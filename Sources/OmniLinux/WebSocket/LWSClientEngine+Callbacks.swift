@@ -2,6 +2,9 @@
 import Glibc
 #endif
 import CLibWebSockets
+// omni_lws.h includes libwebsockets.h too; with both modules loaded Swift may attribute lws
+// declarations to COmniShim, so import it wherever lws symbols are used.
+import COmniShim
 import OmniCore
 
 // LWSClientEngine, continued: what each lws callback means for the link. Runs on the service

@@ -1,0 +1,286 @@
+// The appliance state machine's vocabulary: its states, the events it is fed and the actions it
+// asks for. The machine itself (ApplianceMachine) is pure: no I/O, no clock of its own, no
+// threads. The controller feeds it events with the current monotonic time and carries out the
+// actions in order (session manager, audio engine, LEDs, earcons, log, timers).
+
+/// What the box is doing, as the user sees it (LEDs, `omnid ctl status`). The raw value is the
+/// lower-case name used in logs, the status JSON and the board file's `[leds]` keys.
+public enum ApplianceState: String, Sendable, Equatable, Hashable, CaseIterable, CustomStringConvertible {
+    /// The link to the service is being opened (first connect, or a reconnect attempt).
+    case connecting
+    /// Link up, nothing happening. In VAD mode the microphone streams and the service listens.
+    case ready
+    /// A user turn is being captured (button held, toggled on, or the service heard speech).
+    case listening
+    /// The turn was sent; waiting for the answer.
+    case thinking
+    /// The answer is playing.
+    case speaking
+    /// The microphone is muted by the user (no turn can start until unmuted).
+    case muted
+    /// The link was lost; a reconnect is scheduled.
+    case offline
+    /// Something needs attention: the API key was rejected, or the audio device is gone.
+    case error
+
+    public var description: String { rawValue }
+
+    /// States in which a turn is under way.
+    public var isTurn: Bool { self == .listening || self == .thinking || self == .speaking }
+}
+
+/// The link as the appliance cares about it (a reduction of `SessionState`).
+public enum ApplianceLink: String, Sendable, Equatable, CaseIterable {
+    /// Connecting or configuring.
+    case connecting
+    /// Configured; client events flow.
+    case up
+    /// Lost; waiting to reconnect.
+    case down
+    /// The API key was rejected; waiting the long retry.
+    case authFailed
+    /// Stopped by us (shutdown) or never started.
+    case stopped
+}
+
+/// What the button (or the keyboard, or the control socket) did, after debouncing and gesture
+/// detection (see GestureDetector for the exact rules).
+public enum ButtonEvent: String, Sendable, Equatable, Hashable, CaseIterable {
+    /// Went down (every press).
+    case press
+    /// Came up (every release).
+    case release
+    /// A short press-and-release that was not part of a double press.
+    case tap
+    /// Still held after the long-press time (fires once per press, while held).
+    case longPress
+    /// A press that started within the double-press window after a tap's release (fires at that
+    /// second press, right after its `.press`).
+    case doublePress
+}
+
+/// What a long press or a double press does (board file `[button] long_press` / `double_press`).
+public enum ApplianceGestureAction: String, Sendable, Equatable, CaseIterable {
+    case none
+    /// Toggle the microphone mute.
+    case mute
+    /// Drop the link and connect again now.
+    case reconnect
+    /// Stop the answer that is being prepared or played.
+    case interrupt
+}
+
+/// The server events that matter to the appliance, reduced from `ServerEvent`
+/// (see `ApplianceServerSignal.init?(_:)`).
+public enum ApplianceServerSignal: Sendable, Equatable {
+    /// `input_audio_buffer.speech_started` (VAD).
+    case speechStarted
+    /// `input_audio_buffer.speech_stopped` (VAD).
+    case speechStopped
+    /// `input_audio_buffer.committed`: the service has the turn's audio.
+    case committed
+    /// `response.created`.
+    case responseCreated(responseID: String)
+    /// `response.audio.delta` carrying `audioMs` milliseconds of 24 kHz audio.
+    case audioDelta(responseID: String, audioMs: Int)
+    /// `response.audio.done` / `response.output_item.done`: no more audio for this response.
+    case responseAudioEnded(responseID: String)
+    /// `response.done`, with the response's status (completed, failed, incomplete, cancelled).
+    case responseDone(responseID: String, status: String?)
+    /// The user's words (`conversation.item.input_audio_transcription.completed`).
+    case userTranscript(String)
+    /// The answer's words (`response.audio_transcript.done` / `response.text.done`).
+    case assistantTranscript(responseID: String, text: String)
+    /// A recoverable `error` event (non-recoverable ones arrive as a link loss).
+    case error(code: String?, message: String)
+}
+
+/// A timer the machine asked for. The generation makes a late firing of a cancelled or
+/// re-armed timer harmless: the machine ignores a timer that is not the one it armed last.
+public struct ApplianceTimer: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable, Hashable, CaseIterable {
+        /// A manual turn reached the maximum length: commit it.
+        case maxTurn
+        /// No response arrived for a sent turn.
+        case response
+        /// A response stopped sending anything before it ended.
+        case answerIdle
+        /// Playback did not report drained long after the answer's audio should have played.
+        case drain
+        /// A turn waiting for the link to come back (to be replayed) waited too long.
+        case replay
+    }
+
+    public var kind: Kind
+    public var generation: UInt64
+
+    public init(_ kind: Kind, generation: UInt64) {
+        self.kind = kind
+        self.generation = generation
+    }
+
+    public var description: String { "\(kind.rawValue)#\(generation)" }
+}
+
+/// Short sounds that tell the user what happened without looking at the box.
+public enum ApplianceEarcon: String, Sendable, Equatable, Hashable, CaseIterable {
+    /// A turn started: speak now.
+    case listen
+    /// The turn was sent.
+    case send
+    /// The turn was dropped on purpose (too short, or abandoned by a gesture).
+    case cancel
+    /// Something failed: the turn was lost, or the box cannot take a turn now (offline, error).
+    case error
+    /// The microphone is muted (also the reminder when a muted box is pressed).
+    case mute
+    case unmute
+    /// The link is up again after being offline (and the first time after boot).
+    case ready
+}
+
+public enum TranscriptRole: String, Sendable, Equatable, CaseIterable {
+    case user
+    case assistant
+}
+
+/// The machine's inputs. Every one is handled in every state (see ApplianceMachine).
+public enum ApplianceEvent: Sendable, Equatable {
+    /// Session manager: connecting or configuring.
+    case linkConnecting
+    /// Session manager: ready (`session.updated`); queued client events flow.
+    case linkReady
+    /// Session manager: the link was lost; a reconnect is scheduled.
+    case linkLost
+    /// Session manager: the API key was rejected.
+    case linkAuthFailed
+    /// Session manager: stopped (shutdown).
+    case linkStopped
+    case button(ButtonEvent)
+    case server(ApplianceServerSignal)
+    /// Audio engine: the first sample of the answer reached ALSA (after the pre-roll).
+    case playbackStarted
+    /// Audio engine: everything queued before `.endOfAnswer` has been played.
+    case playbackDrained
+    /// Audio engine: the capture or playback device disappeared (USB unplugged, …).
+    case audioDeviceLost
+    /// Audio engine: the devices work again.
+    case audioDeviceBack
+    /// A timer armed with `.startTimer` fired.
+    case timer(ApplianceTimer)
+}
+
+/// What the machine asks the controller to do, in order.
+public enum ApplianceAction: Sendable, Equatable {
+    /// Start sending captured audio (`input_audio_buffer.append`). With `record`, also keep a copy
+    /// of this turn's audio (replacing the previous one) so `.replayTurn` can resend it.
+    case startStreaming(record: Bool)
+    /// Stop sending captured audio.
+    case stopStreaming
+    /// `input_audio_buffer.commit`.
+    case commit
+    /// `response.create`.
+    case createResponse
+    /// `response.cancel`.
+    case cancelResponse
+    /// `input_audio_buffer.clear`.
+    case clearInputBuffer
+    /// Append the recorded audio of the interrupted turn again (always preceded by
+    /// `.clearInputBuffer` and followed by `.commit` + `.createResponse`).
+    case replayTurn
+    /// Only as an answer to `.server(.audioDelta)`: decode this delta into the playback ring.
+    /// Deltas that do not get this action (a cancelled answer's stragglers) are dropped.
+    case playAudioDelta
+    /// Drop everything queued for playback now (barge-in).
+    case flushPlayback
+    /// No more audio will come for this answer: play the tail (even below the pre-roll) and
+    /// report `.playbackDrained` when done.
+    case endOfAnswer
+    case earcon(ApplianceEarcon)
+    /// Show this state on the LEDs. Emitted on every state change, and again to re-assert the
+    /// state when a press cannot be served (e.g. offline).
+    case setLEDs(ApplianceState)
+    /// Log at info level: `user: …` / `assistant: …`.
+    case logTranscript(TranscriptRole, String)
+    /// Something worth one info line in the log (why a press did nothing, a turn was lost, …).
+    case logNotice(String)
+    /// Arm (or re-arm) a one-shot timer; deliver `.timer(timer)` after `after`.
+    case startTimer(ApplianceTimer, after: Duration)
+    /// Disarm a timer (a late firing would be ignored anyway).
+    case cancelTimer(ApplianceTimer.Kind)
+    /// The user asked for a new connection now (wait states: reconnect at once; up: close and
+    /// connect again).
+    case reconnect
+}
+
+/// The machine's figures. Defaults follow the issue and protocol §5.
+public struct ApplianceSettings: Sendable, Equatable {
+    public var mode: InteractionMode
+    /// A manual turn shorter than this is dropped (`input_audio_buffer.clear`), not sent.
+    public var minTurn: Duration
+    /// A manual turn is committed automatically at this length.
+    public var maxTurn: Duration
+    /// From the commit (or `speech_stopped`) to the first sign of an answer.
+    public var responseTimeout: Duration
+    /// A response that sends nothing for this long is over (§5.3: its end is not always announced).
+    public var answerIdleTimeout: Duration
+    /// Extra time, beyond the answer's own length, to wait for `.playbackDrained`.
+    public var drainMargin: Duration
+    /// How long a turn cut by a lost link waits for the link to be replayed.
+    public var replayWindow: Duration
+    public var longPressAction: ApplianceGestureAction
+    public var doublePressAction: ApplianceGestureAction
+
+    public init(mode: InteractionMode = .pushToTalk, minTurn: Duration = .milliseconds(150),
+                maxTurn: Duration = .seconds(60), responseTimeout: Duration = .seconds(15),
+                answerIdleTimeout: Duration = .seconds(5), drainMargin: Duration = .seconds(3),
+                replayWindow: Duration = .seconds(20), longPressAction: ApplianceGestureAction = .reconnect,
+                doublePressAction: ApplianceGestureAction = .none) {
+        self.mode = mode
+        self.minTurn = minTurn
+        self.maxTurn = maxTurn
+        self.responseTimeout = responseTimeout
+        self.answerIdleTimeout = answerIdleTimeout
+        self.drainMargin = drainMargin
+        self.replayWindow = replayWindow
+        self.longPressAction = longPressAction
+        self.doublePressAction = doublePressAction
+    }
+}
+
+/// Running totals since start, for `omnid ctl status`.
+public struct ApplianceCounters: Sendable, Equatable {
+    /// Turns started (button, toggle or VAD speech).
+    public var turnsStarted = 0
+    /// Turns whose answer was played (or, text-only, received) to the end.
+    public var turnsAnswered = 0
+    /// Turns that ended with the error earcon (lost link, no response, service error, device lost).
+    public var turnsFailed = 0
+    /// Turns dropped on purpose: too short, barged into, muted, interrupted, reconnect.
+    public var turnsCancelled = 0
+    /// Turns resent after a reconnect.
+    public var turnsReplayed = 0
+    /// Answers cut short by a press or by new speech.
+    public var bargeIns = 0
+    /// Presses that could not be served (offline, error, muted).
+    public var pressesRefused = 0
+
+    public init() {}
+}
+
+/// The last turn's latencies (nil until measured).
+public struct ApplianceTurnLatencies: Sendable, Equatable {
+    /// Release (or toggle-off, or auto-commit) → `input_audio_buffer.commit` handed to the transport.
+    public var releaseToCommit: Duration?
+    /// Commit → first audio delta of the answer.
+    public var commitToFirstDelta: Duration?
+    /// First delta → first sample of the answer written to ALSA.
+    public var firstDeltaToFirstSample: Duration?
+
+    public init(releaseToCommit: Duration? = nil, commitToFirstDelta: Duration? = nil,
+                firstDeltaToFirstSample: Duration? = nil) {
+        self.releaseToCommit = releaseToCommit
+        self.commitToFirstDelta = commitToFirstDelta
+        self.firstDeltaToFirstSample = firstDeltaToFirstSample
+    }
+}

@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OmniCore
+
+// One device session: the opened capture and playback devices, every buffer the audio thread
+// will touch, the earcons rendered at the playback rate, and the audio thread itself. Created
+// and destroyed off the audio thread (this is where the allocation happens); a lost device ends
+// the session and the monitor builds a new one when the device is back.
+
+final class AudioSession {
+    enum Capture {
+        case alsa(ALSAPCM)
+        case file(FileCaptureSource)
+    }
+
+    enum Playback {
+        case alsa(ALSAPCM)
+        case file(FilePlaybackSink)
+    }
+
+    let capture: Capture
+    let playback: Playback
+    let captureFormat: AudioDeviceFormat
+    let playbackFormat: AudioDeviceFormat
+    let rt: UnsafeMutablePointer<RTSession>
+    private var allocations: [UnsafeMutableRawPointer] = []
+    private(set) var thread: pthread_t?
+    private(set) var realtimePriority: Int?
+
+    struct Parameters {
+        var config: OmniConfig.Audio
+        var alsaConfigFile: String?
+        var pacingSpeed: Double?
+        var stallTimeoutNanos: Int
+    }
+
+    init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRingView,
+         playbackRing: SPSCRingView) throws {
+        let c = p.config
+        let captureDevice: Capture
+        if let path = FileBackend.path(of: c.capture) {
+            captureDevice = .file(try FileCaptureSource(name: c.capture, path: path, periodMs: c.periodMs,
+                                                        bufferPeriods: c.bufferPeriods))
+        } else {
+            let request = DeviceRequest(rate: c.captureRate, periodMs: c.periodMs, bufferPeriods: c.bufferPeriods)
+            captureDevice = .alsa(try ALSAPCM.open(name: c.capture, direction: .capture, request: request,
+                                                   configFile: p.alsaConfigFile))
+        }
+        let playbackDevice: Playback
+        do {
+            if let path = FileBackend.path(of: c.playback) {
+                playbackDevice = .file(try FilePlaybackSink(name: c.playback, path: path,
+                                                            rate: c.playbackRate ?? 24_000, periodMs: c.periodMs))
+            } else {
+                let request = DeviceRequest(rate: c.playbackRate, periodMs: c.periodMs, bufferPeriods: c.bufferPeriods)
+                playbackDevice = .alsa(try ALSAPCM.open(name: c.playback, direction: .playback, request: request,
+                                                        configFile: p.alsaConfigFile))
+            }
+        } catch {
+            if case .alsa(let pcm) = captureDevice { pcm.close() }
+            throw error
+        }
+        capture = captureDevice
+        playback = playbackDevice
+
+        let cf: AudioDeviceFormat
+        let rtCapture: RTCaptureDevice
+        switch captureDevice {
+        case .alsa(let pcm):
+            cf = pcm.format
+            rtCapture = .alsa(pcm.handle)
+        case .file(let source):
+            cf = source.format
+            rtCapture = .file(source.state)
+        }
+        let pf: AudioDeviceFormat
+        let rtPlayback: RTPlaybackDevice
+        switch playbackDevice {
+        case .alsa(let pcm):
+            pf = pcm.format
+            rtPlayback = .alsa(pcm.handle)
+        case .file(let sink):
+            pf = sink.format
+            rtPlayback = .file(sink.state)
+        }
+        captureFormat = cf
+        playbackFormat = pf
+
+        // Every buffer the loop touches, zero-filled so its pages are resident before it runs.
+        var allocations: [UnsafeMutableRawPointer] = []
+        func buffer(_ bytes: Int) -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(16, bytes), alignment: 16)
+            p.initializeMemory(as: UInt8.self, repeating: 0, count: max(16, bytes))
+            allocations.append(p)
+            return p
+        }
+        let captureRaw = buffer(cf.periodFrames * cf.channels * cf.sampleFormat.bytesPerSample)
+        let captureMono = buffer(cf.periodFrames * 2).bindMemory(to: Int16.self, capacity: cf.periodFrames)
+        let playbackMono = buffer(pf.periodFrames * 2).bindMemory(to: Int16.self, capacity: pf.periodFrames)
+        let playbackRaw = buffer(pf.periodFrames * pf.channels * pf.sampleFormat.bytesPerSample)
+        let earcons = buffer(MemoryLayout<EarconSlot>.stride * EarconKind.count)
+            .bindMemory(to: EarconSlot.self, capacity: EarconKind.count)
+        for kind in EarconKind.allCases {
+            var slot = EarconSlot(samples: nil, count: 0)
+            if c.earcons {
+                let samples = Earcon.render(kind, sampleRate: pf.rate, level: c.earconLevel)
+                let storage = buffer(samples.count * 2).bindMemory(to: Int16.self, capacity: samples.count)
+                samples.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: $0.count) }
+                slot = EarconSlot(samples: UnsafePointer(storage), count: samples.count)
+            }
+            (earcons + kind.rawValue).initialize(to: slot)
+        }
+        self.allocations = allocations
+
+        let fileCapture = FileBackend.path(of: c.capture) != nil
+        let filePlayback = FileBackend.path(of: c.playback) != nil
+        // A file has no clock: pace by the system clock (at the requested speed, else real time).
+        let speed = p.pacingSpeed ?? (fileCapture ? 1.0 : 0)
+        let periodMs = max(1, c.periodMs)
+        rt = .allocate(capacity: 1)
+        rt.initialize(to: RTSession(
+            shared: shared, captureRing: captureRing, playbackRing: playbackRing,
+            capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
+            capturePeriod: cf.periodFrames, captureRate: cf.rate,
+            playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
+            playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, playbackRate: pf.rate,
+            captureRaw: captureRaw, captureMono: captureMono, playbackMono: playbackMono, playbackRaw: playbackRaw,
+            earcons: earcons,
+            prerollFrames: max(0, c.prerollMs) * pf.rate / 1000,
+            pacingSpeed: speed,
+            virtualPlayback: filePlayback || p.pacingSpeed != nil,
+            waitTimeoutMs: Int32(4 * periodMs + 50),
+            stallTimeoutNanos: p.stallTimeoutNanos))
+    }
+
+    deinit {
+        close()
+        rt.deinitialize(count: 1)
+        rt.deallocate()
+        for a in allocations { a.deallocate() }
+    }
+
+    /// Starts the audio thread. Returns a warning when real-time priority was refused.
+    func start(priority: Int) throws -> String? {
+        let started = RealtimeThread.start(priority: priority, argument: UnsafeMutableRawPointer(rt)) { raw in
+            audioThreadMain(raw!.assumingMemoryBound(to: RTSession.self))
+            return nil
+        }
+        switch started {
+        case .success(let s):
+            thread = s.thread
+            realtimePriority = s.realtimePriority
+            return s.warning
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// Waits for the audio thread to leave its loop (after `shared.stop` or a loss).
+    func join() {
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+
+    private var closed = false
+
+    /// Closes both devices (after `join()`).
+    func close() {
+        guard !closed else { return }
+        join()
+        closed = true
+        switch capture {
+        case .alsa(let pcm): pcm.close()
+        case .file: break
+        }
+        switch playback {
+        case .alsa(let pcm): pcm.close()
+        case .file(let sink): sink.close()
+        }
+    }
+}

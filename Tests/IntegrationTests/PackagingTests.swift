@@ -1,0 +1,103 @@
+import Foundation
+import XCTest
+
+/// The systemd unit passes systemd's own checks, and the .deb installs the right files with the
+/// right modes.
+final class PackagingTests: XCTestCase {
+    func run(_ exe: String, _ args: [String], env: [String: String]? = nil) throws -> (Int32, String) {
+        let child = try ChildProcess(exe, args, environment: env)
+        child.process.waitUntilExit()
+        _ = child.waitFor(0.2) { _ in false }
+        return (child.process.terminationStatus, child.stdout + child.stderr)
+    }
+
+    var unitPath: String { Binaries.repoRoot.appendingPathComponent("systemd/omnid.service").path }
+
+    func testUnitExposureIsAtMostTwo() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            throw XCTSkip("systemd-analyze not installed")
+        }
+        let (_, out) = try run("/usr/bin/systemd-analyze", ["security", "--offline=true", "--no-pager", unitPath])
+        guard let line = out.split(separator: "\n").first(where: { $0.contains("Overall exposure level") }),
+              let value = line.split(separator: ":").last?.split(separator: " ").first.flatMap({ Double($0) })
+        else { return XCTFail("no exposure figure in:\n\(out)") }
+        print("systemd-analyze security exposure: \(value)")
+        XCTAssertLessThanOrEqual(value, 2.0, out)
+    }
+
+    func testUnitVerifiesClean() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else {
+            throw XCTSkip("systemd-analyze not installed")
+        }
+        // verify checks that ExecStart exists: point it at the built binary in a scratch copy.
+        let omnid = try Binaries.path("omnid")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unit = try String(contentsOfFile: unitPath, encoding: .utf8).replacingOccurrences(of: "/usr/bin/omnid", with: omnid)
+        let copy = dir.appendingPathComponent("omnid.service")
+        try unit.write(to: copy, atomically: true, encoding: .utf8)
+        let (status, out) = try run("/usr/bin/systemd-analyze", ["verify", copy.path])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertEqual(out.trimmingCharacters(in: .whitespacesAndNewlines), "", "verify printed warnings:\n\(out)")
+    }
+
+    func testUnitHasTheRequiredSettings() throws {
+        let unit = try String(contentsOfFile: unitPath, encoding: .utf8)
+        for line in ["Type=notify", "Restart=always", "RestartPreventExitStatus=78", "WatchdogSec=",
+                     "After=network-online.target sound.target", "Wants=network-online.target sound.target",
+                     "User=omnid", "SupplementaryGroups=audio gpio video", "LimitRTPRIO=",
+                     "LoadCredential=dashscope-api-key:", "ExecReload=/bin/kill -HUP $MAINPID"] {
+            XCTAssertTrue(unit.contains(line), "missing \(line)")
+        }
+    }
+
+    func testDebInstallsFilesModesAndUnit() throws {
+        let omnid = try Binaries.path("omnid")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("deb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let deb = dir.appendingPathComponent("omnid.deb").path
+        var env = ProcessInfo.processInfo.environment
+        env["OMNID_BIN"] = omnid
+        env["OUT"] = deb
+        let (status, out) = try run("/bin/bash", [Binaries.repoRoot.appendingPathComponent("scripts/deb.sh").path], env: env)
+        XCTAssertEqual(status, 0, out)
+
+        let root = dir.appendingPathComponent("root").path
+        XCTAssertEqual(try run("/usr/bin/dpkg-deb", ["-x", deb, root]).0, 0)
+        let (_, contents) = try run("/usr/bin/dpkg-deb", ["-c", deb])
+        func mode(_ path: String) -> String? {
+            contents.split(separator: "\n").first { $0.hasSuffix(" ." + path) }.map { String($0.prefix(10)) }
+        }
+        func owner(_ path: String) -> String? {
+            contents.split(separator: "\n").first { $0.hasSuffix(" ." + path) }
+                .map { String($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+        }
+        XCTAssertEqual(mode("/usr/bin/omnid"), "-rwxr-xr-x")
+        XCTAssertEqual(mode("/lib/systemd/system/omnid.service"), "-rw-r--r--")
+        XCTAssertEqual(mode("/usr/lib/sysusers.d/omnid.conf"), "-rw-r--r--")
+        XCTAssertEqual(mode("/etc/omni.conf"), "-rw-r-----")
+        XCTAssertEqual(owner("/etc/omni.conf"), "root/root", "postinst gives it to group omnid")
+        for board in ["rpi", "respeaker-2mic", "aiy-voice", "usb-generic", "virtual"] {
+            XCTAssertNotNil(mode("/usr/share/omnid/boards/\(board).toml"), "board \(board) missing")
+        }
+        let (_, info) = try run("/usr/bin/dpkg-deb", ["-I", deb])
+        XCTAssertTrue(info.contains("Package: omnid"), info)
+        let (_, conffiles) = try run("/usr/bin/dpkg-deb", ["--ctrl-tarfile", deb])
+        _ = conffiles
+        let ctrl = dir.appendingPathComponent("ctrl").path
+        XCTAssertEqual(try run("/usr/bin/dpkg-deb", ["-e", deb, ctrl]).0, 0)
+        XCTAssertEqual(try String(contentsOfFile: ctrl + "/conffiles", encoding: .utf8), "/etc/omni.conf\n")
+        let postinst = try String(contentsOfFile: ctrl + "/postinst", encoding: .utf8)
+        XCTAssertTrue(postinst.contains("systemd-sysusers"))
+        XCTAssertTrue(postinst.contains("systemctl enable omnid.service"))
+        // The installed unit is the repository's, and the installed config is valid as shipped.
+        XCTAssertEqual(try String(contentsOfFile: root + "/lib/systemd/system/omnid.service", encoding: .utf8),
+                       try String(contentsOfFile: unitPath, encoding: .utf8))
+        var cenv = ProcessInfo.processInfo.environment
+        cenv["OMNID_BOARD_DIR"] = root + "/usr/share/omnid/boards"
+        let (cstatus, cout) = try run(omnid, ["check-config", "--config", root + "/etc/omni.conf"], env: cenv)
+        XCTAssertEqual(cstatus, 0, cout)
+    }
+}
