@@ -1,11 +1,92 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds, and shows omnid working against
-# the local simulator. It grows with the project; today it validates the demo configuration.
+# The README's first command. Installs what is missing, builds, starts the local simulator
+# (omni-sim --answer echo) and omnid on the virtual board, speaks a question into it through a
+# push-to-talk turn (omnid ctl press/release), and leaves the spoken answer as a WAV file.
+#   scripts/demo.sh             the virtual board (no hardware needed)
+#   scripts/demo.sh --desktop   real microphone and speaker, space bar = the button
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+desktop=0
+[ "${1:-}" = "--desktop" ] && desktop=1
+
 scripts/setup.sh
-swift build --product omnid
-swift build --product omni-sim
-echo "== omnid check-config (demo configuration)"
-.build/debug/omnid check-config --config demo/omni.conf
+echo "== building"
+swift build --product omnid 2>&1 | tail -1
+swift build --product omni-sim 2>&1 | tail -1
+bin=.build/debug
+work="${DEMO_DIR:-$(pwd)/out/demo}"
+mkdir -p "$work"
+rm -f "$work"/answer.wav "$work"/*.log "$work"/ctl.sock
+
+# omni-sim on a free port; it prints the port it bound.
+"$bin/omni-sim" --listen 127.0.0.1:0 --answer echo --log "$work/sim.jsonl" --log-audio false >"$work/sim.out" 2>"$work/sim.log" &
+sim=$!
+trap 'kill $sim ${omnid:-} 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$work/sim.out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/sim.out")
+[ -n "$port" ] || { echo "omni-sim did not start: $(cat "$work/sim.log")" >&2; exit 1; }
+echo "== omni-sim listening on 127.0.0.1:$port (answers by echoing your question)"
+
+if [ "$desktop" = 1 ]; then
+  sed 's/^backend = "none"/backend = "keyboard"/' board/usb-generic.toml > "$work/desktop-board.toml"
+  cat > "$work/omni.conf" <<CONF
+[service]
+url = "ws://127.0.0.1:$port/api-ws/v1/realtime"
+[board]
+file = "$work/desktop-board.toml"
+[control]
+socket = "$work/ctl.sock"
+CONF
+  echo "== hold SPACE to talk, release to hear the answer; Ctrl+C to quit"
+  DASHSCOPE_API_KEY=sk-local-demo OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf"
+  exit 0
+fi
+
+# The question: espeak-ng, 16 kHz mono, after 1.5 s of silence (time to press the button).
+question="$work/question.wav"
+espeak-ng -w "$work/q.wav" "Hello! What is the weather like in Hangzhou today?"
+sox "$work/q.wav" -r 16000 -c 1 -b 16 "$question" pad 1.5 0.5
+speech=$(soxi -D "$work/q.wav")
+cat > "$work/omni.conf" <<CONF
+# Demo: the virtual board (control-socket button, LEDs in the log, WAV files as mic and speaker)
+[service]
+url = "ws://127.0.0.1:$port/api-ws/v1/realtime"
+[session]
+mode = "push-to-talk"
+[board]
+name = "virtual"
+[audio]
+capture = "file:$question"
+playback = "file:$work/answer.wav"
+[control]
+socket = "$work/ctl.sock"
+CONF
+
+echo "== starting omnid on the virtual board"
+start=$(date +%s.%N)
+DASHSCOPE_API_KEY=sk-local-demo OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf" 2>"$work/omnid.log" &
+omnid=$!
+for _ in $(seq 200); do grep -q "session ready" "$work/omnid.log" && break; sleep 0.05; done
+grep -q "session ready" "$work/omnid.log" || { echo "omnid did not get ready:"; cat "$work/omnid.log"; exit 1; }
+ctl() { "$bin/omnid" ctl --socket "$work/ctl.sock" "$@"; }
+
+echo "== press (the question starts 1.5 s after omnid opened the microphone)"
+ctl press >/dev/null
+release_at=$(awk "BEGIN{printf \"%.3f\", $start + 1.5 + $speech + 0.4}")
+while awk "BEGIN{exit !($(date +%s.%N) < $release_at)}"; do sleep 0.05; done
+echo "== release"
+ctl release >/dev/null
+for _ in $(seq 300); do
+  st=$(ctl status --json)
+  case "$st" in *'"answered":1'*'"state":"ready"'*|*'"state":"ready"'*'"answered":1'*) break;; esac
+  sleep 0.1
+done
+ctl status
+kill -TERM $omnid; wait $omnid || true
+omnid=
+echo "== what omnid logged"
+sed -e 's/^<[0-9]>//' "$work/omnid.log" | grep -E "LED state|user:|assistant:|session ready" || true
+echo
+echo "The answer omnid played is in: $work/answer.wav ($(soxi -D "$work/answer.wav") s; the question was $speech s)"
+echo "Listen with: aplay $work/answer.wav"

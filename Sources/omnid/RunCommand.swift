@@ -31,8 +31,14 @@ struct RunCommand: ParsableCommand {
                 + "\"\(loaded.config.service.apiKeyCredential)\", or DASHSCOPE_API_KEY")
             throw ExitCode(exitConfigError)
         }
-        let daemon = Daemon(config: loaded.config, configPath: config, logger: logger)
-        daemon.start()
+        do {
+            let daemon = try Daemon(config: loaded.config, configPath: config, logger: logger)
+            try daemon.start()
+        } catch let e as StartupConfigError {
+            logger.critical("\(e)")
+            printError("error: \(e)")
+            throw ExitCode(exitConfigError)
+        }
         dispatchMain()
     }
 }
