@@ -95,9 +95,19 @@ final class Daemon: @unchecked Sendable {
     }
 
     private func makeAudioEngine(_ audioConfig: OmniConfig.Audio) -> AudioEngine {
-        AudioEngine(config: audioConfig, logger: Logger(label: "omnid.audio")) { [loop] event in
+        AudioEngine(config: audioConfig, options: Self.audioTestOptions(), logger: Logger(label: "omnid.audio")) { [loop] event in
             loop.post { [unowned self] in self.audioEvent(event) }
         }
+    }
+
+    /// Test hooks (README, "Testing"): OMNID_ALSA_CONFIG merges an ALSA config file (file/null
+    /// plugin devices); OMNID_AUDIO_PACING=clock paces such clock-less devices in real time.
+    static func audioTestOptions() -> AudioEngine.Options {
+        var o = AudioEngine.Options()
+        let env = Files.environment()
+        if let f = env["OMNID_ALSA_CONFIG"], !f.isEmpty { o.alsaConfigFile = f }
+        if env["OMNID_AUDIO_PACING"] == "clock" { o.pacing = .clock(speed: 1) }
+        return o
     }
 
     private func installSignals() {
