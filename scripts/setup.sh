@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   pkg-config libasound2-dev libgpiod-dev libwebsockets-dev libspeexdsp-dev libtomlplusplus-dev libssl-dev
-  alsa-utils gpiod espeak-ng sox python3 python3-pip python3-venv
+  alsa-utils gpiod espeak-ng sox systemd make python3 python3-pip python3-venv
 )
 missing=()
 for p in "${PKGS[@]}"; do
