@@ -11,13 +11,7 @@ struct CheckConfigCommand: ParsableCommand {
     var config: String = "/etc/omni.conf"
 
     func run() throws {
-        let loaded: LoadedConfig
-        do {
-            loaded = try ConfigLoader.load(path: config, env: Files.configEnvironment())
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(exitConfigError)
-        }
+        let loaded = try loadConfigOrExit(config)
         for w in loaded.warnings { printError("warning: \(w)") }
         print(loaded.config.effectiveTOML, terminator: "")
     }

@@ -1,3 +1,6 @@
+import ArgumentParser
+import OmniCore
+import OmniLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,4 +9,15 @@ import Glibc
 func printError(_ text: String) {
     var line = text + "\n"
     line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
+}
+
+/// Loads and validates the config for a subcommand; on error prints `FILE:LINE: key: …` and
+/// exits with EX_CONFIG (78), which the unit does not restart.
+func loadConfigOrExit(_ path: String) throws -> LoadedConfig {
+    do {
+        return try ConfigLoader.load(path: path, env: Files.configEnvironment())
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(exitConfigError)
+    }
 }

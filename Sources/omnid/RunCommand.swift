@@ -16,13 +16,7 @@ struct RunCommand: ParsableCommand {
     var config: String = "/etc/omni.conf"
 
     func run() throws {
-        let loaded: LoadedConfig
-        do {
-            loaded = try ConfigLoader.load(path: config, env: Files.configEnvironment())
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(exitConfigError)
-        }
+        let loaded = try loadConfigOrExit(config)
         OmniLogging.bootstrap(level: loaded.config.log.level.loggerLevel)
         let logger = Logger(label: "omnid")
         for w in loaded.warnings { logger.warning("\(w)") }

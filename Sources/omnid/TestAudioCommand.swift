@@ -14,13 +14,7 @@ struct TestAudioCommand: ParsableCommand {
     var seconds: Double = 3
 
     func run() throws {
-        let loaded: LoadedConfig
-        do {
-            loaded = try ConfigLoader.load(path: config, env: Files.configEnvironment())
-        } catch {
-            printError("error: \(error)")
-            throw ExitCode(exitConfigError)
-        }
+        let loaded = try loadConfigOrExit(config)
         guard seconds > 0 && seconds <= 60 else { throw ValidationError("--seconds must be between 0 and 60") }
         print("recording \(seconds) s from \(loaded.config.audio.capture), then playing it on \(loaded.config.audio.playback)…")
         print(try AudioSelfTest.run(config: loaded.config.audio, seconds: seconds))
