@@ -32,10 +32,11 @@ swift test --skip-build --disable-swift-testing "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 set -e
 # A plain closing line any CI can read.
-summary=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" "$out" | tail -1)
+summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$out" | tail -1)
 total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
+skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
 if [ -n "$summary" ]; then
-  echo "$((total - failed)) passed, $failed failed"
+  echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi
 exit "$status"

@@ -87,6 +87,13 @@ final class Daemon: @unchecked Sendable {
             self.startWatchdog()
         }
         try audio.start(waitForDevice: true)
+        loop.post {
+            // A first open that succeeds at once is not reported as an event.
+            if self.audio.status.devicesOpen {
+                self.audioReady = true
+                self.checkReady()
+            }
+        }
         session.start()
         installSignals()
         // Offline but running still counts as started: systemd must not wait forever for a

@@ -15,6 +15,9 @@ final class OmnidLogSecretTests: XCTestCase {
         try """
             [service]
             url = "\(sim.url)"
+            [audio]
+            capture = "null"
+            playback = "null"
             [control]
             socket = "\(dir.path)/ctl.sock"
             [log]
@@ -22,6 +25,7 @@ final class OmnidLogSecretTests: XCTestCase {
             """.write(to: conf, atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = secret
+        env["OMNID_AUDIO_PACING"] = "clock"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf.path], environment: env)
         let expected = simKey == secret ? "session ready" : "HTTP 401"
         XCTAssertTrue(omnid.waitFor(10) { $0.stderr.contains(expected) }, "no '\(expected)' in: \(omnid.stderr)")

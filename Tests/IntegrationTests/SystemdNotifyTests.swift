@@ -27,12 +27,14 @@ final class SystemdNotifyTests: XCTestCase {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
 
         let conf = dir.appendingPathComponent("omni.conf")
-        try "[service]\nurl = \"\(sim.url)\"\n[control]\nsocket = \"\(dir.path)/ctl.sock\"\n"
+        // ALSA's null devices, paced by omnid's clock: READY=1 needs the audio devices open.
+        try "[service]\nurl = \"\(sim.url)\"\n[audio]\ncapture = \"null\"\nplayback = \"null\"\n[control]\nsocket = \"\(dir.path)/ctl.sock\"\n"
             .write(to: conf, atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = "sk-test"
         env["NOTIFY_SOCKET"] = sockPath
         env["WATCHDOG_USEC"] = "400000"
+        env["OMNID_AUDIO_PACING"] = "clock"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf.path], environment: env)
 
         var messages: [String] = []
@@ -47,7 +49,8 @@ final class SystemdNotifyTests: XCTestCase {
             m.contains { $0.contains("READY=1") } && m.filter { $0 == "WATCHDOG=1" }.count >= 2
         }
         XCTAssertTrue(messages.contains { $0.hasPrefix("READY=1\nSTATUS=") }, "\(messages) \(omnid.stderr)")
-        XCTAssertTrue(messages.contains { $0.hasPrefix("STATUS=session") }, "\(messages)")
+        XCTAssertTrue(messages.contains("READY=1\nSTATUS=ready"), "\(messages)")
+        XCTAssertFalse(messages.contains { $0.hasPrefix("STATUS=error") }, "\(messages) \(omnid.stderr)")
         XCTAssertGreaterThanOrEqual(messages.filter { $0 == "WATCHDOG=1" }.count, 2, "\(messages)")
         omnid.signal(SIGTERM)
         receive(until: Date().addingTimeInterval(5)) { $0.contains("STOPPING=1") }
