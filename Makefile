@@ -2,7 +2,7 @@
 PREFIX ?= /usr
 DESTDIR ?=
 
-.PHONY: demo test release setup install deb clean
+.PHONY: demo test release setup install deb bench clean
 
 demo:
 	scripts/demo.sh
@@ -21,6 +21,9 @@ install:
 
 deb:
 	scripts/deb.sh
+
+bench:
+	bench/run.sh
 
 clean:
 	rm -rf .build .build-* out

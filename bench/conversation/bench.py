@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 
-from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, make_question, median, now, percentile,
+from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, locate, make_question, median, now, percentile,
                     proc_cpu_s, proc_fds, proc_status_kb, proc_threads, read_jsonl, read_wav, sim_turns,
                     sound_clusters, sound_span, write_wav)
-from omnid_proc import AUDIO_OPEN_RE, Omnid
+from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -85,26 +85,55 @@ def check_answer(who, turn, samples, rate, first, last, sent_s, q_span_s):
 
 # --- the conversation through omnid -----------------------------------------------------------
 
-def run_omnid_conversation(a, plan, capture_path, q_span_s, work):
+def anchor_audio_clock(turns, j0s, period_frames, rate):
+    """When omnid's audio thread started (its loop's t=0), from where each committed recording
+    begins in the capture file. The loop reads capture period m at start + m*T (T = one period)
+    and omnid drops everything captured before the press, so a recording that begins with
+    period m was pressed in (start + (m-1)T, start + mT]: start lies in
+    [press - mT, press - (m-1)T). Intersecting that over the turns pins it down."""
+    T = period_frames / rate
+    lo, hi = -1e18, 1e18
+    for t, j0 in zip(turns, j0s):
+        if j0 % period_frames:
+            raise BenchError(f"omnid: a recording begins at capture sample {j0}, not on a period boundary "
+                             f"({period_frames} frames): the clock anchor assumes whole periods")
+        m = j0 // period_frames
+        lo = max(lo, t["press"] - m * T)
+        hi = min(hi, t["press"] - (m - 1) * T)
+    if lo > hi + 0.002:
+        raise BenchError(f"omnid: the recordings' start periods disagree with the press times by "
+                         f"{(lo - hi) * 1000:.1f} ms: cannot anchor its audio clock")
+    return (lo + hi) / 2, max(0.0, hi - lo) / 2, T
+
+
+def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
     log(f"omnid: {plan.turns} turns through the virtual board (about {plan.duration:.0f} s)")
     sim = SimProcess(a.omni_sim, os.path.join(work, "sim-omnid.jsonl"), a.sim_args)
     sim.clock_offset()
     playback = os.path.join(work, "omnid-played.wav")
     o = Omnid(a.omnid, work, "omnid-conversation", sim.base_url, capture_path, playback, a.board_dir)
     try:
-        t_open, _, _, _ = o.wait_line(AUDIO_OPEN_RE, 20, what="audio devices open")
+        t_open, open_line, _, _ = o.wait_line(AUDIO_OPEN_RE, 20, what="audio devices open")
+        fmt = parse_audio_formats(open_line)
         o.wait_line(r"\bsession ready\b", 20, what="session ready")
         cpu_ready = proc_cpu_s(o.pid)
-        t0 = t_open  # the capture file's sample 0 was read when the audio thread started
+        # The capture file's sample 0 is read when the audio thread starts, just after that log
+        # line; the driver presses on that timeline (the exact start is recovered afterwards,
+        # anchor_audio_clock), and the plan's 200 ms before and after the question absorb the rest.
+        t0 = t_open
         if now() > t0 + plan.press[0] - 0.2:
             raise BenchError(f"omnid took {now() - o.spawned_at:.1f} s to get ready: too late for the "
                              f"first press at {plan.press[0]} s into its capture file")
+        # Each press lands at a different phase of omnid's 20 ms audio period (golden-ratio
+        # steps), so that the recordings' start periods pin down when its audio clock started.
+        period_s = fmt["capture_period"] / fmt["capture_rate"]
         turns = []
         for i in range(plan.turns):
-            sleep_until(t0 + plan.press[i])
+            phase = (i * 0.6180339887) % 1.0 * period_s
+            sleep_until(t0 + plan.press[i] + phase)
             mark = o.mark()
             tp = o.press()
-            sleep_until(t0 + plan.release[i])
+            sleep_until(t0 + plan.release[i] + phase)
             tr = o.release()
             nxt = t0 + plan.press[i + 1] if i + 1 < plan.turns else now() + 15
             t_done, _, _, _ = o.wait_ready_state(mark, max(1.0, nxt - now()),
@@ -124,15 +153,13 @@ def run_omnid_conversation(a, plan, capture_path, q_span_s, work):
         o.close_log()
         sim.stop()
 
-    # Server side: one commit and one completed response per turn.
-    st = [t for t in sim_turns(sim.events(), sim.offset)]
+    # Server side: one commit and one completed response per turn, and each recording a
+    # verbatim stretch of the microphone signal.
+    st = sim_turns(sim.events(), sim.offset)
     if len(st) != plan.turns:
         raise BenchError(f"omnid: omni-sim saw {len(st)} commits, expected {plan.turns}")
-    rel_commit, first_sample, recv_first_sample, align = [], [], [], []
-    rate, _, played = read_wav(playback)
-    clusters = sound_clusters(played, rate, 0.3, ANSWER_THRESHOLD)
-    if len(clusters) != plan.turns:
-        raise BenchError(f"omnid: {len(clusters)} answers in its playback file, expected {plan.turns} ({playback})")
+    cap_bytes = capture.tobytes()
+    j0s = []
     for i, (t, s) in enumerate(zip(turns, st)):
         if s["status"] != "completed":
             raise BenchError(f"omnid: turn {i}: response status {s['status']!r}")
@@ -141,13 +168,28 @@ def run_omnid_conversation(a, plan, capture_path, q_span_s, work):
         if abs(committed_s - window) > 0.06:
             raise BenchError(f"omnid: turn {i}: committed {committed_s * 1000:.0f} ms of audio for a "
                              f"{window * 1000:.0f} ms press")
+        j0 = locate(cap_bytes, s["audio"], int(plan.press[i] * plan.rate))
+        if j0 is None:
+            raise BenchError(f"omnid: turn {i}: the committed audio is not a verbatim stretch of the microphone "
+                             f"signal (dropped, repeated or altered samples)")
+        j0s.append(j0)
+    start, anchor_err, T = anchor_audio_clock(turns, j0s, fmt["capture_period"], fmt["capture_rate"])
+
+    rel_commit, first_sample, recv_first_sample, align = [], [], [], []
+    rate, _, played = read_wav(playback)
+    clusters = sound_clusters(played, rate, 0.3, ANSWER_THRESHOLD)
+    if len(clusters) != plan.turns:
+        raise BenchError(f"omnid: {len(clusters)} answers in its playback file, expected {plan.turns} ({playback})")
+    for i, (t, s) in enumerate(zip(turns, st)):
         sent_s = s["answer_bytes"] / 48000
-        if abs(sent_s - committed_s) > 0.01:
-            raise BenchError(f"omni-sim: turn {i}: answer {sent_s:.3f} s for {committed_s:.3f} s committed")
+        if abs(sent_s - s["committed_bytes"] / 32000) > 0.01:
+            raise BenchError(f"omni-sim: turn {i}: answer {sent_s:.3f} s for {s['committed_bytes'] / 32000:.3f} s committed")
         first, last = clusters[i]
         _, q_at = check_answer("omnid", i, played, rate, first, last, sent_s, q_span_s)
         rel_commit.append((s["commit"] - t["release"]) * 1000)
-        first_sample.append((t0 + first / rate - s["first_delta"]) * 1000)
+        # Playback sample n starts playing when the loop's virtual device clock reaches it:
+        # start + T (the first period is written after the first sleep) + n / rate.
+        first_sample.append((start + T + first / rate - s["first_delta"]) * 1000)
         v = t["status"].get("first_delta_to_first_sample_ms")
         if v is not None:
             recv_first_sample.append(v)
@@ -158,6 +200,8 @@ def run_omnid_conversation(a, plan, capture_path, q_span_s, work):
         "recv_first_delta_to_first_sample_ms": recv_first_sample if len(recv_first_sample) == plan.turns else None,
         "status_release_to_commit_ms": [t["status"].get("release_to_commit_ms") for t in turns],
         "question_offset_in_answer_s": align, "sync_spread_ms": sim.sync_spread_ms, "counters": counters,
+        "audio_clock_anchor_err_ms": anchor_err * 1000, "audio_start_after_log_ms": (start - t_open) * 1000,
+        "recording_start_after_press_ms": [(start + j0 / plan.rate - t["press"]) * 1000 for t, j0 in zip(turns, j0s)],
     }
 
 
@@ -174,7 +218,7 @@ def read_line(proc, timeout, what):
     return line.strip()
 
 
-def run_reference_conversation(a, plan, capture_path, q_span_s, work):
+def run_reference_conversation(a, plan, capture, capture_path, q_span_s, work):
     log(f"reference client: {plan.turns} turns (about {plan.duration:.0f} s)")
     sim = SimProcess(a.omni_sim, os.path.join(work, "sim-reference.jsonl"), a.sim_args)
     sim.clock_offset()
@@ -225,6 +269,7 @@ def run_reference_conversation(a, plan, capture_path, q_span_s, work):
     if len(st) != plan.turns:
         raise BenchError(f"reference: omni-sim saw {len(st)} commits, expected {plan.turns}")
     rate, _, sink_samples = read_wav(sink)
+    cap_bytes = capture.tobytes()
     rel_commit, first_sample, recv_first_sample, align = [], [], [], []
     for i, s in enumerate(st):
         if s["status"] != "completed":
@@ -234,6 +279,8 @@ def run_reference_conversation(a, plan, capture_path, q_span_s, work):
         committed_s = s["committed_bytes"] / 32000
         if abs(committed_s - plan.window) > 0.001:
             raise BenchError(f"reference: turn {i}: committed {committed_s:.3f} s, expected {plan.window} s")
+        if s["audio"] is not None and s["audio"] != cap_bytes[2 * int(round(plan.press[i] * plan.rate)):][:len(s["audio"])]:
+            raise BenchError(f"reference: turn {i}: the committed audio is not the microphone signal from press to release")
         p = played[i]
         if p["received_bytes"] != s["answer_bytes"]:
             raise BenchError(f"reference: turn {i}: received {p['received_bytes']} answer bytes, "
@@ -495,7 +542,8 @@ def main():
     ap.add_argument("--results", help="also write the raw figures as JSON here")
     ap.add_argument("--command", default="bench/run.sh", help="(shown in the report)")
     a = ap.parse_args()
-    a.sim_args = ["--answer", "echo", "--log-audio", "false", "--seed", "1"]
+    # --log-audio true: the committed audio is in the log, to check it sample by sample.
+    a.sim_args = ["--answer", "echo", "--log-audio", "true", "--seed", "1"]
     parts = set(a.only.split(","))
     for b in (a.omnid, a.omni_sim):
         if not os.access(b, os.X_OK):
@@ -518,9 +566,9 @@ def main():
     om = ref = None
     alone = {}
     if "omnid" in parts:
-        om = run_omnid_conversation(a, plan, capture_path, q_span_s, work)
+        om = run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work)
     if "reference" in parts:
-        ref = run_reference_conversation(a, plan, capture_path, q_span_s, work)
+        ref = run_reference_conversation(a, plan, capture, capture_path, q_span_s, work)
     if "exec" in parts or "reconnect" in parts:
         sim = SimProcess(a.omni_sim, os.path.join(work, "sim-fast-0.jsonl"),
                          ["--answer", "echo", "--log-audio", "false", "--speed", "0", "--first-delta-ms", "0", "--seed", "2"])

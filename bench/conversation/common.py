@@ -6,6 +6,7 @@ refclient.py alone.
 """
 
 import array
+import base64
 import json
 import math
 import os
@@ -228,7 +229,6 @@ class SimProcess:
         notes when each was sent, and takes the smallest (log time - send time): the loopback
         transit, well under a millisecond, is the error."""
         import socket
-        import base64
         s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall((f"GET {WS_PATH}?model={MODEL} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
@@ -294,8 +294,9 @@ def read_jsonl(path):
 
 def sim_turns(events, offset, conn=None):
     """Per manual turn on the simulator's side, in order: commit received (monotonic s), bytes
-    appended before it, response status, answer bytes sent, first audio delta sent (monotonic s).
-    Sync connections (session.update with modalities ["text"] only) are left out."""
+    appended before it (and the audio itself when the log has it: --log-audio true), response
+    status, answer bytes sent, first audio delta sent (monotonic s). The clock-sync connection
+    is left out."""
     conns = {}
     sync_conns = set()
     for e in events:
@@ -308,27 +309,35 @@ def sim_turns(events, offset, conn=None):
         c = e.get("conn")
         if c in sync_conns or (conn is not None and c != conn):
             continue
-        st = conns.setdefault(c, {"appended": 0, "turn": None})
+        st = conns.setdefault(c, {"appended": 0, "audio": [], "turn": None})
         ev = e.get("event", {})
         typ = ev.get("type")
         t = e["t_ms"] / 1000.0 + offset
         if e.get("dir") == "client":
             if typ == "input_audio_buffer.append":
                 a = ev.get("audio")
-                st["appended"] += a if isinstance(a, int) else len(a) * 3 // 4
+                if isinstance(a, int):
+                    st["appended"] += a
+                else:
+                    pcm = base64.b64decode(a)
+                    st["appended"] += len(pcm)
+                    st["audio"].append(pcm)
             elif typ == "input_audio_buffer.commit":
                 turn = {"conn": c, "commit": t, "committed_bytes": st["appended"], "answer_bytes": 0,
-                        "first_delta": None, "status": None, "done": None}
+                        "first_delta": None, "status": None, "done": None,
+                        "audio": b"".join(st["audio"]) if st["audio"] else None}
                 st["appended"] = 0
+                st["audio"] = []
                 st["turn"] = turn
                 turns.append(turn)
             elif typ == "input_audio_buffer.clear":
                 st["appended"] = 0
+                st["audio"] = []
         elif e.get("dir") == "server" and st["turn"] is not None:
             turn = st["turn"]
             if typ == "response.audio.delta":
                 d = ev.get("delta")
-                turn["answer_bytes"] += d if isinstance(d, int) else len(d) * 3 // 4
+                turn["answer_bytes"] += d if isinstance(d, int) else len(base64.b64decode(d))
                 if turn["first_delta"] is None:
                     turn["first_delta"] = t
             elif typ == "response.done":
@@ -380,3 +389,25 @@ def percentile(values, p):
 
 def median(values):
     return percentile(values, 50)
+
+
+def locate(capture_bytes, audio, near, rate=16000, probe_at=0.5, window_s=1.5):
+    """Where `audio` (s16le bytes a client committed) starts in the capture signal, searching
+    near sample `near`: the sample index, or None when the audio is not a verbatim piece of the
+    capture. The probe comes from inside the spoken question (the hum alone repeats every 64
+    samples)."""
+    n = len(audio) // 2
+    at = min(int(probe_at * rate), max(0, n - 400))
+    probe = audio[2 * at:2 * (at + 400)]
+    lo = max(0, near - int(window_s * rate))
+    hi = min(len(capture_bytes) // 2, near + int(window_s * rate) + n)
+    region = capture_bytes[2 * lo:2 * hi]
+    k = region.find(probe)
+    while k >= 0 and k % 2:
+        k = region.find(probe, k + 1)
+    if k < 0:
+        return None
+    start = lo + k // 2 - at
+    if start < 0 or capture_bytes[2 * start:2 * start + len(audio)] != audio:
+        return None
+    return start

@@ -14,6 +14,17 @@ from common import BenchError, INSTRUCTIONS, now
 
 LED_RE = re.compile(r"LED state: (\w+)")
 AUDIO_OPEN_RE = re.compile(r"audio capture .* audio thread at")
+_FMT_RE = re.compile(r"(\d+) Hz (\d+) ch \S+, period (\d+) frames \([^)]*\), buffer (\d+) frames")
+
+
+def parse_audio_formats(line):
+    """Rates and period sizes from omnid's 'audio capture …; playback …' line."""
+    cap, _, play = line.partition("; playback ")
+    c, p = _FMT_RE.search(cap), _FMT_RE.search(play)
+    if not c or not p:
+        raise BenchError(f"cannot read the audio formats from omnid's log line: {line!r}")
+    return {"capture_rate": int(c.group(1)), "capture_period": int(c.group(3)),
+            "playback_rate": int(p.group(1)), "playback_period": int(p.group(3)), "playback_buffer": int(p.group(4))}
 
 
 def write_config(path, url, capture, playback, ctl_socket, level="info"):
