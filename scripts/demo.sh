@@ -87,6 +87,11 @@ kill -TERM $omnid; wait $omnid || true
 omnid=
 echo "== what omnid logged"
 sed -e 's/^<[0-9]>//' "$work/omnid.log" | grep -E "LED state|user:|assistant:|session ready" || true
+peak=$(sox "$work/answer.wav" -n stat 2>&1 | awk '/Maximum amplitude/{print $3}')
+if ! awk "BEGIN{exit !($peak > 0.05)}"; then
+  echo "demo FAILED: the answer file is silent (peak $peak)" >&2
+  exit 1
+fi
 echo
 echo "The answer omnid played is in: $work/answer.wav ($(soxi -D "$work/answer.wav") s; the question was $speech s)"
 echo "Listen with: aplay $work/answer.wav"

@@ -376,8 +376,7 @@ def run_reconnect(a, work, sim, silence):
 def run_soak(a, work, silence):
     log(f"omnid: soak of {a.soak_turns} turns at fast pace")
     sim = SimProcess(a.omni_sim, os.path.join(work, "sim-soak.jsonl"),
-                     ["--answer", "echo", "--log-audio", "false", "--speed", "0", "--first-delta-ms", "0",
-                      "--response-delay-ms", "0", "--seed", "3"])
+                     a.soak_sim_args)
     o = Omnid(a.omnid, work, "omnid-soak", sim.base_url, silence, os.path.join(work, "omnid-soak.wav"),
               a.board_dir)
     samples = []
@@ -491,7 +490,8 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
         if sk:
             s = sk["samples"]
             p(f"  soak: {s[-1]['turn']} turns in {sk['wall_s']:.0f} s ({sk['wall_s'] / max(1, s[-1]['turn']) * 1000:.0f} ms/turn; "
-              f"omni-sim --speed 0 --first-delta-ms 0, button held {a.soak_hold * 1000:.0f} ms), peak RSS {sk['hwm_kb'] / 1024:.1f} MiB")
+              f"button held {a.soak_hold * 1000:.0f} ms, answer a {a.soak_answer_ms} ms tone sent at once), "
+              f"peak RSS {sk['hwm_kb'] / 1024:.1f} MiB")
             p("    turn    " + " ".join(f"{x['turn']:>6}" for x in s))
             p("    RSS MiB " + " ".join(f"{x['rss_kb'] / 1024:>6.1f}" for x in s))
             p("    fds     " + " ".join(f"{x['fds']:>6}" for x in s))
@@ -537,6 +537,7 @@ def main():
     ap.add_argument("--reconnect-runs", type=int, default=5)
     ap.add_argument("--soak-turns", type=int, default=1000)
     ap.add_argument("--soak-hold", type=float, default=0.16, help="s the button is held per soak turn (omnid drops < 150 ms)")
+    ap.add_argument("--soak-answer-ms", type=int, default=40, help="length of each soak answer (a tone)")
     ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--results", help="also write the raw figures as JSON here")
@@ -544,6 +545,10 @@ def main():
     a = ap.parse_args()
     # --log-audio true: the committed audio is in the log, to check it sample by sample.
     a.sim_args = ["--answer", "echo", "--log-audio", "true", "--seed", "1"]
+    # The soak's answers: a short tone, sent at once, so that a turn takes little more than
+    # the button press (omnid ignores presses under 150 ms).
+    a.soak_sim_args = ["--answer", "tone", "--tone-ms", str(a.soak_answer_ms), "--log-audio", "false", "--speed", "0",
+                       "--first-delta-ms", "0", "--response-delay-ms", "0", "--seed", "3"]
     parts = set(a.only.split(","))
     for b in (a.omnid, a.omni_sim):
         if not os.access(b, os.X_OK):
