@@ -185,6 +185,8 @@ final class Daemon: @unchecked Sendable {
         for action in actions {
             switch action {
             case .startStreaming(let record):
+                answerStarted = false
+                firstSampleBaseline = nil
                 audio.discardCaptured()
                 capture.reset()
                 capture.streaming = true
@@ -210,12 +212,19 @@ final class Daemon: @unchecked Sendable {
             case .playAudioDelta:
                 if case .server(.audioDelta) = event, let delta = pendingDelta,
                    let samples = PCM16.samples(fromBase64: delta) {
+                    if !answerStarted && firstSampleBaseline == nil {
+                        firstSampleBaseline = audio.counters.answerFramesPlayed
+                        watchFirstSample()
+                    }
                     audio.enqueuePlayback(samples24k: samples)
                 }
             case .flushPlayback:
                 audio.flush()
+                answerStarted = false
+                firstSampleBaseline = nil
             case .endOfAnswer:
                 audio.endOfAnswer()
+                answerStarted = false
             case .earcon(let e):
                 if config.audio.earcons, let kind = e.audioEarcon { audio.playEarcon(kind) }
             case .setLEDs(let state):
@@ -234,6 +243,23 @@ final class Daemon: @unchecked Sendable {
 
     /// The Base64 payload of the audio delta being handled (decoded only if the machine plays it).
     private var pendingDelta: String?
+
+    // The engine counts answer frames handed to ALSA; the first increase after an answer's
+    // first delta is "first sample to ALSA" (status latency first delta → first sample).
+    private var firstSampleBaseline: Int?
+    private var answerStarted = false
+
+    /// Polls every 2 ms while an answer's first sample is pending (at most the pre-roll).
+    private func watchFirstSample() {
+        guard let baseline = firstSampleBaseline else { return }
+        if audio.counters.answerFramesPlayed > baseline {
+            firstSampleBaseline = nil
+            answerStarted = true
+            feed(.playbackStarted)
+            return
+        }
+        loop.queue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in self?.watchFirstSample() }
+    }
 
     private func reconnectSession() {
         session.withManager { m in

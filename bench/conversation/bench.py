@@ -115,7 +115,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
     try:
         t_open, open_line, _, _ = o.wait_line(AUDIO_OPEN_RE, 20, what="audio devices open")
         fmt = parse_audio_formats(open_line)
-        o.wait_line(r"\bsession ready\b", 20, what="session ready")
+        t_ready, _, _, _ = o.wait_line(r"\bsession ready\b", 20, what="session ready")
         cpu_ready = proc_cpu_s(o.pid)
         # The capture file's sample 0 is read when the audio thread starts, just after that log
         # line; the driver presses on that timeline (the exact start is recovered afterwards,
@@ -200,6 +200,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         "recv_first_delta_to_first_sample_ms": recv_first_sample if len(recv_first_sample) == plan.turns else None,
         "status_release_to_commit_ms": [t["status"].get("release_to_commit_ms") for t in turns],
         "question_offset_in_answer_s": align, "sync_spread_ms": sim.sync_spread_ms, "counters": counters,
+        "exec_to_ready_ms": (t_ready - o.spawned_at) * 1000,
         "audio_clock_anchor_err_ms": anchor_err * 1000, "audio_start_after_log_ms": (start - t_open) * 1000,
         "recording_start_after_press_ms": [(start + j0 / plan.rate - t["press"]) * 1000 for t, j0 in zip(turns, j0s)],
     }
@@ -438,33 +439,45 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
     rows = []
 
     def row(label, x, y, f="{:.1f}"):
+        x = None if x is None or x is False else x
+        y = None if y is None or y is False else y
         rows.append((label, "—" if x is None else f.format(x), "—" if y is None else f.format(y), fmt_ratio(x, y)))
 
-    if om and ref:
-        row("CPU s (user+sys), whole process", om["cpu_total_s"], ref["cpu_total_s"], "{:.2f}")
-        row("CPU s, session ready → last answer played", om["cpu_turns_s"], ref["cpu_turns_s"], "{:.2f}")
-        row("peak RSS (VmHWM), MiB", om["hwm_kb"] / 1024, ref["hwm_kb"] / 1024)
+    if om or ref:
+        nan = float("nan")
+
+        def get(r, key, q=None):
+            if not r or r.get(key) is None:
+                return None
+            return r[key] if q is None else percentile(r[key], q)
+
+        row("CPU s (user+sys), whole process", get(om, "cpu_total_s"), get(ref, "cpu_total_s"), "{:.2f}")
+        row("CPU s, session ready → last answer played", get(om, "cpu_turns_s"), get(ref, "cpu_turns_s"), "{:.2f}")
+        row("peak RSS (VmHWM), MiB", om and om["hwm_kb"] / 1024, ref and ref["hwm_kb"] / 1024)
+        row("exec → session configured, ms", get(om, "exec_to_ready_ms"), get(ref, "exec_to_ready_ms"), "{:.0f}")
         for q in (50, 99):
             row(f"release → commit received by server, p{q} ms",
-                percentile(om["release_to_commit_ms"], q), percentile(ref["release_to_commit_ms"], q), "{:.2f}")
+                get(om, "release_to_commit_ms", q), get(ref, "release_to_commit_ms", q), "{:.2f}")
         for q in (50, 99):
             row(f"first delta sent → first sample played, p{q} ms",
-                percentile(om["first_delta_to_first_sample_ms"], q), percentile(ref["first_delta_to_first_sample_ms"], q))
+                get(om, "first_delta_to_first_sample_ms", q), get(ref, "first_delta_to_first_sample_ms", q))
         for q in (50, 99):
-            ov = om["recv_first_delta_to_first_sample_ms"]
             row(f"  of which first delta received → first sample, p{q} ms",
-                percentile(ov, q) if ov else None, percentile(ref["recv_first_delta_to_first_sample_ms"], q))
+                get(om, "recv_first_delta_to_first_sample_ms", q), get(ref, "recv_first_delta_to_first_sample_ms", q))
         w = max(len(r[0]) for r in rows)
         p(f"{'':{w}}  {'omnid':>9}  {'reference':>9}  {'omnid/ref':>9}")
         for r in rows:
             p(f"{r[0]:{w}}  {r[1]:>9}  {r[2]:>9}  {r[3]:>9}")
         p("")
-        p(f"(p99 of {plan.turns} turns is the interpolated worst; every answer checked: one completed response per "
-          f"turn, played length = sent length ±{LENGTH_TOLERANCE_S * 1000:.0f} ms, echoed question whole "
-          f"±{SPAN_TOLERANCE_S * 1000:.0f} ms)")
-        if not om["recv_first_delta_to_first_sample_ms"]:
-            p("(omnid's status reports first_delta_to_first_sample_ms = null: its audio engine does not report "
-              "'playback started', so that row is only measured for the reference)")
+        p(f"p99 of {plan.turns} turns is the interpolated worst. Every answer was checked: one completed response per turn, "
+          f"recording = microphone signal sample for sample, played length = sent length ±{LENGTH_TOLERANCE_S * 1000:.0f} ms, "
+          f"echoed question whole ±{SPAN_TOLERANCE_S * 1000:.0f} ms.")
+        if om:
+            p(f"omnid's first sample: its playback file's sample clock, anchored to the press times to "
+              f"±{om['audio_clock_anchor_err_ms']:.1f} ms.")
+            if not om["recv_first_delta_to_first_sample_ms"]:
+                p("omnid's status reports first_delta_to_first_sample_ms = null (its audio engine does not report "
+                  "'playback started'), so the 'of which' rows are the reference's only.")
     if alone:
         ex, rc, sk = alone.get("exec"), alone.get("reconnect"), alone.get("soak")
         p("")
