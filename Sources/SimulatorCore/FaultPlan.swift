@@ -18,7 +18,7 @@ public enum FaultKind: String, CaseIterable, Sendable {
     case resetMidAnswer = "reset_mid_answer"
     /// Nothing more is sent after N deltas; the socket stays open and input is ignored.
     case stallMidAnswer = "stall_mid_answer"
-    /// `error` (rate_limit_error, Throttling.RateQuota) instead of the answer, then close 1008 (policy violation).
+    /// `error` (rate_limit_error, Throttling.RateQuota) instead of the answer, then close 1013 (try again later).
     case rateLimit = "rate_limit"
     /// `error` (server_error, "Internal service error: null") instead of the answer, then close 1011.
     case internalError = "internal_error"
@@ -100,7 +100,7 @@ public struct FaultPlan: Sendable, Equatable {
     var effectiveCloseCode: Int {
         if let c = closeCode { return c }
         switch kind {
-        case .rateLimit: return 1008
+        case .rateLimit: return 1013
         case .sessionCap: return 1000
         default: return 1011
         }

@@ -74,7 +74,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(e.code, "Throttling.RateQuota")
         XCTAssertEqual(e.message, "Requests rate limit exceeded, please try again later.")
         XCTAssertNotEqual(e.type, "invalid_request_error", "fatal class (§8.1)")
-        XCTAssertEqual(h.actions.last, .close(code: 1008, reason: ""))
+        XCTAssertEqual(h.actions.last, .close(code: 1013, reason: ""))
     }
 
     func testInternalErrorWithoutClose() {

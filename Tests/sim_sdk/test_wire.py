@@ -81,7 +81,7 @@ def test_fault_stall(sim):
 
 
 @pytest.mark.parametrize("fault,code,close", [
-    ("rate_limit", "Throttling.RateQuota", 1008),
+    ("rate_limit", "Throttling.RateQuota", 1013),
     ("internal_error", "InternalError", 1011),
 ])
 def test_fault_error_events(sim, fault, code, close):

@@ -16,9 +16,10 @@ What it changes, and why:
 - Button: the press/release schedule of the plan (on the 100 ms grid of the microphone).
 - Speaker: the sample writes to a pyaudio stream inside the event callback. Here the callback
   queues the Base64 deltas and a player thread (like the demo repo's B64PCMPlayer) decodes them
-  and writes 100 ms chunks into a sink that plays at 24 kHz real-time pace: like a sound card
-  with a 200 ms buffer, a write blocks until there is room, and the sink runs dry (underruns)
-  when nothing comes. What it "plays" is appended to a WAV file.
+  and writes 100 ms chunks into a sink that plays at 24 kHz real-time pace, modelled like
+  omnid's file-backed device: running from the start in 20 ms periods, audio handed over while
+  idle starts at the next period boundary; a write blocks while more than 200 ms is queued.
+  What it "plays" is appended to a WAV file (answers back to back, no silence between them).
 
 Trace (JSON Lines, CLOCK_MONOTONIC seconds): connect, session_ready, press/release/commit_sent,
 first_delta/response_done per turn, first_sample/last_sample per turn (when the sink starts /
@@ -88,11 +89,13 @@ class PacedMicrophone:
 
 
 class PacedSink:
-    """A 24 kHz mono s16 'sound card': consumes samples at real-time pace behind a small
-    buffer. write() blocks while the buffer is full; when it runs dry the next write starts a
-    new stream (the first sample of that write plays 'now')."""
+    """A 24 kHz mono s16 'sound card' modelled like omnid's file-backed device: it starts when
+    opened and plays 20 ms periods on a free-running clock; audio handed over while it is idle
+    starts playing at the next period boundary, later audio queues behind it. write() blocks
+    while more than `buffer_ms` is queued (an ALSA/PortAudio-style blocking write)."""
 
     RATE = 24000
+    PERIOD_S = 0.020
 
     def __init__(self, path, buffer_ms=200):
         self.w = wave.open(path, "wb")
@@ -100,30 +103,28 @@ class PacedSink:
         self.w.setsampwidth(2)
         self.w.setframerate(self.RATE)
         self.buffer_s = buffer_ms / 1000.0
-        self.start = None       # when the current stream's first sample played
-        self.queued = 0         # samples written in the current stream
+        self.opened = now()
+        self.play_end = self.opened   # when everything written so far has played
         self.samples_total = 0
 
     def write(self, pcm):
-        """Returns (first_sample_time, is_new_stream) for this write."""
+        """Returns when this write's first sample plays (or played)."""
         t = now()
-        new = self.start is None or t >= self.start + self.queued / self.RATE  # drained: underrun
-        if new:
-            self.start = t
-            self.queued = 0
-        first = self.start + self.queued / self.RATE
+        if t >= self.play_end:  # idle (or ran dry): the next period boundary
+            k = -(-(t - self.opened) // self.PERIOD_S)
+            self.play_end = self.opened + k * self.PERIOD_S
+        first = self.play_end
         self.w.writeframes(pcm)
         n = len(pcm) // 2
-        self.queued += n
+        self.play_end += n / self.RATE
         self.samples_total += n
-        # Block until what is still buffered fits into the buffer (ALSA-style blocking write).
-        d = self.start + self.queued / self.RATE - self.buffer_s - now()
+        d = self.play_end - self.buffer_s - now()
         if d > 0:
             time.sleep(d)
-        return first, new
+        return first
 
     def drained_at(self):
-        return None if self.start is None else self.start + self.queued / self.RATE
+        return self.play_end
 
     def close(self):
         self.w.close()
@@ -154,7 +155,7 @@ class Player(threading.Thread):
                 for i in range(0, len(pcm), self.CHUNK):
                     chunk = pcm[i:i + self.CHUNK]
                     offset = self.sink.samples_total
-                    first, _ = self.sink.write(chunk)
+                    first = self.sink.write(chunk)
                     if turn not in self.first_sample:
                         self.first_sample[turn] = first
                         self.sample_ranges[turn] = [offset, offset]
@@ -271,8 +272,7 @@ def main():
     while now() < deadline:
         last = len(presses) - 1
         if player.q.empty() and player.played.get(last, 0) * 2 >= cb.answer_bytes.get(last, 1):
-            d = sink.drained_at()
-            if d is not None and now() >= d:
+            if now() >= sink.drained_at():
                 break
         time.sleep(0.02)
     else:

@@ -118,7 +118,8 @@ enum WebSocketClose {
     /// Codes an endpoint may put on the wire; anything else is sent as 1000.
     static func wireCode(_ code: Int) -> Int {
         switch code {
-        case 1000...1003, 1007...1011, 3000...4999: code
+        // 1012–1014 (restart, try again later, bad gateway) are in the IANA registry too.
+        case 1000...1003, 1007...1014, 3000...4999: code
         default: 1000
         }
     }
