@@ -124,12 +124,11 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         if now() > t0 + plan.press[0] - 0.2:
             raise BenchError(f"omnid took {now() - o.spawned_at:.1f} s to get ready: too late for the "
                              f"first press at {plan.press[0]} s into its capture file")
-        # Each press lands at a different phase of omnid's 20 ms audio period (golden-ratio
-        # steps), so that the recordings' start periods pin down when its audio clock started.
-        period_s = fmt["capture_period"] / fmt["capture_rate"]
+        # Each press lands at a different phase of omnid's 20 ms audio period (plan.phase), which
+        # also lets the recordings' start periods pin down when its audio clock started.
         turns = []
         for i in range(plan.turns):
-            phase = (i * 0.6180339887) % 1.0 * period_s
+            phase = plan.phase[i]
             sleep_until(t0 + plan.press[i] + phase)
             mark = o.mark()
             tp = o.press()
@@ -168,7 +167,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         if abs(committed_s - window) > 0.06:
             raise BenchError(f"omnid: turn {i}: committed {committed_s * 1000:.0f} ms of audio for a "
                              f"{window * 1000:.0f} ms press")
-        j0 = locate(cap_bytes, s["audio"], int(plan.press[i] * plan.rate))
+        j0 = locate(cap_bytes, s["audio"], int((plan.press[i] + plan.phase[i]) * plan.rate))
         if j0 is None:
             raise BenchError(f"omnid: turn {i}: the committed audio is not a verbatim stretch of the microphone "
                              f"signal (dropped, repeated or altered samples)")
@@ -280,7 +279,8 @@ def run_reference_conversation(a, plan, capture, capture_path, q_span_s, work):
         committed_s = s["committed_bytes"] / 32000
         if abs(committed_s - plan.window) > 0.001:
             raise BenchError(f"reference: turn {i}: committed {committed_s:.3f} s, expected {plan.window} s")
-        if s["audio"] is not None and s["audio"] != cap_bytes[2 * int(round(plan.press[i] * plan.rate)):][:len(s["audio"])]:
+        at = round((plan.press[i] + plan.phase[i]) * plan.rate)
+        if s["audio"] is not None and s["audio"] != cap_bytes[2 * at:2 * at + len(s["audio"])]:
             raise BenchError(f"reference: turn {i}: the committed audio is not the microphone signal from press to release")
         p = played[i]
         if p["received_bytes"] != s["answer_bytes"]:

@@ -136,8 +136,8 @@ class Plan:
 
         lead_in | turn 0: press, pre, question, post, release, gap | turn 1 ... | tail
 
-    Press and release fall on the 100 ms grid (the reference client's chunk boundaries), the
-    gap leaves room for the echoed answer to play out before the next press."""
+    Press and release fall on the 100 ms grid plus a per-turn phase under 20 ms; the gap leaves
+    room for the echoed answer to play out before the next press."""
 
     def __init__(self, question, turns, lead_in=1.5, pre=0.2, post=0.2, answer_margin=0.8, rate=16000):
         self.rate = rate
@@ -155,6 +155,10 @@ class Plan:
         self.lead_in = lead_in
         self.press = [round(lead_in + i * self.period, 1) for i in range(turns)]
         self.release = [round(p + self.window, 1) for p in self.press]
+        # Each turn's press (and release) comes this much after its grid time: golden-ratio
+        # steps through one 20 ms audio period, whole 16 kHz samples. Answers then reach the
+        # clients' 20 ms playback periods at every phase instead of always the same one.
+        self.phase = [round((i * 0.6180339887) % 1.0 * 0.020 * rate) / rate for i in range(turns)]
         self.duration = round(lead_in + turns * self.period + 1.0, 1)
 
     def capture_samples(self):
@@ -167,7 +171,8 @@ class Plan:
         return out
 
     def as_dict(self):
-        return {"turns": self.turns, "press": self.press, "release": self.release, "window": self.window,
+        return {"turns": self.turns, "press": self.press, "release": self.release, "phase": self.phase,
+                "window": self.window,
                 "period": self.period, "lead_in": self.lead_in, "pre": self.pre,
                 "question_span_s": self.question_span_s, "duration": self.duration}
 

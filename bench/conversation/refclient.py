@@ -76,6 +76,13 @@ class PacedMicrophone:
     def open(self):
         self.t0 = now()
 
+    def skip_to(self, sample):
+        """Drops the signal up to `sample` (recording starts there), once it has been 'recorded'."""
+        d = self.t0 + sample / 16000.0 - now()
+        if d > 0:
+            time.sleep(d)
+        self.pos = 2 * sample
+
     def read(self, nbytes):
         """Blocks until the chunk's last sample has been 'recorded'."""
         end = self.pos + nbytes
@@ -240,23 +247,24 @@ def main():
     mic = PacedMicrophone(args.mic)
     mic.open()
     trace("mic_open", t0=mic.t0)
-    chunk_s = 0.1
     presses = plan["press"]
-    releases = plan["release"]
-    for turn, (p, r) in enumerate(zip(presses, releases)):
-        # Skip (read and drop) the microphone up to the press; the chunk boundaries are on the
-        # 100 ms grid, as are press and release.
-        while mic.pos < round(p / chunk_s) * 3200:
-            mic.read(3200)
+    phases = plan["phase"]
+    chunks = round(plan["window"] / 0.1)
+    for turn, (p, ph) in enumerate(zip(presses, phases)):
+        # The button goes down at press + phase on the microphone's timeline: recording starts
+        # there (the sample's `mic` stream is read from the key press on), 100 ms per append.
+        start = round((p + ph) * 16000)
+        mic.skip_to(start)
         cb.turn = turn
         cb.response_done.clear()
-        trace("press", turn=turn, scheduled=mic.t0 + p)
+        trace("press", turn=turn, scheduled=mic.t0 + start / 16000.0)
         appended = 0
-        while mic.pos < round(r / chunk_s) * 3200:
+        for _ in range(chunks):
             data = mic.read(3200)
             conv.append_audio(base64.b64encode(data).decode("ascii"))
             appended += len(data)
-        trace("release", turn=turn, scheduled=mic.t0 + r, appended=appended)
+        r = mic.t0 + mic.pos / 32000.0
+        trace("release", turn=turn, scheduled=r, appended=appended)
         conv.commit()
         conv.create_response()
         trace("commit_sent", turn=turn)
