@@ -203,6 +203,9 @@ class Callback(OmniRealtimeCallback):
                 self.trace("first_delta", turn=turn)
             delta = message["delta"]
             self.answer_bytes[turn] = self.answer_bytes.get(turn, 0) + len(base64.b64decode(delta))
+            if self.fault == "drop-delta" and turn == 1 and not getattr(self, "dropped", False):
+                self.dropped = True
+                return
             self.player.q.put((turn, delta))
         elif t == "response.done":
             self.status[self.turn] = message["response"]["status"]
@@ -223,6 +226,8 @@ def main():
     ap.add_argument("--sink", required=True, help="WAV of what was played")
     ap.add_argument("--api-key", default="sk-bench")
     ap.add_argument("--answer-timeout", type=float, default=30.0)
+    ap.add_argument("--fault", default="", help="misbehave, to test the driver's checks: drop-delta (one audio "
+                    "delta of turn 1 is not played), skip-turn (turn 1 is not committed)")
     args = ap.parse_args()
 
     plan = json.load(open(args.plan))
@@ -231,6 +236,7 @@ def main():
     player = Player(sink, trace)
     player.start()
     cb = Callback(trace, player)
+    cb.fault = args.fault
 
     trace("start")
     conv = OmniRealtimeConversation(model=MODEL, callback=cb, url=args.url, api_key=args.api_key)
@@ -264,6 +270,10 @@ def main():
             conv.append_audio(base64.b64encode(data).decode("ascii"))
             appended += len(data)
         r = mic.t0 + mic.pos / 32000.0
+        if args.fault == "skip-turn" and turn == 1:
+            conv.clear_appended_audio()
+            trace("skipped", turn=turn)
+            continue
         trace("release", turn=turn, scheduled=r, appended=appended)
         conv.commit()
         conv.create_response()
