@@ -223,6 +223,11 @@ final class ReconnectTests: XCTestCase {
         h.makeReady()
         h.manager.handle(.failed(.protocolError("unexpected continuation frame")))
         XCTAssertTrue(h.logs.contains("warning link failed [protocol]"))
+        // A live link that simply dropped is "lost", not a connect failure.
+        let d = SessionHarness()
+        d.makeReady()
+        d.manager.handle(.failed(.connect("connection lost")))
+        XCTAssertTrue(d.logs.contains("warning link lost: connection failed: connection lost"), "\(d.logs.all)")
     }
 
     func testServerCloseSchedulesReconnect() {

@@ -380,6 +380,10 @@ public final class SessionManager {
                 logger.error("\(during): the service rejected the API key (\(detail)); retrying in \(settings.reconnect.fixedFailureDelay) — check the key",
                              metadata: ["failure": "\(failure.kindName)"])
                 loseLink(.transport(failure), wait: .auth, at: now)
+            } else if state != .connecting, case .connect = failure {
+                // An open link that dropped (reset, timeout): not a failed connect attempt.
+                logger.warning("link lost: \(detail)", metadata: ["failure": "dropped"])
+                loseLink(.transport(failure), wait: .backoff, at: now)
             } else {
                 logger.warning("\(during) [\(failure.kindName)]: \(detail)", metadata: ["failure": "\(failure.kindName)"])
                 loseLink(.transport(failure), wait: .backoff, at: now)
