@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 desktop=0
+# omni-sim takes any non-empty key; this is not a DashScope key.
+demo_key="local-demo"
 [ "${1:-}" = "--desktop" ] && desktop=1
 
 scripts/setup.sh
@@ -39,7 +41,7 @@ file = "$work/desktop-board.toml"
 socket = "$work/ctl.sock"
 CONF
   echo "== hold SPACE to talk, release to hear the answer; Ctrl+C to quit"
-  DASHSCOPE_API_KEY=sk-local-demo OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf"
+  DASHSCOPE_API_KEY="$demo_key" OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf"
   exit 0
 fi
 
@@ -65,7 +67,7 @@ CONF
 
 echo "== starting omnid on the virtual board"
 start=$(date +%s.%N)
-DASHSCOPE_API_KEY=sk-local-demo OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf" 2>"$work/omnid.log" &
+DASHSCOPE_API_KEY="$demo_key" OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf" 2>"$work/omnid.log" &
 omnid=$!
 for _ in $(seq 200); do grep -q "session ready" "$work/omnid.log" && break; sleep 0.05; done
 grep -q "session ready" "$work/omnid.log" || { echo "omnid did not get ready:"; cat "$work/omnid.log"; exit 1; }

@@ -4,7 +4,7 @@ import XCTest
 /// The real omnid binary at debug log level: the API key must appear in no log line, whether
 /// the key is accepted or rejected.
 final class OmnidLogSecretTests: XCTestCase {
-    let secret = "sk-0123456789abcdefSECRETKEYfedcba9876543210"
+    let secret = "fake-key-0123456789abcdefSECRETKEYfedcba9876543210"
 
     func runOmnid(simKey: String) throws -> String {
         let sim = try SimProcess(arguments: ["--api-key", simKey])
