@@ -15,6 +15,7 @@ struct TestAudioCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try loadConfigOrExit(config)
+        OmniLogging.bootstrap(level: .warning)
         guard seconds > 0 && seconds <= 60 else { throw ValidationError("--seconds must be between 0 and 60") }
         print("recording \(seconds) s from \(loaded.config.audio.capture), then playing it on \(loaded.config.audio.playback)…")
         print(try AudioSelfTest.run(config: loaded.config.audio, seconds: seconds))
