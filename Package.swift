@@ -25,32 +25,46 @@ let package = Package(
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         // toml++ (C++), the config parser; Swift reaches it only through COmniShim's omni_toml.h.
         .systemLibrary(name: "CTomlPlusPlus", providers: [.apt(["libtomlplusplus-dev"])]),
-        // The one C shim: only what Swift cannot import directly (see each file's header).
+        // C shims, one per library: only what Swift cannot import directly (see each header).
+        .target(name: "CSystemShim"),
+        .target(name: "CALSAShim", dependencies: ["CALSA"]),
+        .target(name: "CGPIOShim", dependencies: ["CGPIOD"]),
+        .target(name: "CWebSocketShim", dependencies: ["CLibWebSockets"]),
         .target(
-            name: "COmniShim", dependencies: ["CALSA", "CGPIOD", "CLibWebSockets", "CTomlPlusPlus"],
+            name: "CTomlShim", dependencies: ["CTomlPlusPlus"],
             // Must match how Debian built libtomlplusplus.so (also what its pkg-config file says).
             cxxSettings: [.define("TOML_HEADER_ONLY", to: "0"), .define("TOML_SHARED_LIB", to: "1")],
             // Only the C++ shim uses toml++, so no Swift import carries the module's link line.
             linkerSettings: [.linkedLibrary("tomlplusplus")]),
 
+        // Pure Swift: the wire protocol, and the appliance's logic (no C, no I/O).
         .target(name: "RealtimeProtocol", swiftSettings: swift6),
         .target(
             name: "OmniCore",
-            dependencies: [
-                "RealtimeProtocol",
-                "COmniShim",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["RealtimeProtocol", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
+        // POSIX plumbing every binary shares: threads, the journald log handler, time, sockets.
+        .target(
+            name: "OmniSystem", dependencies: ["CSystemShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
+        // The toml++ side of OmniCore's config seam (TOMLSyntax.swift).
+        .target(name: "OmniTOML", dependencies: ["OmniCore", "CTomlShim"], swiftSettings: swift6),
+        // libwebsockets client and server: omnid's transport and omni-sim's listener.
+        .target(
+            name: "OmniWebSocket",
+            dependencies: ["OmniCore", "OmniSystem", "CWebSocketShim", "CSystemShim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
+        // The device layer: ALSA, GPIO, control socket, systemd, the controller loop.
         .target(
             name: "OmniLinux",
-            dependencies: ["OmniCore", "COmniShim", "CALSA", "CGPIOD", "CSpeexDSP", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OmniCore", "OmniSystem", "OmniTOML", "OmniWebSocket", "CSystemShim", "CALSAShim", "CGPIOShim", "CALSA",
+                           "CGPIOD", "CSpeexDSP", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .executableTarget(
             name: "omnid",
             dependencies: [
-                "OmniLinux", "OmniCore",
+                "OmniLinux", "OmniCore", "OmniWebSocket", "OmniSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -58,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "omni-sim",
             dependencies: [
-                "SimulatorCore", "OmniLinux",
+                "SimulatorCore", "OmniWebSocket", "OmniSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,10 +85,11 @@ let package = Package(
 
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
+        .testTarget(name: "ConfigFileTests", dependencies: ["OmniCore", "OmniTOML"], swiftSettings: swift6),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OmniLinux", "OmniCore", "RealtimeProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
     ]
 )

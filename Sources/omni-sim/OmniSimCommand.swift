@@ -1,7 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Logging
-import OmniLinux
+import OmniWebSocket
+import OmniSystem
 import SimulatorCore
 
 #if canImport(Glibc)

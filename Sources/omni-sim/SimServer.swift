@@ -1,6 +1,6 @@
 import Dispatch
 import Logging
-import OmniLinux
+import OmniWebSocket
 import RealtimeProtocol
 import SimulatorCore
 import Synchronization

@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import OmniCore
 import OmniLinux
+import OmniSystem
 #if canImport(Glibc)
 import Glibc
 #endif

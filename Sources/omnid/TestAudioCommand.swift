@@ -1,6 +1,7 @@
 import ArgumentParser
 import OmniCore
 import OmniLinux
+import OmniSystem
 
 struct TestAudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

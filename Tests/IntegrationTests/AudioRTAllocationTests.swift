@@ -1,4 +1,4 @@
-import COmniShim
+import CSystemShim
 import Foundation
 import OmniCore
 import OmniLinux
@@ -173,7 +173,7 @@ final class AudioRTAllocationProbe: XCTestCase {
         let count = unsafeBitCast(countSym, to: Count.self)
 
         // Positive control: the counter sees this thread's allocations.
-        watch(omni_audio_gettid())
+        watch(omni_gettid())
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: 100, alignment: 8)
         scratch.deallocate()
         let control = count()

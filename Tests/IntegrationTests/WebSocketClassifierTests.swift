@@ -1,5 +1,6 @@
 @testable import OmniLinux
 import OmniCore
+@testable import OmniWebSocket
 import XCTest
 
 // Pure pieces of the libwebsockets layer: URL handling, the loopback rule and the mapping of

@@ -3,7 +3,9 @@ import Glibc
 #endif
 import Logging
 import OmniCore
+@testable import OmniWebSocket
 import OmniLinux
+@testable import OmniWebSocket
 import Synchronization
 import XCTest
 

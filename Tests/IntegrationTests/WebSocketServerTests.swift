@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import OmniLinux
+@testable import OmniWebSocket
 import XCTest
 
 // LWSServer seen through a raw TCP socket, to check what is on the wire: a real HTTP status for

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import OmniCore
+@testable import OmniWebSocket
 import OmniLinux
+@testable import OmniWebSocket
 import Synchronization
 import XCTest
 

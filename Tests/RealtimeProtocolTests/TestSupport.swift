@@ -34,16 +34,14 @@ struct FixtureError: Error, CustomStringConvertible {
 }
 
 enum Fixtures {
-    /// `<repo>/../shared`, found from this source file: `<repo>/Tests/RealtimeProtocolTests/…`.
-    static let sharedDirectory: URL = URL(fileURLWithPath: #filePath)
+    /// `<repo>/Tests/Fixtures/traces`, found from this source file: `<repo>/Tests/RealtimeProtocolTests/…`.
+    /// The golden traces are copies of the protocol page's §12 recordings, kept in the repository
+    /// so a clone tests on its own.
+    static let tracesDirectory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // RealtimeProtocolTests
         .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // <repo>
-        .deletingLastPathComponent()  // parent of <repo>
-        .appendingPathComponent("shared", isDirectory: true)
+        .appendingPathComponent("Fixtures/traces", isDirectory: true)
         .standardizedFileURL
-
-    static let tracesDirectory = sharedDirectory.appendingPathComponent("fixtures/traces", isDirectory: true)
 
     /// The scenarios the protocol document (§12) promises; more files are read if present.
     static let expectedTraceFiles = ["barge_in.jsonl", "errors.jsonl", "manual_turn.jsonl", "vad_turn.jsonl"]
@@ -66,8 +64,8 @@ enum Fixtures {
                 .filter { $0.hasSuffix(".jsonl") }.sorted()
         } catch {
             throw FixtureError(description: """
-                golden traces not found at \(dir.path) (\(error)). The tests expect the shared/ directory \
-                next to the repository checkout: <repo>/../shared/fixtures/traces/*.jsonl
+                golden traces not found at \(dir.path) (\(error)). They are part of the repository: \
+                <repo>/Tests/Fixtures/traces/*.jsonl
                 """)
         }
         let missing = expectedTraceFiles.filter { !names.contains($0) }

@@ -4,17 +4,15 @@ import XCTest
 
 @testable import SimulatorCore
 
-/// Feeds the client side of each golden trace (shared/fixtures/traces, protocol §12) into a
+/// Feeds the client side of each golden trace (Tests/Fixtures/traces, protocol §12) into a
 /// SimSession at the trace's times and compares what the simulator sends with the trace's
 /// server side: the same event types in the same order (a run of deltas counts as one step,
 /// since delta counts depend on pacing) and, event by event, the same field names.
 final class TraceReplayTests: XCTestCase {
     static var tracesDir: URL {
-        if let d = ProcessInfo.processInfo.environment["OMNI_TRACES"] { return URL(fileURLWithPath: d) }
-        // Tests/SimulatorCoreTests/<this file> → package root → ../shared/fixtures/traces
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/fixtures/traces")
+        // Tests/SimulatorCoreTests/<this file> → Tests/Fixtures/traces
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/traces")
     }
 
     struct Line {
@@ -27,7 +25,8 @@ final class TraceReplayTests: XCTestCase {
     func load(_ name: String) throws -> [Line] {
         let url = Self.tracesDir.appendingPathComponent(name)
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw XCTSkip("golden trace \(url.path) not found (set OMNI_TRACES)")
+            XCTFail("golden trace \(url.path) is missing: it belongs to the repository (Tests/Fixtures/traces)")
+            throw CocoaError(.fileNoSuchFile)
         }
         return try text.split(separator: "\n").map { raw in
             var o = try JSONParser.parse(String(raw)).objectValue!

@@ -1,4 +1,4 @@
-"""The golden traces (shared/fixtures/traces, protocol §12) replayed against the omni-sim binary:
+"""The golden traces (Tests/Fixtures/traces, protocol §12) replayed against the omni-sim binary:
 the client side is sent at the trace's pace, and what comes back must match the trace's server
 side in order (a run of deltas counts as one step) and in field names."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, connect, read_all
 
-TRACES = pathlib.Path(os.environ.get("OMNI_TRACES") or ROOT.parent / "shared" / "fixtures" / "traces")
+TRACES = ROOT / "Tests" / "Fixtures" / "traces"
 DELTAS = {"response.audio.delta", "response.audio_transcript.delta", "response.text.delta"}
 BOOKKEEPING = {"dir", "t_ms", "_note"}
 
@@ -20,7 +20,7 @@ BOOKKEEPING = {"dir", "t_ms", "_note"}
 def load(name):
     path = TRACES / name
     if not path.exists():
-        pytest.skip(f"golden trace {path} not found (set OMNI_TRACES)")
+        pytest.fail(f"golden trace {path} is missing: it belongs to the repository (Tests/Fixtures/traces)")
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 

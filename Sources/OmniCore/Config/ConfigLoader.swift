@@ -5,16 +5,19 @@ public struct LoadedConfig: Sendable {
     public var warnings: [ConfigWarning]
 }
 
-/// File access is injected so tests need no files and the loader stays in OmniCore.
+/// File access and the TOML parser are injected so tests need no files and the loader stays pure.
 public struct ConfigEnvironment: Sendable {
+    /// The TOML parser (OmniTOML's `TOMLPlusPlus.parse` everywhere but hand-built test nodes).
+    public var parseTOML: TOMLParse
     public var readFile: @Sendable (String) -> String?
     /// `stat` mode bits of a file, for the "key file readable by others" warning.
     public var fileMode: @Sendable (String) -> UInt32?
     public var environment: [String: String]
     public var boardDirectory: String
 
-    public init(readFile: @escaping @Sendable (String) -> String?, fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
+    public init(parseTOML: @escaping TOMLParse, readFile: @escaping @Sendable (String) -> String?, fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
                 environment: [String: String] = [:], boardDirectory: String = "/usr/share/omnid/boards") {
+        self.parseTOML = parseTOML
         self.readFile = readFile
         self.fileMode = fileMode
         self.environment = environment
@@ -48,7 +51,7 @@ public enum ConfigLoader {
         var warnings: [ConfigWarning] = []
         var config = OmniConfig()
         config.sources.configFile = path
-        let doc = try ConfigDocument.parse(text: text, file: path)
+        let doc = try ConfigDocument.parse(text: text, file: path, syntax: env.parseTOML)
         try checkKeys(doc, allowBoardSections: false)
 
         // The board named by omni.conf is applied first so omni.conf can override it.
@@ -60,9 +63,11 @@ public enum ConfigLoader {
             guard let boardText = env.readFile(file) else {
                 let entry = doc.sections["board"]?[boardRef.file != nil ? "file" : "name"]
                 throw ConfigError(file: path, line: entry?.line, key: "board.\(boardRef.file != nil ? "file" : "name")",
-                                  message: "board file \(file) cannot be read; boards are in \(env.boardDirectory)")
+                                  message: "board file \(file) cannot be read. Board names are looked up in \(env.boardDirectory); "
+                                    + "set OMNID_BOARD_DIR to another folder of board files (a checkout's board/), "
+                                    + "or give the file itself with [board] file = \"PATH\"")
             }
-            let board = try ConfigDocument.parse(text: boardText, file: file)
+            let board = try ConfigDocument.parse(text: boardText, file: file, syntax: env.parseTOML)
             try checkKeys(board, allowBoardSections: true)
             try apply(board, to: &config, warnings: &warnings)
             config.sources.boardFile = file

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CALSA
-import COmniShim
+import CALSAShim
 import Logging
 import OmniCore
 import Synchronization

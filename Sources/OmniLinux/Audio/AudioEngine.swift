@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COmniShim
+import CSystemShim
 import Logging
 import OmniCore
 import Synchronization
@@ -472,7 +472,7 @@ public final class AudioEngine: @unchecked Sendable {
     }
 
     private func monitorMain() {
-        omni_audio_name_thread("omni-audio-mon")
+        omni_name_current_thread("omni-audio-mon")
         // What was already reported survives stop/start; anything since (even before this
         // thread got going) is reported now.
         var seen = reported.withLock { $0 }

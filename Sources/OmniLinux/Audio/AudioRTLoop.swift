@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CALSA
-import COmniShim
+import CALSAShim
+import CSystemShim
 import OmniCore
 import Synchronization
 
@@ -169,8 +170,8 @@ struct RTSession {
 /// The audio thread's entry point (pthread start routine argument: an `RTSession` pointer).
 func audioThreadMain(_ session: UnsafeMutablePointer<RTSession>) {
     omni_alsa_mute_errors_on_this_thread(1)
-    omni_audio_name_thread("omni-audio")
-    omni_audio_prefault_stack(64 * 1024)
+    omni_name_current_thread("omni-audio")
+    omni_prefault_stack(64 * 1024)
     var loop = AudioLoop(session.pointee)
     loop.run()
 }
@@ -224,7 +225,7 @@ struct AudioLoop {
 
     mutating func run() {
         let sh = s.shared
-        sh.pointee.audioThreadID.store(Int(omni_audio_gettid()), ordering: .relaxed)
+        sh.pointee.audioThreadID.store(Int(omni_gettid()), ordering: .relaxed)
         lastCPU = threadCPUNanos()
         startNanos = monotonicNanos()
         if case .alsa(let pcm) = s.capture {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COmniShim
+import CSystemShim
 import Synchronization
 
 // A plain pthread plus a self-pipe to wake it out of poll(), for the GPIO button, the keyboard
@@ -38,7 +38,7 @@ final class ApplianceIOThread: Sendable {
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { raw in
             let body = Unmanaged<ApplianceIOThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            omni_gpio_name_current_thread(body.name)
+            omni_name_current_thread(body.name)
             body.body()
             return nil
         }, box)

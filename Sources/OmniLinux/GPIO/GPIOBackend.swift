@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import COmniShim
+import CGPIOShim
 import OmniCore
 
 // The GPIO shim's API (omni_gpio.h) in Swift terms. `LibgpiodBackend` is the real one; tests use

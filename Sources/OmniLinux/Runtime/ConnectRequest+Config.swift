@@ -1,4 +1,6 @@
 import OmniCore
+import OmniWebSocket
+import OmniWebSocket
 
 extension OmniConfig {
     /// The WebSocket request for this config: endpoint + `?model=`, and the Bearer key header.

@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import OmniCore
+import OmniWebSocket
 
 // Runs a SessionManager over the libwebsockets transport on the controller loop: transport
 // events hop onto the loop, and the loop's timer is re-armed to the manager's next deadline

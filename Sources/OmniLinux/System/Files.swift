@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import OmniCore
+import OmniTOML
 
 // Plain file access for the config loader and friends (Foundation is not shipped on the device).
 
@@ -42,7 +43,38 @@ public enum Files {
     public static func configEnvironment(boardDirectory: String? = nil) -> ConfigEnvironment {
         let env = environment()
         return ConfigEnvironment(
-            readFile: { read($0) }, fileMode: { mode($0) }, environment: env,
-            boardDirectory: boardDirectory ?? env["OMNID_BOARD_DIR"] ?? "/usr/share/omnid/boards")
+            parseTOML: TOMLPlusPlus.parse, readFile: { read($0) }, fileMode: { mode($0) }, environment: env,
+            boardDirectory: boardDirectory ?? Self.boardDirectory(environment: env))
+    }
+
+    public static let installedBoardDirectory = "/usr/share/omnid/boards"
+
+    /// Where `[board] name = "…"` is looked up: `OMNID_BOARD_DIR` when set; else the installed
+    /// boards; else, for an `omnid` run straight from a checkout (`<repo>/.build/<config>/omnid`)
+    /// on a machine where the package is not installed, the repository's own `board/` folder, so a
+    /// newcomer's first run finds the virtual board.
+    public static func boardDirectory(environment env: [String: String]) -> String {
+        if let dir = env["OMNID_BOARD_DIR"], !dir.isEmpty { return dir }
+        if isDirectory(installedBoardDirectory) { return installedBoardDirectory }
+        var dir = executablePath() ?? ""
+        for _ in 0..<6 {
+            guard let slash = dir.lastIndex(of: "/"), slash > dir.startIndex else { break }
+            dir = String(dir[..<slash])
+            if access(dir + "/Package.swift", F_OK) == 0, isDirectory(dir + "/board") { return dir + "/board" }
+        }
+        return installedBoardDirectory
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// This process's executable, resolved through /proc (symlinks followed).
+    static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

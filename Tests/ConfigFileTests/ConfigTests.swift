@@ -1,11 +1,12 @@
 import XCTest
 @testable import OmniCore
+import OmniTOML
 import RealtimeProtocol
 
 final class ConfigTests: XCTestCase {
     /// An in-memory file system for the loader.
     func env(_ files: [String: String], modes: [String: UInt32] = [:], vars: [String: String] = [:]) -> ConfigEnvironment {
-        ConfigEnvironment(readFile: { files[$0] }, fileMode: { modes[$0] }, environment: vars, boardDirectory: "/boards")
+        ConfigEnvironment(parseTOML: TOMLPlusPlus.parse, readFile: { files[$0] }, fileMode: { modes[$0] }, environment: vars, boardDirectory: "/boards")
     }
 
     func load(_ text: String, files: [String: String] = [:], modes: [String: UInt32] = [:],
@@ -168,7 +169,7 @@ final class ConfigTests: XCTestCase {
 
     func testMissingBoard() {
         XCTAssertEqual(error("[board]\nname = \"nosuch\"\n"),
-                       "/etc/omni.conf:2: board.name: board file /boards/nosuch.toml cannot be read; boards are in /boards")
+                       "/etc/omni.conf:2: board.name: board file /boards/nosuch.toml cannot be read. Board names are looked up in /boards; set OMNID_BOARD_DIR to another folder of board files (a checkout's board/), or give the file itself with [board] file = \"PATH\"")
     }
 
     func testErrorInBoardFileNamesBoardFile() {
@@ -188,7 +189,7 @@ final class ConfigTests: XCTestCase {
             voice = "Ethan"
             voise = "Ethan"
             """
-        let doc = try ConfigDocument.parse(text: text, file: "/etc/omni.conf")
+        let doc = try ConfigDocument.parse(text: text, file: "/etc/omni.conf", syntax: TOMLPlusPlus.parse)
         XCTAssertEqual(doc.sections["session"]?["instructions"],
                        ConfigEntry(value: .string("voise = \"not a key, just text\"\n[audio]\n"), file: "/etc/omni.conf", line: 2))
         XCTAssertEqual(doc.sections["session"]?["voice"]?.line, 6)
@@ -209,7 +210,7 @@ final class ConfigTests: XCTestCase {
             long_press_ms = 800
             held = 1979-05-27T07:32:00Z
             """
-        let doc = try ConfigDocument.parse(text: text, file: "/boards/b.toml")
+        let doc = try ConfigDocument.parse(text: text, file: "/boards/b.toml", syntax: TOMLPlusPlus.parse)
         XCTAssertEqual(doc.sections["leds"]?["lines"], ConfigEntry(value: .array([.string("GPIO22"), .string("GPIO23")]), file: "/boards/b.toml", line: 2))
         XCTAssertEqual(doc.sections["leds"]?["listening"],
                        ConfigEntry(value: .table(["color": .string("blue"), "pattern": .table(["on_ms": .int(100), "off_ms": .int(900)])]),

@@ -16,7 +16,6 @@
 #include <gpiod.h>
 
 #include <ctype.h>
-#include <pthread.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -491,9 +490,3 @@ int omni_gpio_fd(omni_gpio_line *l) { return l ? l->fd : -1; }
 const char *omni_gpio_chip_name(omni_gpio_line *l) { return l ? l->chip_name : ""; }
 
 unsigned int omni_gpio_offset(omni_gpio_line *l) { return l ? l->offset : 0; }
-
-void omni_gpio_name_current_thread(const char *name) {
-    char short_name[16];
-    snprintf(short_name, sizeof short_name, "%s", name ? name : "");
-    pthread_setname_np(pthread_self(), short_name);
-}

@@ -101,10 +101,6 @@ int omni_gpio_api(void);
 /** The library's own version string ("1.6.3", "2.1.3", …). */
 const char *omni_gpio_library_version(void);
 
-/** Names the calling thread (15 characters at most; for ps/top). The GPIO, keyboard and control
- *  threads use it: Swift's Glibc module does not export pthread_setname_np. */
-void omni_gpio_name_current_thread(const char *name);
-
 #ifdef __cplusplus
 }
 #endif

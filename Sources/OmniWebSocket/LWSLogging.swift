@@ -1,5 +1,5 @@
 import CLibWebSockets
-import COmniShim
+import CWebSocketShim
 import Logging
 import Synchronization
 

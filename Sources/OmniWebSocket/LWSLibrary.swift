@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CLibWebSockets
-import COmniShim
+import CWebSocketShim
 import Synchronization
 
 // Process-wide facts about the libwebsockets library that both the client and the server need.

@@ -1,7 +1,7 @@
 import CLibWebSockets
 // omni_lws.h includes libwebsockets.h too; with both modules loaded Swift may attribute lws
 // declarations to COmniShim, so import it wherever lws symbols are used.
-import COmniShim
+import CWebSocketShim
 
 // Server-side HTTP pieces of the upgrade request: reading the request line and headers out of
 // lws's header table, and answering with a plain HTTP status instead of upgrading.

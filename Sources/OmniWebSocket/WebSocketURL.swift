@@ -6,11 +6,11 @@ import Glibc
 // Host header (which lws also uses for SNI and certificate name checks), and the request path
 // with its query kept verbatim (`?model=...`).
 
-struct WebSocketURL: Equatable, Sendable {
-    enum ParseError: Error, Equatable, CustomStringConvertible {
+public struct WebSocketURL: Equatable, Sendable {
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
         case scheme, host, port, userInfo
 
-        var description: String {
+        public var description: String {
             switch self {
             case .scheme: "scheme must be ws:// or wss://"
             case .host: "missing or malformed host"
@@ -20,14 +20,14 @@ struct WebSocketURL: Equatable, Sendable {
         }
     }
 
-    var secure: Bool
+    public var secure: Bool
     /// Host to resolve; IPv6 literals without brackets.
-    var host: String
-    var port: Int
+    public var host: String
+    public var port: Int
     /// Path plus query, always starting with "/"; the fragment is dropped.
-    var pathAndQuery: String
+    public var pathAndQuery: String
 
-    init(parsing text: String) throws(ParseError) {
+    public init(parsing text: String) throws(ParseError) {
         let rest: Substring
         if text.lowercased().hasPrefix("wss://") {
             secure = true
@@ -70,14 +70,14 @@ struct WebSocketURL: Equatable, Sendable {
     }
 
     /// Value for the Host header: default ports omitted, IPv6 literals bracketed.
-    var hostHeader: String {
+    public var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
         return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
     }
 
     /// Loopback by name or literal address; decided without any DNS lookup, so that refusing
     /// plain ws:// elsewhere never touches the network.
-    var isLoopback: Bool {
+    public var isLoopback: Bool {
         let name = host.lowercased()
         if name == "localhost" || name.hasSuffix(".localhost") { return true }
         var v4 = in_addr()

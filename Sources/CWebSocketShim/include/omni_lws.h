@@ -2,14 +2,13 @@
  * omni_lws.h - the few libwebsockets things Swift cannot reach on its own.
  *
  * Swift imports most of libwebsockets directly (structs, enums, plain functions), so the Swift
- * layer in OmniLinux/WebSocket calls lws itself. This header only adds what the Swift importer
+ * layer in Sources/OmniWebSocket calls lws itself. This header only adds what the Swift importer
  * cannot express:
  *   - LWS_PRE is a chain of function-like macros (_LWS_PAD), never imported      -> lws_pre.c
  *   - the protocols table is a C array ended by an all-zero terminator entry whose
  *     strings must outlive the context                                            -> lws_protocols.c
  *   - lws's log emitter is one process-global function pointer with no user data,
  *     fed by the variadic _lws_log(); lines end in '\n'                           -> lws_log.c
- *   - pthread_setname_np for the service threads needs _GNU_SOURCE               -> lws_thread.c
  */
 #ifndef OMNI_LWS_H
 #define OMNI_LWS_H
@@ -51,11 +50,6 @@ typedef void (*omni_lws_log_sink)(int level, const char *line, size_t length);
  * first call lws would print to stderr, so call this before creating any lws context.
  */
 void omni_lws_log_route(int levels, omni_lws_log_sink sink);
-
-/* ---- lws_thread.c ----------------------------------------------------------------------- */
-
-/* Names the calling thread (first 15 bytes of `name`). */
-void omni_lws_name_current_thread(const char *name);
 
 #ifdef __cplusplus
 }

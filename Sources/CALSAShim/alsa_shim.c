@@ -1,17 +1,13 @@
 /*
  * Why this file exists: see include/omni_alsa.h. In short, alsa-lib's error handler is a
- * variadic callback (Swift cannot define one), and gettid()/pthread_setname_np() need
- * _GNU_SOURCE. Nothing here runs on the audio thread's hot path except the muted early-out
- * of the error handler.
+ * variadic callback (Swift cannot define one). Nothing here runs on the audio thread's hot
+ * path except the muted early-out of the error handler.
  */
-#define _GNU_SOURCE
 #include <alsa/asoundlib.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "omni_alsa.h"
 
 static _Atomic(omni_alsa_error_sink) error_sink = NULL;
@@ -55,28 +51,4 @@ void omni_alsa_route_errors(omni_alsa_error_sink sink)
 void omni_alsa_mute_errors_on_this_thread(int muted)
 {
     errors_muted = muted;
-}
-
-int omni_audio_gettid(void)
-{
-    return (int)gettid();
-}
-
-void omni_audio_name_thread(const char *name)
-{
-    char shortened[16]; /* Linux limit: 15 bytes + NUL; longer names are refused, not cut */
-
-    strncpy(shortened, name, sizeof(shortened) - 1);
-    shortened[sizeof(shortened) - 1] = '\0';
-    pthread_setname_np(pthread_self(), shortened);
-}
-
-void omni_audio_prefault_stack(size_t bytes)
-{
-    /* A VLA, so the whole range is below this frame; volatile so the stores are kept. */
-    volatile unsigned char area[bytes > 0 ? bytes : 1];
-    size_t i;
-
-    for (i = 0; i < bytes; i += 64)
-        area[i] = 0;
 }

@@ -1,10 +1,11 @@
 import XCTest
 @testable import OmniCore
+import OmniTOML
 
 /// The board file's [button] and [leds] sections, through the real config loader.
 final class ApplianceBoardConfigTests: XCTestCase {
     func board(_ text: String, mode: String = "push-to-talk") throws -> (OmniConfig, BoardIOConfig) {
-        let env = ConfigEnvironment(readFile: { $0 == "/boards/test.toml" ? text : nil }, fileMode: { _ in nil },
+        let env = ConfigEnvironment(parseTOML: TOMLPlusPlus.parse, readFile: { $0 == "/boards/test.toml" ? text : nil }, fileMode: { _ in nil },
                                     environment: [:], boardDirectory: "/boards")
         let loaded = try ConfigLoader.load(text: "[board]\nname = \"test\"\n[session]\nmode = \"\(mode)\"\n",
                                            path: "/etc/omni.conf", env: env)

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CLibWebSockets
-import COmniShim
+import CWebSocketShim
 import Logging
 import OmniCore
 

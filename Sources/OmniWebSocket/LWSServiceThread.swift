@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import CLibWebSockets
-import COmniShim
+import CSystemShim
+import CWebSocketShim
 import Synchronization
 
 // The one thread that owns a libwebsockets context. Everything lws is done on it; the only lws
@@ -26,7 +27,7 @@ final class LWSServiceThread: Sendable {
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { raw in
             let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            omni_lws_name_current_thread(body.name)
+            omni_name_current_thread(body.name)
             body.body()
             return nil
         }, box)

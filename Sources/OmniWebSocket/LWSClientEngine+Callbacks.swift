@@ -4,7 +4,7 @@ import Glibc
 import CLibWebSockets
 // omni_lws.h includes libwebsockets.h too; with both modules loaded Swift may attribute lws
 // declarations to COmniShim, so import it wherever lws symbols are used.
-import COmniShim
+import CWebSocketShim
 import OmniCore
 
 // LWSClientEngine, continued: what each lws callback means for the link. Runs on the service

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CLibWebSockets
-import COmniShim
+import CWebSocketShim
 import Logging
 
 // The service-thread half of LWSServer: owns the lws context and listening vhost, applies

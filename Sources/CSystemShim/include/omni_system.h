@@ -1,0 +1,32 @@
+/*
+ * omni_system.h - the few POSIX/Linux calls Swift's Glibc module cannot see.
+ *
+ * gettid() and pthread_setname_np() are declared only under _GNU_SOURCE, which Swift's Glibc
+ * module does not define. Every thread omnid starts (audio, audio monitor, websocket service,
+ * GPIO/keyboard/control I/O) is named through this one file so `top -H`, gdb and
+ * /proc/<pid>/task/<tid>/comm show what it is. Pre-faulting a stack needs a stack array the
+ * compiler may not elide, which Swift cannot express.
+ */
+#ifndef OMNI_SYSTEM_H
+#define OMNI_SYSTEM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Names the calling thread (first 15 bytes: Linux refuses longer names instead of cutting). */
+void omni_name_current_thread(const char *name);
+
+/* The calling thread's kernel thread id (for chrt -p, top -H and the allocation probe). */
+int omni_gettid(void);
+
+/* Touches `bytes` of the calling thread's stack so later growth does not page-fault. */
+void omni_prefault_stack(size_t bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OMNI_SYSTEM_H */
