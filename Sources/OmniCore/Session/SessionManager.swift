@@ -9,6 +9,12 @@
 // after a jittered exponential backoff; a rejected API key or session config waits the cap.
 // Before the service's session cap the session is renewed (clean close, immediate reconnect)
 // while no turn is in progress.
+//
+// This file holds the type, its state and public lifecycle, and the two entry points (`handle`,
+// `tick`). Each concern lives in its own extension: SessionManager+Connection (connect, open,
+// configure, close), +Reconnect (lost links, backoff), +Keepalive (pings, dead links), +Renewal
+// (the session cap), +Queue (the outgoing API and queue), +Incoming (server events and errors).
+// Those files share the manager's state, which is therefore internal rather than private.
 
 import Logging
 import RealtimeProtocol
@@ -17,55 +23,56 @@ public final class SessionManager {
     // MARK: Public state
 
     public private(set) var state: SessionState = .disconnected
-    public private(set) var counters = SessionCounters()
+    public internal(set) var counters = SessionCounters()
     /// The config sent on every (re)connect; replaced by `updateSession`.
     public private(set) var session: SessionConfig
     /// Where to connect; replaced by `updateRequest`, used from the next connect on.
     public private(set) var request: ConnectRequest
     public let settings: SessionSettings
 
-    // MARK: Collaborators
+    // MARK: Collaborators (internal: used by the SessionManager+*.swift extensions)
 
-    private let transport: any RealtimeTransport
-    private let clock: any MonotonicClock
-    private let random: () -> Double
-    private let logger: Logger
+    let transport: any RealtimeTransport
+    let clock: any MonotonicClock
+    let random: () -> Double
+    let logger: Logger
     private let onEvent: (SessionEvent) -> Void
 
-    // MARK: Internal state
+    // MARK: Internal state (shared with the SessionManager+*.swift extensions)
 
-    private var backoff: ReconnectBackoff
-    private var queue = SessionOutgoingQueue()
-    private var turn: SessionTurnTracker
+    var backoff: ReconnectBackoff
+    var queue = SessionOutgoingQueue()
+    var turn: SessionTurnTracker
 
     /// When the current `transport.connect` was issued.
-    private var connectStartedAt: Duration?
+    var connectStartedAt: Duration?
     /// When the current link opened (the service's session clock starts here).
-    private var openedAt: Duration?
-    private var lastFrameAt: Duration = .zero
-    private var nextPingAt: Duration?
-    private var closeDeadline: Duration?
-    private var afterClose: AfterClose = .stop
+    var openedAt: Duration?
+    var lastFrameAt: Duration = .zero
+    var nextPingAt: Duration?
+    var closeDeadline: Duration?
+    var afterClose: AfterClose = .stop
     /// Our `session.update` if the transport refused it at open; retried on `.writable`.
-    private var pendingConfigText: String?
+    var pendingConfigText: String?
     /// Event ids of our `session.update`s on this link (for matching an `error` to them).
-    private var configEventIDs: Set<String> = []
-    private var renewalPostponedLogged = false
-    private var droppingSinceDrain = 0
+    var configEventIDs: Set<String> = []
+    var renewalPostponedLogged = false
+    var droppingSinceDrain = 0
 
-    private let idTag: String
-    private var idCounter: UInt64 = 0
+    let idTag: String
+    var idCounter: UInt64 = 0
 
-    private var pendingEvents: [SessionEvent] = []
+    /// Events raised during the current call; `deliverEvents` hands them to `onEvent` at its end.
+    var pendingEvents: [SessionEvent] = []
     private var delivering = false
 
-    private enum AfterClose: Equatable {
+    enum AfterClose: Equatable {
         case stop
         case renew
         case reconnect(LinkLossReason, Wait)
     }
 
-    private enum Wait: Equatable {
+    enum Wait: Equatable {
         /// Jittered exponential backoff.
         case backoff
         /// Exactly the cap (the config was rejected).
@@ -197,59 +204,6 @@ public final class SessionManager {
         self.request = request
     }
 
-    // MARK: Outgoing
-
-    /// Queues `input_audio_buffer.append` (Base64 of 16 kHz mono s16le).
-    public func appendAudio(base64: String) {
-        defer { deliverEvents() }
-        enqueue(.inputAudioBufferAppend(audio: base64), kind: .audio)
-    }
-
-    /// Queues `input_audio_buffer.append` for 16 kHz mono samples.
-    public func appendAudio(samples: UnsafeBufferPointer<Int16>) {
-        appendAudio(base64: PCM16.base64(samples))
-    }
-
-    public func appendAudio(samples: [Int16]) {
-        appendAudio(base64: PCM16.base64(samples))
-    }
-
-    /// Queues `input_image_buffer.append` (Base64 JPEG). At most `maxQueuedImages` wait; older ones are dropped.
-    public func appendImage(base64: String) {
-        defer { deliverEvents() }
-        enqueue(.inputImageBufferAppend(image: base64), kind: .image)
-    }
-
-    /// Queues `input_audio_buffer.commit`.
-    public func commit() {
-        defer { deliverEvents() }
-        enqueue(.inputAudioBufferCommit, kind: .control)
-    }
-
-    /// Queues `input_audio_buffer.clear`.
-    public func clearInputBuffer() {
-        defer { deliverEvents() }
-        enqueue(.inputAudioBufferClear, kind: .control)
-    }
-
-    /// Queues `response.create`.
-    public func createResponse(_ params: ResponseParameters? = nil) {
-        defer { deliverEvents() }
-        enqueue(.responseCreate(params), kind: .control)
-    }
-
-    /// Queues `response.cancel`.
-    public func cancelResponse() {
-        defer { deliverEvents() }
-        enqueue(.responseCancel, kind: .control)
-    }
-
-    /// Queues `session.finish` (§3.8). The manager keeps the link; see `stop()`.
-    public func finishSession() {
-        defer { deliverEvents() }
-        enqueue(.sessionFinish, kind: .control)
-    }
-
     // MARK: Input from the controller
 
     /// One transport event, in the order the transport reported them.
@@ -304,338 +258,10 @@ public final class SessionManager {
         flush()
     }
 
-    // MARK: Connection lifecycle
-
-    private func connect(reconnecting: Bool) {
-        let now = clock.now()
-        clearLink()
-        counters.connectAttempts += 1
-        if reconnecting { counters.reconnects += 1 }
-        connectStartedAt = now
-        transition(to: .connecting)
-        logger.info("connecting to \(redact(request.description))")
-        transport.connect(request)
-    }
-
-    private func opened(at now: Duration) {
-        guard state == .connecting else {
-            logger.debug("ignoring stale .opened in state \(state.phase.rawValue)")
-            return
-        }
-        openedAt = now
-        lastFrameAt = now
-        nextPingAt = now + settings.pingInterval
-        // The current config goes first; queued updates are redundant now.
-        queue.removeAll(ofKind: .sessionUpdate)
-        transition(to: .configuring)
-        logger.debug("link open; sending session.update")
-        let id = nextEventID()
-        configEventIDs.insert(id)
-        let text = ClientEvent(eventID: id, .sessionUpdate(session)).encoded()
-        pendingConfigText = text
-        sendPendingConfig()
-    }
-
-    private func sendPendingConfig() {
-        guard let text = pendingConfigText else { return }
-        if transport.send(text: text) {
-            counters.messagesSent += 1
-            pendingConfigText = nil
-        } else {
-            logger.debug("transport busy; session.update waits for .writable")
-        }
-    }
-
-    private func becomeReady(at now: Duration) {
-        transition(to: .ready)
-        backoff.connectionReady(at: now)
-        pendingEvents.append(.ready)
-        logger.info("session ready (\(queue.count) queued message(s))")
-        flush()
-    }
-
-    private func closed(code: Int, reason: String, at now: Duration) {
-        switch state {
-        case .closing:
-            logger.debug("link closed (\(code))")
-            finishClose(at: now)
-        case .connecting, .configuring, .ready:
-            let r = LinkLossReason.closedByPeer(code: code, reason: reason)
-            logger.warning("link closed by the service: code \(code)\(reason.isEmpty ? "" : " (\(redact(reason)))")")
-            loseLink(r, wait: .backoff, at: now)
-        case .disconnected, .waitingToReconnect, .authFailed:
-            logger.debug("ignoring stale .closed in state \(state.phase.rawValue)")
-        }
-    }
-
-    private func failed(_ failure: TransportFailure, at now: Duration) {
-        switch state {
-        case .closing:
-            logger.debug("link failed while closing: \(redact(failure.description))")
-            finishClose(at: now)
-        case .connecting, .configuring, .ready:
-            let during = state == .connecting ? "connection attempt failed" : "link failed"
-            let detail = redact(failure.description)
-            if failure.isAuthFailure {
-                logger.error("\(during): the service rejected the API key (\(detail)); retrying in \(settings.reconnect.fixedFailureDelay) — check the key",
-                             metadata: ["failure": "\(failure.kindName)"])
-                loseLink(.transport(failure), wait: .auth, at: now)
-            } else if state != .connecting, case .connect = failure {
-                // An open link that dropped (reset, timeout): not a failed connect attempt.
-                logger.warning("link lost: \(detail)", metadata: ["failure": "dropped"])
-                loseLink(.transport(failure), wait: .backoff, at: now)
-            } else {
-                logger.warning("\(during) [\(failure.kindName)]: \(detail)", metadata: ["failure": "\(failure.kindName)"])
-                loseLink(.transport(failure), wait: .backoff, at: now)
-            }
-        case .disconnected, .waitingToReconnect, .authFailed:
-            logger.debug("ignoring stale .failed in state \(state.phase.rawValue)")
-        }
-    }
-
-    /// The link is gone (already aborted or closed): report it and schedule the next connect.
-    private func loseLink(_ reason: LinkLossReason, wait: Wait, at now: Duration) {
-        pendingEvents.append(.linkLost(reason))
-        scheduleReconnect(reason, wait: wait, at: now)
-    }
-
-    private func scheduleReconnect(_ reason: LinkLossReason, wait: Wait, at now: Duration) {
-        clearLink()
-        let delay: Duration
-        switch wait {
-        case .backoff: delay = backoff.nextDelay(at: now, random: random())
-        case .cap, .auth: delay = backoff.fixedDelay(at: now)
-        }
-        let until = now + delay
-        if wait == .auth {
-            transition(to: .authFailed(until: until, reason: reason))
-        } else {
-            transition(to: .waitingToReconnect(until: until, reason: reason))
-        }
-        logger.info("reconnecting in \(delay) (retry \(backoff.attempt))")
-    }
-
-    /// Sends a close frame and waits (bounded) for `.closed`, then does `then`.
-    private func beginClose(then: AfterClose, reason: String) {
-        afterClose = then
-        closeDeadline = clock.now() + settings.closeTimeout
-        transition(to: .closing)
-        transport.close(code: 1000, reason: reason)
-    }
-
-    private func finishClose(at now: Duration) {
-        closeDeadline = nil
-        switch afterClose {
-        case .stop:
-            clearLink()
-            backoff.reset()
-            transition(to: .disconnected)
-        case .renew:
-            counters.renewals += 1
-            connect(reconnecting: false)
-        case .reconnect(let reason, let wait):
-            scheduleReconnect(reason, wait: wait, at: now)
-        }
-    }
-
-    /// Forgets everything that belongs to one connection.
-    private func clearLink() {
-        connectStartedAt = nil
-        openedAt = nil
-        nextPingAt = nil
-        closeDeadline = nil
-        pendingConfigText = nil
-        configEventIDs.removeAll()
-        renewalPostponedLogged = false
-        turn.reset()
-    }
-
-    // MARK: Keepalive and renewal
-
-    /// Pings and dead-link detection; false when the link was declared dead.
-    @discardableResult
-    private func keepalive(at now: Duration) -> Bool {
-        let silence = now - lastFrameAt
-        if silence >= settings.deadAfter {
-            counters.deadLinks += 1
-            logger.warning("no frames for \(silence); aborting the link")
-            transport.abort()
-            loseLink(.deadLink(silence: silence), wait: .backoff, at: now)
-            return false
-        }
-        if let p = nextPingAt, now >= p {
-            transport.ping()
-            counters.pingsSent += 1
-            let next = p + settings.pingInterval
-            nextPingAt = next > now ? next : now + settings.pingInterval
-        }
-        return true
-    }
-
-    /// When the current session is due for renewal (or, once due, when the blocking turn ends at
-    /// the latest); nil without a session cap.
-    private func renewalDeadline() -> Duration? {
-        guard let due = renewalDue() else { return nil }
-        let now = clock.now()
-        if now < due { return due }
-        return turn.nextExpiry(after: now) ?? now
-    }
-
-    private func renewalDue() -> Duration? {
-        guard let cap = settings.maxSessionLength, let opened = openedAt else { return nil }
-        return opened + max(.zero, cap - settings.renewalMargin)
-    }
-
-    private func checkRenewal(at now: Duration) {
-        guard state == .ready, let due = renewalDue(), now >= due else { return }
-        if turn.isInProgress(at: now) {
-            if !renewalPostponedLogged {
-                logger.info("session renewal due; postponed until the current turn ends")
-                renewalPostponedLogged = true
-            }
-            return
-        }
-        logger.info("renewing the session before the service's \(settings.maxSessionLength ?? .zero) cap")
-        beginClose(then: .renew, reason: "session renewal")
-    }
-
-    // MARK: Outgoing queue
-
-    private var isManualMode: Bool { session.turnDetection == .null }
-
-    private func enqueue(_ body: ClientEventBody, kind: SessionOutgoingQueue.Kind) {
-        let now = clock.now()
-        turn.client(body, manualMode: isManualMode, at: now)
-        let id = nextEventID()
-        let text = ClientEvent(eventID: id, body).encoded()
-        queue.append(.init(kind: kind, eventID: id, type: body.type, text: text))
-        flush()
-        enforceBounds()
-    }
-
-    private func enforceBounds() {
-        var dropped = 0
-        while queue.audioCount > max(0, settings.maxQueuedAudio), queue.dropOldest(.audio) != nil {
-            dropped += 1
-        }
-        if dropped > 0 {
-            counters.droppedAudioFrames += dropped
-            if droppingSinceDrain == 0 {
-                logger.warning("link slower than real time or not ready: dropping the oldest queued audio")
-            }
-            droppingSinceDrain += dropped
-            pendingEvents.append(.droppedAudio(total: counters.droppedAudioFrames))
-        }
-        while queue.imageCount > max(0, settings.maxQueuedImages), queue.dropOldest(.image) != nil {
-            counters.droppedImages += 1
-            logger.debug("dropped a queued image (\(counters.droppedImages) so far)")
-        }
-    }
-
-    /// Hands queued messages to the transport while ready and while it accepts them.
-    private func flush() {
-        guard state == .ready else { return }
-        while let m = queue.first {
-            guard transport.send(text: m.text) else { break }
-            queue.removeFirst()
-            counters.messagesSent += 1
-            if m.kind == .sessionUpdate { configEventIDs.insert(m.eventID) }
-        }
-        if queue.isEmpty, droppingSinceDrain > 0 {
-            logger.notice("send queue drained after dropping \(droppingSinceDrain) audio message(s)")
-            droppingSinceDrain = 0
-        }
-    }
-
-    private func nextEventID() -> String {
-        idCounter &+= 1
-        return "event_\(idTag)\(String(idCounter, radix: 16))"
-    }
-
-    // MARK: Incoming
-
-    private func received(_ text: String, at now: Duration) {
-        guard state == .configuring || state == .ready else {
-            logger.debug("ignoring a frame in state \(state.phase.rawValue)")
-            return
-        }
-        lastFrameAt = now
-        counters.messagesReceived += 1
-        let event: ServerEvent
-        do {
-            event = try ServerEvent.decode(text)
-        } catch {
-            counters.malformedFrames += 1
-            logger.warning("skipping malformed frame (\(counters.malformedFrames) so far): \(error)")
-            return
-        }
-        if case .unknown(let type) = event.body {
-            counters.unknownEvents += 1
-            logger.debug("ignoring unknown event type \(redact(type))")
-            return
-        }
-        pendingEvents.append(.server(event))
-        turn.server(event.body, at: now)
-        switch event.body {
-        case .sessionUpdated:
-            if state == .configuring { becomeReady(at: now) }
-        case .error(let detail):
-            serverError(detail, at: now)
-        default:
-            break
-        }
-    }
-
-    private func serverError(_ d: ErrorDetail, at now: Duration) {
-        counters.serverErrors += 1
-        let message = redact(d.message)
-        let desc = "\(d.type ?? "-")/\(d.code ?? "-"): \(message)"
-        let reason = LinkLossReason.serverError(type: d.type, code: d.code, message: d.message)
-        if Self.isAuthError(d) {
-            report(d, recoverable: false)
-            logger.error("the service rejected the API key (\(desc)); retrying in \(settings.reconnect.fixedFailureDelay) — check the key")
-            pendingEvents.append(.linkLost(reason))
-            beginClose(then: .reconnect(reason, .auth), reason: "authentication failed")
-        } else if state == .configuring && (d.isRecoverable || d.eventID.map(configEventIDs.contains) == true) {
-            report(d, recoverable: false)
-            logger.error("the service rejected the session config (\(desc)); retrying in \(settings.reconnect.fixedFailureDelay) — fix the config")
-            let r = LinkLossReason.invalidConfig(code: d.code, message: d.message)
-            pendingEvents.append(.linkLost(r))
-            beginClose(then: .reconnect(r, .cap), reason: "invalid session config")
-        } else if !d.isRecoverable {
-            report(d, recoverable: false)
-            logger.warning("fatal server error (\(desc)); closing and reconnecting")
-            pendingEvents.append(.linkLost(reason))
-            beginClose(then: .reconnect(reason, .backoff), reason: "server error")
-        } else {
-            report(d, recoverable: true)
-            if d.eventID.map(configEventIDs.contains) == true {
-                logger.warning("session.update rejected (\(desc)); the service keeps its previous config")
-            } else {
-                logger.notice("service error, session continues (\(desc))")
-            }
-        }
-    }
-
-    private func report(_ d: ErrorDetail, recoverable: Bool) {
-        pendingEvents.append(.serverError(code: d.code, message: d.message, type: d.type, recoverable: recoverable))
-    }
-
-    /// Whether a server `error` says the API key is missing or invalid (the handshake usually
-    /// fails with HTTP 401/403 instead; this covers services that answer with an event).
-    public static func isAuthError(_ e: ErrorDetail) -> Bool {
-        let code = (e.code ?? "").lowercased().filter { $0.isLetter }
-        if ["invalidapikey", "unauthorized", "authenticationerror", "invalidauthentication"].contains(code) { return true }
-        let type = (e.type ?? "").lowercased()
-        if type == "authentication_error" || type == "unauthorized" { return true }
-        let m = e.message.lowercased()
-        return ["api key", "api-key", "apikey", "api_key", "unauthorized"].contains { m.contains($0) }
-    }
-
     // MARK: State and events
 
     /// The one place the state changes.
-    private func transition(to new: SessionState) {
+    func transition(to new: SessionState) {
         let old = state
         guard old != new else { return }
         if !SessionState.isValidTransition(from: old.phase, to: new.phase) {
@@ -646,7 +272,10 @@ public final class SessionManager {
         pendingEvents.append(.stateChanged(new))
     }
 
-    private func deliverEvents() {
+    /// Hands the pending events to `onEvent`; every public entry point ends with it. A call made
+    /// from inside `onEvent` only adds events, and the loop re-reads the count, so they still go
+    /// out in order and `onEvent` is never re-entered.
+    func deliverEvents() {
         guard !delivering else { return }
         delivering = true
         defer { delivering = false }
@@ -661,7 +290,7 @@ public final class SessionManager {
 
     /// Removes header values (the API key) from text that came from outside (server messages,
     /// transport error strings) before it is logged.
-    private func redact(_ text: String) -> String {
+    func redact(_ text: String) -> String {
         var out = text
         for h in request.headers {
             var secrets = [h.value]
@@ -671,19 +300,5 @@ public final class SessionManager {
             }
         }
         return out
-    }
-}
-
-extension TransportFailure {
-    /// A short name for logs and metrics.
-    fileprivate var kindName: String {
-        switch self {
-        case .dns: "DNS"
-        case .tls: "TLS"
-        case .connect: "connect"
-        case .httpStatus: "HTTP"
-        case .protocolError: "protocol"
-        case .refused: "refused"
-        }
     }
 }

@@ -1,0 +1,113 @@
+// The outgoing side: the public calls that queue client events, the bounds that drop stale audio
+// and images, and the flush that hands messages to the transport while the session is ready.
+
+import Logging
+import RealtimeProtocol
+
+extension SessionManager {
+    // MARK: Public API
+
+    /// Queues `input_audio_buffer.append` (Base64 of 16 kHz mono s16le).
+    public func appendAudio(base64: String) {
+        defer { deliverEvents() }
+        enqueue(.inputAudioBufferAppend(audio: base64), kind: .audio)
+    }
+
+    /// Queues `input_audio_buffer.append` for 16 kHz mono samples.
+    public func appendAudio(samples: UnsafeBufferPointer<Int16>) {
+        appendAudio(base64: PCM16.base64(samples))
+    }
+
+    public func appendAudio(samples: [Int16]) {
+        appendAudio(base64: PCM16.base64(samples))
+    }
+
+    /// Queues `input_image_buffer.append` (Base64 JPEG). At most `maxQueuedImages` wait; older ones are dropped.
+    public func appendImage(base64: String) {
+        defer { deliverEvents() }
+        enqueue(.inputImageBufferAppend(image: base64), kind: .image)
+    }
+
+    /// Queues `input_audio_buffer.commit`.
+    public func commit() {
+        defer { deliverEvents() }
+        enqueue(.inputAudioBufferCommit, kind: .control)
+    }
+
+    /// Queues `input_audio_buffer.clear`.
+    public func clearInputBuffer() {
+        defer { deliverEvents() }
+        enqueue(.inputAudioBufferClear, kind: .control)
+    }
+
+    /// Queues `response.create`.
+    public func createResponse(_ params: ResponseParameters? = nil) {
+        defer { deliverEvents() }
+        enqueue(.responseCreate(params), kind: .control)
+    }
+
+    /// Queues `response.cancel`.
+    public func cancelResponse() {
+        defer { deliverEvents() }
+        enqueue(.responseCancel, kind: .control)
+    }
+
+    /// Queues `session.finish` (§3.8). The manager keeps the link; see `stop()`.
+    public func finishSession() {
+        defer { deliverEvents() }
+        enqueue(.sessionFinish, kind: .control)
+    }
+
+    // MARK: Queue
+
+    private var isManualMode: Bool { session.turnDetection == .null }
+
+    func enqueue(_ body: ClientEventBody, kind: SessionOutgoingQueue.Kind) {
+        let now = clock.now()
+        turn.client(body, manualMode: isManualMode, at: now)
+        let id = nextEventID()
+        let text = ClientEvent(eventID: id, body).encoded()
+        queue.append(.init(kind: kind, eventID: id, type: body.type, text: text))
+        flush()
+        enforceBounds()
+    }
+
+    private func enforceBounds() {
+        var dropped = 0
+        while queue.audioCount > max(0, settings.maxQueuedAudio), queue.dropOldest(.audio) != nil {
+            dropped += 1
+        }
+        if dropped > 0 {
+            counters.droppedAudioFrames += dropped
+            if droppingSinceDrain == 0 {
+                logger.warning("link slower than real time or not ready: dropping the oldest queued audio")
+            }
+            droppingSinceDrain += dropped
+            pendingEvents.append(.droppedAudio(total: counters.droppedAudioFrames))
+        }
+        while queue.imageCount > max(0, settings.maxQueuedImages), queue.dropOldest(.image) != nil {
+            counters.droppedImages += 1
+            logger.debug("dropped a queued image (\(counters.droppedImages) so far)")
+        }
+    }
+
+    /// Hands queued messages to the transport while ready and while it accepts them.
+    func flush() {
+        guard state == .ready else { return }
+        while let m = queue.first {
+            guard transport.send(text: m.text) else { break }
+            queue.removeFirst()
+            counters.messagesSent += 1
+            if m.kind == .sessionUpdate { configEventIDs.insert(m.eventID) }
+        }
+        if queue.isEmpty, droppingSinceDrain > 0 {
+            logger.notice("send queue drained after dropping \(droppingSinceDrain) audio message(s)")
+            droppingSinceDrain = 0
+        }
+    }
+
+    func nextEventID() -> String {
+        idCounter &+= 1
+        return "event_\(idTag)\(String(idCounter, radix: 16))"
+    }
+}
