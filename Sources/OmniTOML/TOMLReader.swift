@@ -7,7 +7,12 @@ import OmniCore
 
 public enum TOMLPlusPlus {
     /// The parser every real config and board file goes through.
-    public static let parse: TOMLParse = { text in TOMLReader.read(text) }
+    /// Text that nests too deeply is refused before toml++ sees it: its parser, its destructors
+    /// and the walk below all recurse once per level (a 20,000-level header overflowed the stack).
+    public static let parse: TOMLParse = { text in
+        if let tooDeep = TOMLNestingGuard.check(text) { return .failure(tooDeep) }
+        return TOMLReader.read(text)
+    }
 }
 
 /// Builds a `TOMLNode` tree from the shim's depth-first events.

@@ -143,7 +143,7 @@ final class ConfigTests: XCTestCase {
 
     func testMissingKeyFile() {
         XCTAssertEqual(error("[service]\napi_key_file = \"/nope\"\n"),
-                       "/etc/omni.conf:2: service.api_key_file: /nope cannot be read or is empty; it must hold the DashScope API key")
+                       "/etc/omni.conf:2: service.api_key_file: /nope cannot be read (no such file); it must hold the DashScope API key")
     }
 
     func testPrecedenceDefaultsBoardConfEnvironment() throws {
@@ -169,7 +169,7 @@ final class ConfigTests: XCTestCase {
 
     func testMissingBoard() {
         XCTAssertEqual(error("[board]\nname = \"nosuch\"\n"),
-                       "/etc/omni.conf:2: board.name: board file /boards/nosuch.toml cannot be read. Board names are looked up in /boards; set OMNID_BOARD_DIR to another folder of board files (a checkout's board/), or give the file itself with [board] file = \"PATH\"")
+                       "/etc/omni.conf:2: board.name: board file /boards/nosuch.toml cannot be read (no such file). Board names are looked up in /boards; set OMNID_BOARD_DIR to another folder of board files (a checkout's board/), or give the file itself with [board] file = \"PATH\"")
     }
 
     func testErrorInBoardFileNamesBoardFile() {

@@ -9,19 +9,37 @@ public struct LoadedConfig: Sendable {
 public struct ConfigEnvironment: Sendable {
     /// The TOML parser (OmniTOML's `TOMLPlusPlus.parse` everywhere but hand-built test nodes).
     public var parseTOML: TOMLParse
-    public var readFile: @Sendable (String) -> String?
+    /// Reads a whole regular file of at most `limit` bytes; anything else is an error with a reason.
+    public var read: @Sendable (_ path: String, _ limit: Int) -> Result<String, FileReadFailure>
     /// `stat` mode bits of a file, for the "key file readable by others" warning.
     public var fileMode: @Sendable (String) -> UInt32?
     public var environment: [String: String]
     public var boardDirectory: String
 
-    public init(parseTOML: @escaping TOMLParse, readFile: @escaping @Sendable (String) -> String?, fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
+    public init(parseTOML: @escaping TOMLParse,
+                read: @escaping @Sendable (_ path: String, _ limit: Int) -> Result<String, FileReadFailure>,
+                fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
                 environment: [String: String] = [:], boardDirectory: String = "/usr/share/omnid/boards") {
         self.parseTOML = parseTOML
-        self.readFile = readFile
+        self.read = read
         self.fileMode = fileMode
         self.environment = environment
         self.boardDirectory = boardDirectory
+    }
+}
+
+extension ConfigEnvironment {
+    /// In-memory files (tests, fuzzing): nil is a missing file; the size limit still applies.
+    public init(parseTOML: @escaping TOMLParse, readFile: @escaping @Sendable (String) -> String?,
+                fileMode: @escaping @Sendable (String) -> UInt32? = { _ in nil },
+                environment: [String: String] = [:], boardDirectory: String = "/usr/share/omnid/boards") {
+        self.init(parseTOML: parseTOML, read: { path, limit in
+            guard let text = readFile(path) else { return .failure(FileReadFailure("no such file")) }
+            guard text.utf8.count <= limit else {
+                return .failure(FileReadFailure("is \(text.utf8.count) bytes; the limit is \(limit) bytes"))
+            }
+            return .success(text)
+        }, fileMode: fileMode, environment: environment, boardDirectory: boardDirectory)
     }
 }
 
@@ -41,10 +59,10 @@ public enum ConfigLoader {
     public static let boardOnlySections = ["button", "leds"]
 
     public static func load(path: String, env: ConfigEnvironment) throws(ConfigError) -> LoadedConfig {
-        guard let text = env.readFile(path) else {
-            throw ConfigError(file: path, line: nil, key: nil, message: "cannot read the file (missing, or no permission)")
+        switch env.read(path, ConfigLimits.maxFileBytes) {
+        case .success(let text): return try load(text: text, path: path, env: env)
+        case .failure(let e): throw ConfigError(file: path, line: nil, key: nil, message: "cannot be used as the config file: \(e)")
         }
-        return try load(text: text, path: path, env: env)
     }
 
     public static func load(text: String, path: String, env: ConfigEnvironment) throws(ConfigError) -> LoadedConfig {
@@ -60,10 +78,13 @@ public enum ConfigLoader {
         boardRef.name = try r.string("name")
         boardRef.file = try r.string("file")
         if let file = boardRef.file ?? boardRef.name.map({ "\(env.boardDirectory)/\($0).toml" }) {
-            guard let boardText = env.readFile(file) else {
+            let boardText: String
+            switch env.read(file, ConfigLimits.maxFileBytes) {
+            case .success(let text): boardText = text
+            case .failure(let e):
                 let entry = doc.sections["board"]?[boardRef.file != nil ? "file" : "name"]
                 throw ConfigError(file: path, line: entry?.line, key: "board.\(boardRef.file != nil ? "file" : "name")",
-                                  message: "board file \(file) cannot be read. Board names are looked up in \(env.boardDirectory); "
+                                  message: "board file \(file) cannot be read (\(e)). Board names are looked up in \(env.boardDirectory); "
                                     + "set OMNID_BOARD_DIR to another folder of board files (a checkout's board/), "
                                     + "or give the file itself with [board] file = \"PATH\"")
             }
@@ -190,7 +211,7 @@ public enum ConfigLoader {
         }
         if let dir = env.environment["CREDENTIALS_DIRECTORY"] {
             let path = "\(dir)/\(c.service.apiKeyCredential)"
-            if let k = env.readFile(path)?.trimmingSpacesAndNewlines(), !k.isEmpty {
+            if let k = try? env.read(path, ConfigLimits.maxKeyFileBytes).get().trimmingSpacesAndNewlines(), !k.isEmpty {
                 c.apiKey = APIKey(k)
                 c.sources.apiKeySource = "systemd credential \(c.service.apiKeyCredential)"
                 return
@@ -198,9 +219,16 @@ public enum ConfigLoader {
         }
         if let file = c.service.apiKeyFile {
             let entry = doc.sections["service"]?["api_key_file"]
-            guard let k = env.readFile(file)?.trimmingSpacesAndNewlines(), !k.isEmpty else {
+            let k: String
+            switch env.read(file, ConfigLimits.maxKeyFileBytes) {
+            case .success(let text): k = text.trimmingSpacesAndNewlines()
+            case .failure(let e):
                 throw ConfigError(file: entry?.file ?? doc.file, line: entry?.line, key: "service.api_key_file",
-                                  message: "\(file) cannot be read or is empty; it must hold the DashScope API key")
+                                  message: "\(file) cannot be read (\(e)); it must hold the DashScope API key")
+            }
+            guard !k.isEmpty else {
+                throw ConfigError(file: entry?.file ?? doc.file, line: entry?.line, key: "service.api_key_file",
+                                  message: "\(file) is empty; it must hold the DashScope API key")
             }
             if let mode = env.fileMode(file), mode & 0o044 != 0 {
                 warnings.append(ConfigError(file: entry?.file ?? doc.file, line: entry?.line, key: "service.api_key_file",
@@ -227,6 +255,8 @@ struct SectionReader {
     func string(_ key: String) throws(ConfigError) -> String? {
         guard let e = entry(key) else { return nil }
         guard case .string(let s) = e.value else { throw error(key, "must be a string, got \(e.value)") }
+        let limit = section == "session" && key == "instructions" ? ConfigLimits.maxInstructionsBytes : ConfigLimits.maxStringBytes
+        guard s.utf8.count <= limit else { throw error(key, "is \(s.utf8.count) bytes long; at most \(limit) bytes are allowed") }
         return s
     }
 

@@ -7,19 +7,46 @@ import OmniTOML
 // Plain file access for the config loader and friends (Foundation is not shipped on the device).
 
 public enum Files {
-    public static func read(_ path: String, limit: Int = 1 << 20) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+    /// A whole regular file of at most `limit` bytes. Opened non-blocking, so a FIFO, a device or
+    /// a socket put where a config or key file belongs is refused at once instead of blocking
+    /// startup; a larger file is refused, never cut.
+    public static func readRegularFile(_ path: String, limit: Int) -> Result<String, FileReadFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { return .failure(FileReadFailure(String(cString: strerror(errno)).lowercased())) }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(FileReadFailure(String(cString: strerror(errno)).lowercased())) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            return .failure(FileReadFailure("is \(fileTypeName(st.st_mode)), not a regular file"))
+        }
+        guard st.st_size <= limit else {
+            return .failure(FileReadFailure("is \(st.st_size) bytes; the limit is \(limit) bytes"))
+        }
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16_384)
-        while out.count < limit {
+        while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(FileReadFailure(String(cString: strerror(errno)).lowercased()))
+            }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
+            // The file grew after fstat (or lies about its size, as /proc files do).
+            if out.count > limit { return .failure(FileReadFailure("is more than \(limit) bytes; the limit is \(limit) bytes")) }
         }
-        return String(decoding: out, as: UTF8.self)
+        return .success(String(decoding: out, as: UTF8.self))
+    }
+
+    static func fileTypeName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "not a regular file"
+        }
     }
 
     public static func mode(_ path: String) -> UInt32? {
@@ -43,7 +70,7 @@ public enum Files {
     public static func configEnvironment(boardDirectory: String? = nil) -> ConfigEnvironment {
         let env = environment()
         return ConfigEnvironment(
-            parseTOML: TOMLPlusPlus.parse, readFile: { read($0) }, fileMode: { mode($0) }, environment: env,
+            parseTOML: TOMLPlusPlus.parse, read: { readRegularFile($0, limit: $1) }, fileMode: { mode($0) }, environment: env,
             boardDirectory: boardDirectory ?? Self.boardDirectory(environment: env))
     }
 
