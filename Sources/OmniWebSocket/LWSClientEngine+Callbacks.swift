@@ -23,8 +23,10 @@ extension LWSClientEngine {
              LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, LWS_CALLBACK_CLOSED_CLIENT_HTTP:
             let generation = LWSLibrary.tag(of: wsi)
             guard generation != 0, let link, link.generation == generation else {
-                // A dropped link's wsi on its way out: never let it talk or write again.
-                return reason == LWS_CALLBACK_CLIENT_RECEIVE || reason == LWS_CALLBACK_CLIENT_WRITEABLE ? -1 : 0
+                // A dropped or rejected link's wsi on its way out: never let it write again
+                // (a WRITEABLE -1 also sends a close frame prepared by reject()). Its data is
+                // dropped with 0, never -1: see reject() for why CLIENT_RECEIVE must not fail.
+                return reason == LWS_CALLBACK_CLIENT_WRITEABLE ? -1 : 0
             }
             return handle(link, wsi, reason, input, length)
         default:
@@ -144,9 +146,8 @@ extension LWSClientEngine {
         let generation = link.generation
         if link.rx.count + length > link.request.maxMessageBytes {
             link.rx = []
-            fail(generation, .protocolError("message too large"))
-            WebSocketClose.prepare(wsi, code: 1009, reason: "message too large")
-            return -1
+            reject(link, wsi, .protocolError("message too large"), code: 1009, reason: "message too large")
+            return 0
         }
         if let input, length > 0 {
             link.rx.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
@@ -160,12 +161,32 @@ extension LWSClientEngine {
             return 0
         }
         guard let text = String(validating: message, as: UTF8.self) else {
-            fail(generation, .protocolError("text message is not valid UTF-8"))
-            WebSocketClose.prepare(wsi, code: 1007, reason: "invalid UTF-8")
-            return -1
+            reject(link, wsi, .protocolError("text message is not valid UTF-8"), code: 1007, reason: "invalid UTF-8")
+            return 0
         }
         core.emit(.text(text), for: generation)
         return 0
+    }
+
+    /// Fails the link on a bad incoming message and closes it with `code`, from WRITEABLE.
+    ///
+    /// Why not simply return -1 from CLIENT_RECEIVE (issue 16, ROOT_CAUSE_OVERSIZE.md): lws 4.1's
+    /// client parser (lws_ws_client_rx_sm) collects payload into rx_ubuf (rx_buffer_size +
+    /// LWS_PRE + 4 bytes) at rx_ubuf[LWS_PRE + rx_ubuf_head++] and calls us when the frame ends or
+    /// when `rx_ubuf_head == rx_buffer_size`. A nonzero return skips its `rx_ubuf_head = 0`, and
+    /// with a close reason prepared lws keeps the socket for the close handshake and keeps
+    /// parsing what the server still sends. After a full 64 KiB chunk the head stays at 65536,
+    /// the "buffer full" test (`==`) never matches again, and every further payload byte of the
+    /// frame (or of the next one, if that chunk ended its frame) lands past the end of rx_ubuf:
+    /// heap corruption (`free(): invalid next size`).
+    /// Returning 0 lets lws reset the head; the rest of the message is dropped as stale data.
+    private func reject(_ link: Link, _ wsi: OpaquePointer, _ failure: TransportFailure, code: Int,
+                        reason: String) {
+        fail(link.generation, failure)  // clears self.link: this wsi is stale from here on
+        WebSocketClose.prepare(wsi, code: code, reason: reason)
+        // Same bound lws puts on its own close send, in case the peer never lets us write.
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5)
+        lws_callback_on_writable(wsi)
     }
 
     /// One frame per WRITEABLE: a pending ping first, then queued messages, then the close frame.

@@ -213,6 +213,8 @@ final class LWSServerEngine {
             connection.finishing = true
             core.markClosing(connection.id)
             WebSocketClose.prepare(connection.wsi, code: 1009, reason: "message too large")
+            // -1 is safe here, unlike in the client (LWSClientEngine.reject, issue 16): lws's
+            // server parser resets its rx buffer after every callback and bounds-checks each byte.
             return -1
         }
         if let input, length > 0 {
