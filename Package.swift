@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", "CWebSocketShim", "CLibWebSockets", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
     ]
 )

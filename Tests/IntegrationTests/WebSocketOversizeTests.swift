@@ -1,5 +1,5 @@
 import OmniCore
-import OmniLinux
+@testable import OmniWebSocket
 import XCTest
 
 // Issue 16: an incoming message over the client's limit must end the link cleanly however its

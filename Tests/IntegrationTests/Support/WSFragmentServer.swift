@@ -3,8 +3,8 @@ import Glibc
 #endif
 import CLibWebSockets
 // omni_lws.h includes libwebsockets.h too; import it wherever lws symbols are used.
-import COmniShim
-@testable import OmniLinux
+import CWebSocketShim
+@testable import OmniWebSocket
 import Synchronization
 
 /// A bare libwebsockets server for tests that need exact WebSocket framing: it sends each
