@@ -161,7 +161,7 @@ final class LWSClientEngine {
             return fail(generation, .refused("invalid URL: \(error)"))
         }
         if !url.secure && !url.isLoopback && !request.allowInsecure {
-            return fail(generation, .refused("plain ws:// to non-loopback host \(url.host); use wss:// or allowInsecure"))
+            return fail(generation, .refused("plain ws:// to non-loopback host \(url.host); use wss://, or set [service] allow_insecure = true"))
         }
         if let bad = request.headers.first(where: { !Self.isValidHeader($0) }) {
             return fail(generation, .refused("invalid header \(bad.name)"))

@@ -81,3 +81,39 @@ final class ConfigLimitTests: XCTestCase {
         XCTAssertEqual(long, "/etc/omni.conf:2: session.instructions: is 70000 bytes long; at most 65536 bytes are allowed")
     }
 }
+
+/// `check-config` validates everything `run` validates (issue 16): what the transport or the
+/// control server would refuse at run time is a FILE:LINE error here.
+final class ConfigRunParityTests: XCTestCase {
+    func error(_ text: String) -> String? {
+        let env = ConfigEnvironment(parseTOML: TOMLPlusPlus.parse, readFile: { $0 == "/etc/omni.conf" ? text : nil })
+        do {
+            _ = try ConfigLoader.load(path: "/etc/omni.conf", env: env)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    func testPlainWebSocketToAnotherHostIsAConfigError() {
+        XCTAssertEqual(error("[service]\nurl = \"ws://192.0.2.7:8080/rt\"\n"),
+                       "/etc/omni.conf:2: service.url: plain ws:// to 192.0.2.7, which is not this machine, would send the API key unencrypted; use wss://, or set [service] allow_insecure = true for a trusted test network")
+        XCTAssertNil(error("[service]\nurl = \"ws://192.0.2.7:8080/rt\"\nallow_insecure = true\n"))
+        XCTAssertNil(error("[service]\nurl = \"ws://127.0.0.1:8080/rt\"\n"))
+        XCTAssertNil(error("[service]\nurl = \"wss://example.com/rt\"\n"))
+    }
+
+    func testURLThatTheTransportCannotParseIsAConfigError() {
+        XCTAssertEqual(error("[service]\nurl = \"wss://host:99999/\"\n"),
+                       "/etc/omni.conf:2: service.url: wss://host:99999/: port must be 1...65535")
+        XCTAssertEqual(error("[service]\nurl = \"wss://user:pw@host/\"\n"),
+                       "/etc/omni.conf:2: service.url: wss://user:pw@host/: user:password@ in the URL is not supported")
+    }
+
+    func testControlSocketPathLongerThanSunPathIsAConfigError() {
+        let long = "/run/" + String(repeating: "s", count: 100)
+        XCTAssertEqual(error("[control]\nsocket = \"\(long)\"\n"),
+                       "/etc/omni.conf:2: control.socket: is 105 bytes; a control socket path may be at most 103 bytes (Unix socket address limit)")
+        XCTAssertNil(error("[control]\nsocket = \"/run/\(String(repeating: "s", count: 98))\"\n"))
+    }
+}

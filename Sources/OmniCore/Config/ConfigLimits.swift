@@ -23,3 +23,10 @@ public struct FileReadFailure: Error, Sendable, Equatable, CustomStringConvertib
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }
+
+/// Linux's limit on a Unix socket path: `sun_path` is 108 bytes including the NUL.
+public enum UnixSocketPath {
+    public static let maxBytes = 107
+    /// The control server binds `PATH.new` first and renames it over PATH (no window without a socket).
+    public static let temporarySuffix = ".new"
+}

@@ -73,6 +73,7 @@ public enum ConfigLoader {
         try checkKeys(doc, allowBoardSections: false)
 
         // The board named by omni.conf is applied first so omni.conf can override it.
+        var boardDocs: [ConfigDocument] = []
         var boardRef = OmniConfig.Board()
         let r = SectionReader(doc: doc, section: "board")
         boardRef.name = try r.string("name")
@@ -89,6 +90,7 @@ public enum ConfigLoader {
                                     + "or give the file itself with [board] file = \"PATH\"")
             }
             let board = try ConfigDocument.parse(text: boardText, file: file, syntax: env.parseTOML)
+            boardDocs.append(board)
             try checkKeys(board, allowBoardSections: true)
             try apply(board, to: &config, warnings: &warnings)
             config.sources.boardFile = file
@@ -106,8 +108,30 @@ public enum ConfigLoader {
             }
             config.log.level = l
         }
+        try checkConnection(config, docs: [doc] + boardDocs)
         try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
         return LoadedConfig(config: config, warnings: warnings)
+    }
+
+    /// What `run` would refuse later is refused here, so `check-config` and `run` agree: the URL
+    /// must parse as the transport parses it, and plain ws:// needs a loopback host or
+    /// `allow_insecure` (the transport refuses it otherwise and would retry forever).
+    static func checkConnection(_ c: OmniConfig, docs: [ConfigDocument]) throws(ConfigError) {
+        // The entry that set the URL: omni.conf wins over the board file, as when applying.
+        let entry = docs.lazy.compactMap { $0.sections["service"]?["url"] }.first
+        func fail(_ message: String) -> ConfigError {
+            ConfigError(file: entry?.file ?? docs[0].file, line: entry?.line, key: "service.url", message: message)
+        }
+        let url: WebSocketURL
+        do {
+            url = try WebSocketURL(parsing: c.service.effectiveURL)
+        } catch {
+            throw fail("\(c.service.effectiveURL): \(error)")
+        }
+        if !url.secure, !url.isLoopback, !c.service.allowInsecure {
+            throw fail("plain ws:// to \(url.host), which is not this machine, would send the API key unencrypted; "
+                       + "use wss://, or set [service] allow_insecure = true for a trusted test network")
+        }
     }
 
     static func checkKeys(_ doc: ConfigDocument, allowBoardSections: Bool) throws(ConfigError) {
@@ -195,6 +219,12 @@ public enum ConfigLoader {
         let ctl = SectionReader(doc: doc, section: "control")
         if let v = try ctl.string("socket") {
             guard v.hasPrefix("/") else { throw ctl.error("socket", "must be an absolute path, e.g. /run/omnid/control.sock") }
+            // The server binds `PATH.new` and renames it into place; both must fit sun_path.
+            let longest = v.utf8.count + UnixSocketPath.temporarySuffix.utf8.count
+            guard longest <= UnixSocketPath.maxBytes else {
+                throw ctl.error("socket", "is \(v.utf8.count) bytes; a control socket path may be at most "
+                                + "\(UnixSocketPath.maxBytes - UnixSocketPath.temporarySuffix.utf8.count) bytes (Unix socket address limit)")
+            }
             c.control.socket = v
         }
 

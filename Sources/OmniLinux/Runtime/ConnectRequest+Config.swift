@@ -1,6 +1,4 @@
 import OmniCore
-import OmniWebSocket
-import OmniWebSocket
 
 extension OmniConfig {
     /// The WebSocket request for this config: endpoint + `?model=`, and the Bearer key header.
