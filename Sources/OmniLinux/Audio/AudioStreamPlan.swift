@@ -3,12 +3,13 @@ import Glibc
 #endif
 import OmniCore
 
-// One device session: the opened capture and playback devices, every buffer the audio thread
-// will touch, the earcons rendered at the playback rate, and the audio thread itself. Created
-// and destroyed off the audio thread (this is where the allocation happens); a lost device ends
-// the session and the monitor builds a new one when the device is back.
+// The audio thread's stream plan: the opened capture and playback devices, every buffer the
+// audio thread will touch, the earcons rendered at the playback rate, and the audio thread
+// itself. Created and destroyed off the audio thread (this is where the allocation happens); a
+// lost device ends the plan and the monitor builds a new one when the device is back.
+// (Named "plan", not "session": OmniCore's Session is the link to the service.)
 
-final class AudioSession {
+final class AudioStreamPlan {
     enum Capture {
         case alsa(ALSAPCM)
         case file(FileCaptureSource)
@@ -23,7 +24,7 @@ final class AudioSession {
     let playback: Playback
     let captureFormat: AudioDeviceFormat
     let playbackFormat: AudioDeviceFormat
-    let rt: UnsafeMutablePointer<RTSession>
+    let rt: UnsafeMutablePointer<RTStreamPlan>
     private var allocations: [UnsafeMutableRawPointer] = []
     private(set) var thread: pthread_t?
     private(set) var realtimePriority: Int?
@@ -119,7 +120,7 @@ final class AudioSession {
         let speed = p.pacingSpeed ?? (fileCapture ? 1.0 : 0)
         let periodMs = max(1, c.periodMs)
         rt = .allocate(capacity: 1)
-        rt.initialize(to: RTSession(
+        rt.initialize(to: RTStreamPlan(
             shared: shared, captureRing: captureRing, playbackRing: playbackRing,
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
@@ -144,7 +145,7 @@ final class AudioSession {
     /// Starts the audio thread. Returns a warning when real-time priority was refused.
     func start(priority: Int) throws -> String? {
         let started = RealtimeThread.start(priority: priority, argument: UnsafeMutableRawPointer(rt)) { raw in
-            audioThreadMain(raw!.assumingMemoryBound(to: RTSession.self))
+            audioThreadMain(raw!.assumingMemoryBound(to: RTStreamPlan.self))
             return nil
         }
         switch started {

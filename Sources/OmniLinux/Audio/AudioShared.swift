@@ -1,0 +1,60 @@
+import OmniCore
+import Synchronization
+
+/// Shared between the audio thread and the rest of the engine: atomics only, allocated once per
+/// engine. Requests flow in (controller → audio thread), results and counters flow out. This is
+/// the only way anything crosses to or from the audio thread (AudioRTLoop.swift, rule 2).
+struct AudioShared: ~Copyable {
+    // Requests.
+    let stop = Atomic<Bool>(false)
+    let flushSerial = Atomic<Int>(0)
+    let flushMark = Atomic<Int>(0)
+    let flushCancelsDrainsUpTo = Atomic<Int>(0)
+    /// `loopIterations` when the latest flush was requested (to measure how fast it applied).
+    let flushRequestedAtIteration = Atomic<Int>(0)
+    let drainSerial = Atomic<Int>(0)
+    let drainMark = Atomic<Int>(0)
+    /// (serial << 8) | EarconKind.rawValue
+    let earconRequest = Atomic<Int>(0)
+    let gainQ16 = Atomic<Int>(Int(Gain.unityQ16))
+    /// Test hooks: a negative errno the next capture read / playback avail returns instead.
+    let injectCaptureError = Atomic<Int>(0)
+    let injectPlaybackError = Atomic<Int>(0)
+
+    // Results.
+    let streamState = Atomic<Int>(AudioStreamState.idle.rawValue)
+    let lostError = Atomic<Int>(0)
+    let lostDirection = Atomic<Int>(0)
+    let drainedSerial = Atomic<Int>(0)
+    let audioThreadID = Atomic<Int>(0)
+
+    // Counters (cumulative over the engine's life).
+    let capturedFrames = Atomic<Int>(0)
+    let captureOverflowFrames = Atomic<Int>(0)
+    let playbackFramesWritten = Atomic<Int>(0)
+    let answerFramesPlayed = Atomic<Int>(0)
+    let captureXruns = Atomic<Int>(0)
+    let playbackXruns = Atomic<Int>(0)
+    let underruns = Atomic<Int>(0)
+    let flushesApplied = Atomic<Int>(0)
+    /// Audio-thread periods between the latest flush request and its application (0 or 1).
+    let lastFlushLatencyPeriods = Atomic<Int>(0)
+    let earconsPlayed = Atomic<Int>(0)
+    let loopIterations = Atomic<Int>(0)
+    let audioThreadCPUNanos = Atomic<Int>(0)
+    // Maintained by the monitor thread.
+    let deviceLosses = Atomic<Int>(0)
+    let reopenings = Atomic<Int>(0)
+    let reopenAttempts = Atomic<Int>(0)
+
+    init() {}
+}
+
+/// Where the audio thread is with the current stream plan (`AudioShared.streamState`).
+/// Not "SessionState": that is OmniCore's link state, and this module imports OmniCore.
+enum AudioStreamState: Int {
+    case idle = 0
+    case running = 1
+    case stopped = 2
+    case lost = 3
+}

@@ -1,0 +1,60 @@
+import OmniCore
+
+// What the audio thread sees of its stream plan (AudioStreamPlan.swift builds it): plain values
+// and pointers only, so the loop touches no reference-counted object (AudioRTLoop.swift, rule 4).
+
+enum RTCaptureDevice {
+    case alsa(OpaquePointer)
+    case file(UnsafeMutablePointer<FileCaptureState>)
+}
+
+enum RTPlaybackDevice {
+    case alsa(OpaquePointer)
+    case file(UnsafeMutablePointer<FilePlaybackState>)
+}
+
+struct EarconSlot {
+    var samples: UnsafePointer<Int16>?
+    var count: Int
+}
+
+/// Everything one stream plan's audio thread needs: plain values and pointers.
+struct RTStreamPlan {
+    var shared: UnsafeMutablePointer<AudioShared>
+    var captureRing: SPSCRingView
+    var playbackRing: SPSCRingView
+
+    var capture: RTCaptureDevice
+    var captureFormat: DeviceSampleFormat
+    var captureChannels: Int
+    var capturePeriod: Int
+    var captureRate: Int
+
+    var playback: RTPlaybackDevice
+    var playbackFormat: DeviceSampleFormat
+    var playbackChannels: Int
+    var playbackPeriod: Int
+    var playbackBuffer: Int
+    var playbackRate: Int
+
+    var captureRaw: UnsafeMutableRawPointer
+    var captureMono: UnsafeMutablePointer<Int16>
+    var playbackMono: UnsafeMutablePointer<Int16>
+    var playbackRaw: UnsafeMutableRawPointer
+    var earcons: UnsafeMutablePointer<EarconSlot>
+
+    var prerollFrames: Int
+    /// > 0: sleep each iteration to a deadline, at this multiple of real time.
+    var pacingSpeed: Double
+    /// Playback timing from the loop's clock instead of the device (file, null).
+    var virtualPlayback: Bool
+    var waitTimeoutMs: Int32
+    var stallTimeoutNanos: Int
+
+    /// Request serials already seen when the plan was created (off the audio thread):
+    /// anything requested later — even before the thread first runs — is acted on.
+    var seenFlushSerial = 0
+    var seenDrainSerial = 0
+    var seenEarconSerial = 0
+    var cancelDrainsUpTo = 0
+}
