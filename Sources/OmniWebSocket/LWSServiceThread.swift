@@ -2,20 +2,20 @@
 import Glibc
 #endif
 import CLibWebSockets
-import CSystemShim
 import CWebSocketShim
+import OmniSystem
 import Synchronization
 
 // The one thread that owns a libwebsockets context. Everything lws is done on it; the only lws
 // call other threads make is lws_cancel_service() (documented as callable from any thread) to
-// wake it after they queued work. Foundation's Thread is not available, hence plain pthreads.
+// wake it after they queued work. The thread itself is OmniSystem's PThread.
 
 final class LWSServiceThread: Sendable {
     let name: String
     /// The live context's address, published only for wake(). Kept as a bit pattern because raw
     /// pointers are not Sendable; the lock makes sure the context is not destroyed mid-wake.
     private let published = Mutex<UInt>(0)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<PThread?>(nil)
 
     init(name: String) {
         self.name = name
@@ -23,19 +23,8 @@ final class LWSServiceThread: Sendable {
 
     /// Starts the thread running `body`. False if the thread could not be created.
     func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(ThreadBody(name: name, body: body)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let body = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            omni_name_current_thread(body.name)
-            body.body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<ThreadBody>.fromOpaque(box).release()
-            return false
-        }
-        thread.withLock { $0 = tid }
+        guard let t = try? PThread.start(PThread.Options(name: name), body) else { return false }
+        thread.withLock { $0 = t }
         return true
     }
 
@@ -53,28 +42,13 @@ final class LWSServiceThread: Sendable {
     }
 
     var isCurrent: Bool {
-        thread.withLock { tid in tid.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        thread.withLock { $0?.isCurrent ?? false }
     }
 
     /// Waits for the thread to end. From the service thread itself (an event handler asking for
     /// shutdown) it detaches instead, since a thread cannot join itself.
     func join() {
-        guard let tid = thread.withLock({ tid -> pthread_t? in defer { tid = nil }; return tid }) else { return }
-        if pthread_equal(tid, pthread_self()) != 0 {
-            pthread_detach(tid)
-        } else {
-            pthread_join(tid, nil)
-        }
-    }
-}
-
-private final class ThreadBody {
-    let name: String
-    let body: @Sendable () -> Void
-
-    init(name: String, body: @escaping @Sendable () -> Void) {
-        self.name = name
-        self.body = body
+        thread.withLock { t -> PThread? in defer { t = nil }; return t }?.join()
     }
 }
 

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemShim
 import OmniCore
 import Synchronization
 
@@ -22,7 +21,6 @@ struct MonitorSeen {
 
 extension AudioEngine {
     func monitorMain() {
-        omni_name_current_thread("omni-audio-mon")
         // What was already reported survives stop/start; anything since (even before this
         // thread got going) is reported now.
         var seen = reported.withLock { $0 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import OmniCore
+import OmniSystem
 import Synchronization
 
 // Opening and closing the devices: one `AudioStreamPlan` (devices, buffers, audio thread) at a
@@ -13,7 +14,7 @@ struct EngineControl: ~Copyable {
     var running = false
     /// The open devices and the audio thread running on them; nil while the devices are lost.
     var plan: AudioStreamPlan?
-    var monitor: pthread_t?
+    var monitor: PThread?
     var memoryLocked = false
     var reopenPending = false
     var warnedPriority = false

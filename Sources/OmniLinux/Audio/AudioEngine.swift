@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import OmniCore
+import OmniSystem
 import Synchronization
 
 // The audio engine: capture and playback devices (ALSA, or the `file:` backend), one audio
@@ -115,7 +116,7 @@ public final class AudioEngine: @unchecked Sendable {
         try control.withLock { c in
             guard !c.running else { return }
             if options.lockMemory && !c.memoryLocked {
-                if let warning = RealtimeThread.lockMemory() {
+                if let warning = MemoryLock.lock() {
                     logger.warning("\(warning)")
                 } else {
                     c.memoryLocked = true
@@ -126,7 +127,7 @@ public final class AudioEngine: @unchecked Sendable {
             } catch {
                 guard waitForDevice else {
                     if c.memoryLocked {
-                        RealtimeThread.unlockMemory()
+                        MemoryLock.unlock()
                         c.memoryLocked = false
                     }
                     throw error
@@ -139,19 +140,15 @@ public final class AudioEngine: @unchecked Sendable {
                 c.startupLoss = .deviceLost(direction: direction(of: error), reason: "\(error)")
             }
             monitorStop.store(false, ordering: .relaxed)
-            let box = Unmanaged.passRetained(self).toOpaque()
-            var tid = pthread_t()
-            let rc = pthread_create(&tid, nil, { raw in
-                let engine = Unmanaged<AudioEngine>.fromOpaque(raw!).takeRetainedValue()
-                engine.monitorMain()
-                return nil
-            }, box)
-            if rc != 0 {
-                Unmanaged<AudioEngine>.fromOpaque(box).release()
+            do {
+                // The closure keeps the engine alive while the monitor runs (stop() joins it).
+                c.monitor = try PThread.start(PThread.Options(name: "omni-audio-mon", stackBytes: 256 * 1024)) { [self] in
+                    monitorMain()
+                }
+            } catch {
                 stopStreams(&c)
-                throw ThreadStartError(code: rc)
+                throw error
             }
-            c.monitor = tid
             c.running = true
         }
     }
@@ -160,7 +157,7 @@ public final class AudioEngine: @unchecked Sendable {
     /// releasing the engine (the monitor thread holds a reference while it runs), and not from
     /// `onEvent` (that runs on the monitor thread, which stop() waits for).
     public func stop() {
-        let monitor = control.withLock { c -> pthread_t? in
+        let monitor = control.withLock { c -> PThread? in
             guard c.running else { return nil }
             c.running = false
             defer { c.monitor = nil }
@@ -168,12 +165,12 @@ public final class AudioEngine: @unchecked Sendable {
         }
         guard let monitor else { return }
         monitorStop.store(true, ordering: .relaxed)
-        pthread_join(monitor, nil)
+        monitor.join()
         control.withLock { c in
             stopStreams(&c)
             c.reopenPending = false
             if c.memoryLocked {
-                RealtimeThread.unlockMemory()
+                MemoryLock.unlock()
                 c.memoryLocked = false
             }
         }

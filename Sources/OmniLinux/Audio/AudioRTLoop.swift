@@ -43,7 +43,6 @@ import Synchronization
 /// The audio thread's entry point (pthread start routine argument: an `RTStreamPlan` pointer).
 func audioThreadMain(_ plan: UnsafeMutablePointer<RTStreamPlan>) {
     omni_alsa_mute_errors_on_this_thread(1)
-    omni_name_current_thread("omni-audio")
     omni_prefault_stack(64 * 1024)
     var loop = AudioLoop(plan.pointee)
     loop.run()

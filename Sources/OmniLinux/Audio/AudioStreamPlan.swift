@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import OmniCore
+import OmniSystem
 
 // The audio thread's stream plan: the opened capture and playback devices, every buffer the
 // audio thread will touch, the earcons rendered at the playback rate, and the audio thread
@@ -26,7 +27,7 @@ final class AudioStreamPlan {
     let playbackFormat: AudioDeviceFormat
     let rt: UnsafeMutablePointer<RTStreamPlan>
     private var allocations: [UnsafeMutableRawPointer] = []
-    private(set) var thread: pthread_t?
+    private(set) var thread: PThread?
     private(set) var realtimePriority: Int?
 
     struct Parameters {
@@ -144,26 +145,20 @@ final class AudioStreamPlan {
 
     /// Starts the audio thread. Returns a warning when real-time priority was refused.
     func start(priority: Int) throws -> String? {
-        let started = RealtimeThread.start(priority: priority, argument: UnsafeMutableRawPointer(rt)) { raw in
+        let started = try PThread.start(PThread.Options(name: "omni-audio", stackBytes: 512 * 1024, realtimePriority: priority),
+                                        argument: UnsafeMutableRawPointer(rt)) { raw in
             audioThreadMain(raw!.assumingMemoryBound(to: RTStreamPlan.self))
             return nil
         }
-        switch started {
-        case .success(let s):
-            thread = s.thread
-            realtimePriority = s.realtimePriority
-            return s.warning
-        case .failure(let error):
-            throw error
-        }
+        thread = started
+        realtimePriority = started.realtimePriority
+        return started.warning
     }
 
     /// Waits for the audio thread to leave its loop (after `shared.stop` or a loss).
     func join() {
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
+        thread?.join()
+        thread = nil
     }
 
     private var closed = false

@@ -1,15 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemShim
+import OmniSystem
 import Synchronization
 
-// A plain pthread plus a self-pipe to wake it out of poll(), for the GPIO button, the keyboard
-// and the control socket (Foundation's Thread is not available).
+// A named thread (OmniSystem's PThread) plus a self-pipe to wake it out of poll(), for the GPIO
+// button, the keyboard and the control socket.
 
 final class ApplianceIOThread: Sendable {
     let name: String
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Mutex<PThread?>(nil)
     /// [read end, write end] of the wake pipe; -1 when closed.
     private let pipeFDs: Mutex<(Int32, Int32)>
 
@@ -34,19 +34,13 @@ final class ApplianceIOThread: Sendable {
     }
 
     func start(_ body: @escaping @Sendable () -> Void) throws(ApplianceIOError) {
-        let box = Unmanaged.passRetained(ApplianceIOThreadBody(name: name, body: body)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let body = Unmanaged<ApplianceIOThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            omni_name_current_thread(body.name)
-            body.body()
-            return nil
-        }, box)
-        guard rc == 0 else {
-            Unmanaged<ApplianceIOThreadBody>.fromOpaque(box).release()
-            throw ApplianceIOError(operation: "pthread_create", code: rc)
+        do {
+            // I/O threads only poll and parse lines: 256 KiB of stack is plenty.
+            let t = try PThread.start(PThread.Options(name: name, stackBytes: 256 * 1024), body)
+            thread.withLock { $0 = t }
+        } catch {
+            throw ApplianceIOError(operation: "pthread_create", code: error.code)
         }
-        thread.withLock { $0 = tid }
     }
 
     /// Makes the thread's poll() return; the thread then sees `isStopping` (its own flag).
@@ -66,22 +60,7 @@ final class ApplianceIOThread: Sendable {
 
     /// Waits for the thread to end (or detaches when called on it).
     func join() {
-        guard let tid = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
-        if pthread_equal(tid, pthread_self()) != 0 {
-            pthread_detach(tid)
-        } else {
-            pthread_join(tid, nil)
-        }
-    }
-}
-
-private final class ApplianceIOThreadBody {
-    let name: String
-    let body: @Sendable () -> Void
-
-    init(name: String, body: @escaping @Sendable () -> Void) {
-        self.name = String(name.prefix(15))  // the kernel's limit for thread names
-        self.body = body
+        thread.withLock { t -> PThread? in defer { t = nil }; return t }?.join()
     }
 }
 
