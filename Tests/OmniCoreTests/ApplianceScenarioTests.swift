@@ -16,7 +16,8 @@ final class ApplianceScenarioTests: XCTestCase {
         XCTAssertEqual(d.state, .thinking)
         d.server(.committed)
         d.server(.responseCreated(responseID: "r1"))
-        XCTAssertEqual(d.server(.audioDelta(responseID: "r1", audioMs: 200), after: .milliseconds(480)).first(where: { $0 == .playAudioDelta }), .playAudioDelta)
+        XCTAssertTrue(d.server(.audioDelta(responseID: "r1", audioMs: 200, base64: "AAAA"), after: .milliseconds(480))
+            .contains(.playAudioDelta(base64: "AAAA")), "the action carries the delta's own audio")
         d.send(.playbackStarted, after: .milliseconds(60))
         d.server(.audioDelta(responseID: "r1", audioMs: 200))
         d.server(.assistantTranscript(responseID: "r1", text: "Hello there."))
@@ -78,12 +79,12 @@ final class ApplianceScenarioTests: XCTestCase {
         XCTAssertEqual(Array(a.prefix(3)), [.cancelResponse, .flushPlayback, .startStreaming(record: true)])
         XCTAssertEqual(d.state, .listening)
         // Stragglers of the cancelled answer are not played and do not change the state.
-        XCTAssertFalse(d.server(.audioDelta(responseID: "r1", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "r1", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.server(.responseDone(responseID: "r1", status: "cancelled")), [])
         d.release(after: .seconds(1))
         d.server(.responseCreated(responseID: "r2"))
-        XCTAssertFalse(d.server(.audioDelta(responseID: "r1", audioMs: 100)).contains(.playAudioDelta))
-        XCTAssertTrue(d.server(.audioDelta(responseID: "r2", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "r1", audioMs: 100)).playsAudio)
+        XCTAssertTrue(d.server(.audioDelta(responseID: "r2", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .speaking)
         XCTAssertEqual(d.machine.counters.bargeIns, 1)
     }
@@ -94,10 +95,10 @@ final class ApplianceScenarioTests: XCTestCase {
         d.release(after: .seconds(1))
         // The response to the first turn is created after all (our cancel stops it): ignored.
         d.server(.responseCreated(responseID: "old"))
-        XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .thinking)
         d.server(.responseCreated(responseID: "new"))
-        XCTAssertTrue(d.server(.audioDelta(responseID: "new", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertTrue(d.server(.audioDelta(responseID: "new", audioMs: 100)).playsAudio)
     }
 
     func testTurnCutByTheLinkIsReplayedAfterReconnect() {
@@ -256,7 +257,7 @@ final class ApplianceScenarioTests: XCTestCase {
         XCTAssertTrue(barge.contains(.flushPlayback))
         XCTAssertFalse(barge.contains(.stopStreaming))
         XCTAssertEqual(d.state, .listening)
-        XCTAssertFalse(d.server(.audioDelta(responseID: "v1", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "v1", audioMs: 100)).playsAudio)
         d.server(.speechStopped, after: .seconds(1))
         d.server(.responseCreated(responseID: "v2"))
         d.server(.audioDelta(responseID: "v2", audioMs: 1000))
@@ -281,12 +282,12 @@ final class ApplianceScenarioTests: XCTestCase {
         d.press()
         XCTAssertEqual(d.state, .ready)
         d.server(.responseCreated(responseID: "late"))
-        XCTAssertFalse(d.server(.audioDelta(responseID: "late", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "late", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .ready)
         d.server(.speechStarted)
         d.server(.speechStopped)
         d.server(.responseCreated(responseID: "fresh"))
-        XCTAssertTrue(d.server(.audioDelta(responseID: "fresh", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertTrue(d.server(.audioDelta(responseID: "fresh", audioMs: 100)).playsAudio)
     }
 
     func testVADVoiceBargeInBeforeTheResponseTakesTheNewAnswer() {
@@ -294,10 +295,10 @@ final class ApplianceScenarioTests: XCTestCase {
         d.server(.speechStarted)  // the user goes on talking before any answer came
         XCTAssertEqual(d.state, .listening)
         d.server(.responseCreated(responseID: "old"))  // the answer to the first part: dropped
-        XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).playsAudio)
         d.server(.speechStopped, after: .seconds(1))
         d.server(.responseCreated(responseID: "new"))
-        XCTAssertTrue(d.server(.audioDelta(responseID: "new", audioMs: 100)).contains(.playAudioDelta))
+        XCTAssertTrue(d.server(.audioDelta(responseID: "new", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .speaking)
     }
 
@@ -354,7 +355,7 @@ final class ApplianceScenarioTests: XCTestCase {
         XCTAssertNil(ApplianceEvent(SessionEvent.serverError(code: nil, message: "x", type: "server_error", recoverable: false)))
         XCTAssertNil(ApplianceEvent(SessionEvent.droppedAudio(total: 3)))
         XCTAssertEqual(ApplianceEvent(SessionEvent.server(ServerEvent(.audioDelta(ref, delta: String(repeating: "A", count: 6400))))),
-                       .server(.audioDelta(responseID: "r", audioMs: 100)))
+                       .server(.audioDelta(responseID: "r", audioMs: 100, base64: String(repeating: "A", count: 6400))))
         XCTAssertEqual(ApplianceEvent(SessionEvent.server(ServerEvent(.speechStarted(audioStartMs: 1, itemID: "u")))), .server(.speechStarted))
         XCTAssertEqual(ApplianceEvent(SessionEvent.server(ServerEvent(.audioTranscriptDone(ref, transcript: "hi")))),
                        .server(.assistantTranscript(responseID: "r", text: "hi")))

@@ -147,7 +147,7 @@ extension ApplianceEvent {
         e += [
             .server(.speechStarted), .server(.speechStopped), .server(.committed),
             .server(.responseCreated(responseID: "r1")), .server(.responseCreated(responseID: "r2")),
-            .server(.audioDelta(responseID: "r1", audioMs: 100)), .server(.audioDelta(responseID: "r2", audioMs: 100)),
+            .server(.audioDelta(responseID: "r1", audioMs: 100, base64: "AAAA")), .server(.audioDelta(responseID: "r2", audioMs: 100)),
             .server(.responseAudioEnded(responseID: "r1")),
             .server(.responseDone(responseID: "r1", status: "completed")),
             .server(.responseDone(responseID: "r1", status: "failed")),
@@ -164,6 +164,11 @@ extension ApplianceEvent {
 }
 
 extension ApplianceAction {
+    /// The audio of a `.playAudioDelta`, nil for any other action.
+    var playedAudio: String? {
+        if case .playAudioDelta(let base64) = self { base64 } else { nil }
+    }
+
     /// Actions that put something in the session manager's queue.
     var goesToSession: Bool {
         switch self {
@@ -171,4 +176,9 @@ extension ApplianceAction {
         default: false
         }
     }
+}
+
+extension [ApplianceAction] {
+    /// Whether the machine asked for a delta to be played (whatever its audio).
+    var playsAudio: Bool { contains { $0.playedAudio != nil } }
 }

@@ -106,10 +106,11 @@ final class ApplianceTransitionTableTests: XCTestCase {
             XCTAssertTrue(actions.contains(.earcon(.error)), "a turn failed silently: \(what) \(actions)", file: file, line: line)
         }
         // Audio is played only as the answer to a delta, and only while speaking.
-        if actions.contains(.playAudioDelta) {
-            guard case .server(.audioDelta) = event else {
+        if let played = actions.lazy.compactMap(\.playedAudio).first {
+            guard case .server(.audioDelta(_, _, let delta)) = event else {
                 return XCTFail("playAudioDelta without a delta: \(what)", file: file, line: line)
             }
+            XCTAssertEqual(played, delta, "played audio is not the delta's own: \(what)", file: file, line: line)
             XCTAssertEqual(after.state, .speaking, what, file: file, line: line)
         }
         // A stale timer does nothing.
@@ -181,9 +182,9 @@ final class ApplianceTransitionTableTests: XCTestCase {
         Expect(mode: .pushToTalk, fixture: .speakingEnded, event: .playbackDrained, state: .ready, contains: [.setLEDs(.ready)]),
         Expect(mode: .pushToTalk, fixture: .speaking, event: .playbackDrained, state: .speaking, contains: []),
         Expect(mode: .pushToTalk, fixture: .thinking, event: .server(.audioDelta(responseID: "r1", audioMs: 100)),
-               state: .speaking, contains: [.playAudioDelta, .setLEDs(.speaking)]),
+               state: .speaking, contains: [.playAudioDelta(base64: ""), .setLEDs(.speaking)]),
         Expect(mode: .pushToTalk, fixture: .speaking, event: .server(.audioDelta(responseID: "r2", audioMs: 100)),
-               state: .speaking, contains: [], excludes: [.playAudioDelta]),
+               state: .speaking, contains: [], excludes: [.playAudioDelta(base64: "")]),
         Expect(mode: .pushToTalk, fixture: .speaking, event: .server(.responseDone(responseID: "r1", status: "completed")),
                state: .speaking, contains: [.endOfAnswer]),
         Expect(mode: .pushToTalk, fixture: .thinking, event: .server(.error(code: nil, message: "Input audio buffer is empty")),

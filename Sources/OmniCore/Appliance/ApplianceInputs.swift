@@ -13,7 +13,8 @@ extension ApplianceServerSignal {
         case .inputAudioBufferCommitted: self = .committed
         case .responseCreated(let info): self = .responseCreated(responseID: info.id)
         case .audioDelta(let ref, let delta):
-            self = .audioDelta(responseID: ref.responseID, audioMs: Self.audioMs(base64Count: delta.utf8.count))
+            self = .audioDelta(responseID: ref.responseID, audioMs: Self.audioMs(base64Count: delta.utf8.count),
+                               base64: delta)
         case .audioDone(let ref): self = .responseAudioEnded(responseID: ref.responseID)
         case .outputItemDone(let rid, _, _): self = .responseAudioEnded(responseID: rid)
         case .responseDone(let info): self = .responseDone(responseID: info.id, status: info.status)

@@ -1,7 +1,8 @@
 // The appliance state machine's vocabulary: its states, the events it is fed and the actions it
 // asks for. The machine itself (ApplianceMachine) is pure: no I/O, no clock of its own, no
-// threads. The controller feeds it events with the current monotonic time and carries out the
-// actions in order (session manager, audio engine, LEDs, earcons, log, timers).
+// threads. The controller feeds it events with the current monotonic time, one at a time (see
+// ApplianceEventQueue), and carries out each event's actions in order (session manager, audio
+// engine, LEDs, earcons, log, timers). Every action carries what it needs to be carried out.
 
 /// What the box is doing, as the user sees it (LEDs, `omnid ctl status`). The raw value is the
 /// lower-case name used in logs, the status JSON and the board file's `[leds]` keys.
@@ -81,8 +82,10 @@ public enum ApplianceServerSignal: Sendable, Equatable {
     case committed
     /// `response.created`.
     case responseCreated(responseID: String)
-    /// `response.audio.delta` carrying `audioMs` milliseconds of 24 kHz audio.
-    case audioDelta(responseID: String, audioMs: Int)
+    /// `response.audio.delta` carrying `audioMs` milliseconds of 24 kHz audio, Base64 s16le as
+    /// received. The machine only passes `base64` on, in `.playAudioDelta`, so a caller with no
+    /// audio to play (a test) may leave it empty.
+    case audioDelta(responseID: String, audioMs: Int, base64: String = "")
     /// `response.audio.done` / `response.output_item.done`: no more audio for this response.
     case responseAudioEnded(responseID: String)
     /// `response.done`, with the response's status (completed, failed, incomplete, cancelled).
@@ -188,9 +191,10 @@ public enum ApplianceAction: Sendable, Equatable {
     /// Append the recorded audio of the interrupted turn again (always preceded by
     /// `.clearInputBuffer` and followed by `.commit` + `.createResponse`).
     case replayTurn
-    /// Only as an answer to `.server(.audioDelta)`: decode this delta into the playback ring.
-    /// Deltas that do not get this action (a cancelled answer's stragglers) are dropped.
-    case playAudioDelta
+    /// Only as an answer to `.server(.audioDelta)`: decode this delta (the event's Base64 s16le
+    /// 24 kHz audio) into the playback ring. Deltas that do not get this action (a cancelled
+    /// answer's stragglers) are dropped.
+    case playAudioDelta(base64: String)
     /// Drop everything queued for playback now (barge-in).
     case flushPlayback
     /// No more audio will come for this answer: play the tail (even below the pre-roll) and

@@ -1,0 +1,98 @@
+// A turn's life: starting it (press, tap, speech), finishing the capture (release, tap, maximum
+// length, end of speech), and ending it as answered, failed or cancelled.
+
+extension ApplianceMachine {
+    mutating func startTurn(_ origin: Origin) {
+        counters.turnsStarted += 1
+        turn = Turn(origin: origin, startedAt: now, startedByCurrentPress: origin == .press, lastActivity: now)
+        if origin == .press || origin == .tap { pressActed = true }
+        if settings.mode != .vad {
+            setStreaming(true)
+            emit(.earcon(.listen))
+        }
+        arm(.maxTurn, after: settings.maxTurn)
+        go(to: .listening)
+    }
+
+    /// Manual modes: the user finished speaking (release, tap, or the maximum length).
+    mutating func finishCapture() {
+        guard var t = turn, state == .listening, settings.mode != .vad else { return }
+        disarm(.maxTurn)
+        setStreaming(false)
+        let length = now - t.startedAt
+        if length < settings.minTurn {
+            emit(.clearInputBuffer)
+            emit(.earcon(.cancel))
+            emit(.logNotice("press of \(Self.ms(length)) ms is shorter than \(Self.ms(settings.minTurn)) ms; nothing sent"))
+            endTurn(as: .cancelled)
+            return
+        }
+        emit(.commit)
+        emit(.createResponse)
+        emit(.earcon(.send))
+        t.committedAt = now
+        t.responseRequested = true
+        t.lastActivity = now
+        turn = t
+        lastTurnLatencies = ApplianceTurnLatencies(releaseToCommit: .zero)
+        arm(.response, after: settings.responseTimeout)
+        go(to: .thinking)
+    }
+
+    enum TurnEnd {
+        case answered, failed, cancelled
+    }
+
+    /// Forgets the turn and returns to the resting state.
+    mutating func endTurn(as end: TurnEnd, thenSettle: Bool = true) {
+        switch end {
+        case .answered: counters.turnsAnswered += 1
+        case .failed: counters.turnsFailed += 1
+        case .cancelled: counters.turnsCancelled += 1
+        }
+        disarmTurnTimers()
+        turn = nil
+        guard thenSettle else { return }
+        syncStreaming()
+        settle()
+    }
+
+    mutating func failTurn(_ why: String) {
+        emit(.earcon(.error))
+        emit(.logNotice(why))
+        endTurn(as: .failed)
+    }
+
+    mutating func disarmTurnTimers() {
+        for k in [ApplianceTimer.Kind.maxTurn, .response, .answerIdle, .drain] { disarm(k) }
+    }
+
+    mutating func speechStarted() {
+        guard settings.mode == .vad, streaming else { return }
+        switch state {
+        case .ready:
+            startTurn(.speech)
+        case .thinking, .speaking:
+            // The service interrupts its own answer (interrupt_response); stop ours at once.
+            stopAnswer(sendCancel: false)
+            counters.bargeIns += 1
+            endTurn(as: .cancelled, thenSettle: false)
+            startTurn(.speech)
+        case .listening, .connecting, .muted, .offline, .error:
+            break
+        }
+    }
+
+    mutating func speechStopped() {
+        guard settings.mode == .vad, state == .listening, var t = turn else { return }
+        // Responses from here on answer this speech, not an interrupted earlier one.
+        ignoreResponsesUntilSpeech = false
+        disarm(.maxTurn)
+        t.committedAt = now
+        t.lastActivity = now
+        turn = t
+        lastTurnLatencies = ApplianceTurnLatencies()
+        arm(.response, after: settings.responseTimeout)
+        go(to: .thinking)
+    }
+}

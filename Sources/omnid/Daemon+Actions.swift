@@ -1,0 +1,113 @@
+import Dispatch
+import OmniCore
+import OmniLinux
+import RealtimeProtocol
+
+// Carrying out the state machine's actions: each one on the session manager, the audio engine,
+// the LEDs, the timers or the log. Each action carries what it needs; whatever it makes happen
+// comes back as an event and waits its turn (see `Daemon.feed`).
+
+extension Daemon {
+    func perform(_ action: ApplianceAction) {
+        switch action {
+        case .startStreaming(let record):
+            answerStarted = false
+            firstSampleBaseline = nil
+            audio.discardCaptured()
+            capture.reset()
+            capture.streaming = true
+            if record { recording.start() }
+            capture.recording = record
+        case .stopStreaming:
+            // Send what was captured up to now, so the last word is not cut.
+            pumpCapture(final: true)
+            capture.streaming = false
+        case .commit:
+            session.withManager { $0.commit() }
+            machine.noteCommitSent(at: loop.clock.now())
+        case .createResponse:
+            session.withManager { $0.createResponse() }
+        case .cancelResponse:
+            session.withManager { $0.cancelResponse() }
+        case .clearInputBuffer:
+            session.withManager { $0.clearInputBuffer() }
+        case .replayTurn:
+            let chunks = recording.chunks
+            logger.info("replaying the interrupted turn (\(chunks.count) chunks)")
+            session.withManager { m in for c in chunks { m.appendAudio(base64: c) } }
+        case .playAudioDelta(let base64):
+            play(base64)
+        case .flushPlayback:
+            audio.flush()
+            answerStarted = false
+            firstSampleBaseline = nil
+        case .endOfAnswer:
+            audio.endOfAnswer()
+            answerStarted = false
+        case .earcon(let e):
+            if config.audio.earcons, let kind = e.audioEarcon { audio.playEarcon(kind) }
+        case .setLEDs(let state):
+            leds.show(state)
+        case .logTranscript(let role, let text):
+            logger.info("\(role.rawValue): \(text)")
+        case .logNotice(let text):
+            logger.info("\(text)")
+        case .startTimer(let t, let after):
+            timers.start(t, after: after)
+        case .cancelTimer(let kind):
+            timers.cancel(kind)
+        case .reconnect:
+            reconnectSession()
+        }
+    }
+
+    /// Queues an answer delta for playback (a payload that is not valid Base64 PCM is dropped),
+    /// and starts watching for its first sample if it is the answer's first.
+    private func play(_ base64: String) {
+        guard let samples = PCM16.samples(fromBase64: base64) else { return }
+        if !answerStarted && firstSampleBaseline == nil {
+            firstSampleBaseline = audio.counters.answerFramesPlayed
+            watchFirstSample()
+        }
+        audio.enqueuePlayback(samples24k: samples)
+    }
+
+    /// Polls every 2 ms while an answer's first sample is pending (at most the pre-roll).
+    private func watchFirstSample() {
+        guard let baseline = firstSampleBaseline else { return }
+        if audio.counters.answerFramesPlayed > baseline {
+            firstSampleBaseline = nil
+            answerStarted = true
+            feed(.playbackStarted)
+            return
+        }
+        loop.queue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in self?.watchFirstSample() }
+    }
+
+    private func reconnectSession() {
+        session.withManager { m in
+            switch m.state {
+            case .waitingToReconnect, .authFailed:
+                m.reconnectNow()
+            case .disconnected:
+                m.start()
+            default:
+                logger.info("reconnecting at the user's request")
+                restartSessionWhenStopped = true
+                m.stop()
+            }
+        }
+    }
+}
+
+extension ApplianceEarcon {
+    /// The generated tone for each earcon (mute/unmute/ready have none yet).
+    var audioEarcon: EarconKind? {
+        switch self {
+        case .listen: .listeningStart
+        case .send, .cancel: .listeningEnd
+        case .error: .error
+        case .mute, .unmute, .ready: nil
+        }
+    }
+}

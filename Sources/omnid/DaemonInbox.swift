@@ -1,0 +1,69 @@
+import Dispatch
+import OmniCore
+import OmniLinux
+
+/// What the parts report to the daemon.
+enum DaemonInput: Sendable {
+    /// The GPIO or keyboard button, or the control socket's software button.
+    case button(ButtonEvent)
+    /// An appliance timer fired (ApplianceTimerDriver).
+    case timer(ApplianceTimer)
+    case session(SessionEvent)
+    case audio(AudioEvent)
+}
+
+/// The daemon as the inbox sees it. Both calls come on the controller loop.
+protocol DaemonInputReceiver: AnyObject, Sendable {
+    func receive(_ input: DaemonInput)
+    /// For `omnid ctl status`.
+    func status() -> ApplianceStatus
+}
+
+/// The one way the parts reach the daemon. They are built before the daemon exists (see
+/// DaemonParts), so their callbacks report here and the daemon attaches itself once it is built.
+/// Everything is handed over on the controller loop; inputs that arrive before the daemon is
+/// attached (a button pressed during startup) are kept and handed over first, in order.
+final class DaemonInbox: @unchecked Sendable {
+    // @unchecked: `receiver` and `early` are touched on `loop.queue` only.
+    let loop: ControllerLoop
+    /// Strong on purpose: once `omnid run` has started the daemon it holds no reference to it;
+    /// the inbox, held by every part's callback, is what keeps the daemon for the life of the
+    /// process.
+    private var receiver: (any DaemonInputReceiver)?
+    private var early: [DaemonInput] = []
+
+    init(loop: ControllerLoop) {
+        self.loop = loop
+    }
+
+    /// From any thread: hands `input` over on the loop.
+    func post(_ input: DaemonInput) {
+        loop.post { self.deliver(input) }
+    }
+
+    /// From the loop itself (session events and timers are reported there): hands `input` over now.
+    func deliver(_ input: DaemonInput) {
+        dispatchPrecondition(condition: .onQueue(loop.queue))
+        guard let receiver else {
+            early.append(input)
+            return
+        }
+        receiver.receive(input)
+    }
+
+    /// Connects the daemon: from here on every input goes to it, those kept so far first.
+    func attach(_ receiver: any DaemonInputReceiver) {
+        loop.post {
+            self.receiver = receiver
+            let kept = self.early
+            self.early = []
+            for input in kept { receiver.receive(input) }
+        }
+    }
+
+    /// The status, read on the loop; nil until the daemon is attached. Never call it from the
+    /// loop (it waits for the loop).
+    func status() -> ApplianceStatus? {
+        loop.queue.sync { receiver?.status() }
+    }
+}
