@@ -84,7 +84,7 @@ extension Daemon {
     private func startWatchdog() {
         guard let interval = notifier.watchdogInterval else { return }
         let t = DispatchSource.makeTimerSource(queue: loop.queue)
-        let ms = Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(interval.wholeMilliseconds)
         t.schedule(deadline: .now(), repeating: .milliseconds(max(ms, 100)))
         t.setEventHandler { [notifier] in notifier.watchdog() }
         t.resume()

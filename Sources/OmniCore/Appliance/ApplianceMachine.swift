@@ -214,7 +214,6 @@ public struct ApplianceMachine: Sendable {
     }
 
     static func ms(_ d: Duration) -> Int64 {
-        let (s, atto) = d.components
-        return s * 1000 + atto / 1_000_000_000_000_000
+        d.wholeMilliseconds
     }
 }

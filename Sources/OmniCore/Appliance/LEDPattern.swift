@@ -59,8 +59,7 @@ public enum LEDPattern: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func nanos(_ d: Duration) -> Int64 {
-        let (s, atto) = d.components
-        return s * 1_000_000_000 + atto / 1_000_000_000
+        d.wholeNanoseconds
     }
 
     public var description: String {

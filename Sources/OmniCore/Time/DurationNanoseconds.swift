@@ -24,3 +24,20 @@ extension Duration {
         return (seconds, attoseconds / 1_000_000_000)
     }
 }
+
+extension Duration {
+    /// Whole milliseconds, truncated toward zero (saturating like `wholeNanoseconds`).
+    public var wholeMilliseconds: Int64 { wholeNanoseconds / 1_000_000 }
+
+    /// Milliseconds rounded up, so a wait of 0.1 ms is 1 ms and never a busy 0 (poll timeouts).
+    public var millisecondsRoundedUp: Int64 {
+        let ns = wholeNanoseconds
+        return ns <= 0 ? ns / 1_000_000 : (ns + 999_999) / 1_000_000
+    }
+
+    /// Milliseconds as a fraction, for figures and logs.
+    public var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}

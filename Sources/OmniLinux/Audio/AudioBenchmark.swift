@@ -32,7 +32,7 @@ public struct AudioBenchmarkResult: Sendable, CustomStringConvertible {
     public var audioThreadMsPerMinute: Double { ms(audioThreadCPU) * 60 / audioSeconds }
 
     private func ms(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        d.milliseconds
     }
 
     public var description: String {

@@ -47,7 +47,7 @@ extension AudioEngine {
     }
 
     private func nanos(_ d: Duration) -> Int {
-        Int(d.components.seconds) * 1_000_000_000 + Int(d.components.attoseconds / 1_000_000_000)
+        Int(d.wholeNanoseconds)
     }
 
     private func emit(_ event: AudioEvent) {

@@ -29,8 +29,7 @@ extension AudioEngine {
         let params = AudioStreamPlan.Parameters(
             config: config, alsaConfigFile: options.alsaConfigFile,
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
-            stallTimeoutNanos: Int(options.stallTimeout.components.seconds) * 1_000_000_000
-                + Int(options.stallTimeout.components.attoseconds / 1_000_000_000))
+            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds))
         let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
                                        playbackRing: playbackRing.view)
         try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate)

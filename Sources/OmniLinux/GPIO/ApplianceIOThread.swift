@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OmniCore
 import OmniSystem
 import Synchronization
 
@@ -81,7 +82,5 @@ public struct ApplianceIOError: Error, Sendable, Equatable, CustomStringConverti
 func pollTimeout(until deadline: Duration?, now: Duration, cap: Int32 = 1000) -> Int32 {
     guard let deadline else { return cap }
     if deadline <= now { return 0 }
-    let (s, atto) = (deadline - now).components
-    let ms = s * 1000 + (atto + 999_999_999_999_999) / 1_000_000_000_000_000
-    return Int32(min(Int64(cap), max(0, ms)))
+    return Int32(min(Int64(cap), max(0, (deadline - now).millisecondsRoundedUp)))
 }

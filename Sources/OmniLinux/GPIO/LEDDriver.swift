@@ -153,8 +153,7 @@ public final class LEDDriver: @unchecked Sendable {
             return t
         }()
         timer = t
-        let (s, atto) = delay.components
-        t.schedule(deadline: .now() + .nanoseconds(Int(s) * 1_000_000_000 + Int(atto / 1_000_000_000)),
+        t.schedule(deadline: .now() + .nanoseconds(Int(delay.wholeNanoseconds)),
                    leeway: .milliseconds(2))
     }
 }

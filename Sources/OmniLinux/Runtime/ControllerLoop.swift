@@ -29,8 +29,7 @@ public final class ControllerLoop: @unchecked Sendable {
         guard let deadline else { return }
         let delay = max(.zero, deadline - clock.now())
         let t = DispatchSource.makeTimerSource(queue: queue)
-        let (s, atto) = delay.components
-        let nanos = Int(s) * 1_000_000_000 + Int(atto / 1_000_000_000)
+        let nanos = Int(delay.wholeNanoseconds)
         // 1 ms leeway: the deadlines are keepalive and backoff timers, not audio.
         t.schedule(deadline: .now() + .nanoseconds(nanos), leeway: .milliseconds(1))
         t.setEventHandler(handler: fire)
