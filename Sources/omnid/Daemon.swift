@@ -20,7 +20,7 @@ final class Daemon: @unchecked Sendable {
     let notifier: SystemdNotifier
     let leds: LEDDriver
     let timers: ApplianceTimerDriver
-    let session: SessionRuntime
+    let session: SessionHost
     let button: (any ApplianceButtonInput)?
     let control: ControlServer
     /// Replaced when a reload changes the audio settings.

@@ -17,7 +17,7 @@ struct DaemonParts {
     let notifier: SystemdNotifier
     let leds: LEDDriver
     let timers: ApplianceTimerDriver
-    let session: SessionRuntime
+    let session: SessionHost
     let audio: AudioEngine
     /// nil when the board has no button (the control socket's software button remains).
     let button: (any ApplianceButtonInput)?
@@ -44,7 +44,7 @@ struct DaemonParts {
         let loop = ControllerLoop()
         let inbox = DaemonInbox(loop: loop)
         let timers = ApplianceTimerDriver(queue: loop.queue) { [inbox] t in inbox.deliver(.timer(t)) }
-        let session = SessionRuntime(request: config.connectRequest, session: config.sessionUpdate,
+        let session = SessionHost(request: config.connectRequest, session: config.sessionUpdate,
                                      settings: config.sessionSettings, loop: loop, logger: Logger(label: "omnid.session"))
         // The handler may only be set on the loop; the session reports nothing before `start()`.
         loop.post { session.setEventHandler { [inbox] in inbox.deliver(.session($0)) } }

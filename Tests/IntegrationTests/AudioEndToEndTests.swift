@@ -38,7 +38,7 @@ final class AudioEndToEndTests: XCTestCase {
         session.inputAudioFormat = "pcm16"
         session.outputAudioFormat = "pcm16"
         session.turnDetection = .null
-        let runtime = SessionRuntime(
+        let runtime = SessionHost(
             request: ConnectRequest(url: sim.url + "?model=qwen3-omni-flash-realtime",
                                     headers: [("Authorization", "Bearer sk-audio-e2e")]),
             session: session, settings: SessionSettings(), loop: loop, logger: Logger(label: "test.session"))

@@ -54,7 +54,7 @@ final class SessionLoopbackTests: XCTestCase {
         let rec = Recorder()
         let request = ConnectRequest(url: sim.url + "?model=qwen3-omni-flash-realtime",
                                      headers: [("Authorization", "Bearer sk-loopback-test")])
-        let runtime = SessionRuntime(request: request, session: manualSession(), settings: SessionSettings(),
+        let runtime = SessionHost(request: request, session: manualSession(), settings: SessionSettings(),
                                      loop: loop, logger: Logger(label: "test.session"))
         loop.post { runtime.setEventHandler { rec.add($0) } }
         runtime.start()

@@ -1,0 +1,112 @@
+import Dispatch
+import Logging
+import OmniCore
+import OmniWebSocket
+
+// Hosts the realtime session's SessionManager on the controller loop, over the libwebsockets
+// transport: transport events hop onto the loop, and the loop's timer is re-armed to the
+// manager's next deadline after every step. ("Session" in this project is only ever the
+// realtime session with the service; this is where it runs.)
+
+public final class SessionHost: @unchecked Sendable {
+    // @unchecked: `manager`, `relay` and `pendingStop` are used on `loop.queue` only.
+    public let loop: ControllerLoop
+    private let transport: LWSClientTransport
+    private let manager: SessionManager
+    private let relay: EventRelay
+    /// A graceful stop waiting for the link to be closed (or its time to run out).
+    private var pendingStop: (@Sendable () -> Void)?
+
+    public init(request: ConnectRequest, session: SessionConfigValue, settings: SessionSettings,
+                loop: ControllerLoop, logger: Logger) {
+        self.loop = loop
+        // The transport calls back on its own thread; `weakSelf` avoids a cycle through it.
+        let box = WeakBox<SessionHost>()
+        transport = LWSClientTransport(logger: Logger(label: "omnid.ws")) { event in
+            loop.post { box.value?.handleTransport(event) }
+        }
+        // The manager reports through the relay, which exists before the manager does, so
+        // nothing here is half-built.
+        let relay = EventRelay()
+        self.relay = relay
+        manager = SessionManager(
+            request: request, session: session, transport: transport, clock: loop.clock, settings: settings,
+            logger: logger
+        ) { event in relay.deliver(event) }
+        box.value = self
+        relay.afterEach = { [weak self] in self?.finishStopIfClosed() }
+    }
+
+    /// Sets the handler for session events; called on the loop.
+    public func setEventHandler(_ handler: @escaping (SessionEvent) -> Void) {
+        dispatchPrecondition(condition: .onQueue(loop.queue))
+        relay.handler = handler
+    }
+
+    /// Runs `body` with the manager on the loop, then re-arms the timer. Must be on the loop.
+    public func withManager<T>(_ body: (SessionManager) -> T) -> T {
+        dispatchPrecondition(condition: .onQueue(loop.queue))
+        let result = body(manager)
+        rearm()
+        return result
+    }
+
+    public func start() {
+        loop.post { self.withManager { $0.start() } }
+    }
+
+    /// Graceful stop: close frame, then `done` (on the loop) once closed or after `timeout`.
+    /// Driven by the manager's state change to `disconnected`, with one deadline as the
+    /// fallback: nothing polls.
+    public func stop(timeout: Duration = .seconds(2), done: @escaping @Sendable () -> Void) {
+        loop.post {
+            self.pendingStop = done
+            self.withManager { $0.stop() }
+            self.finishStopIfClosed()
+            self.loop.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.wholeNanoseconds))) {
+                self.finishStop()
+            }
+        }
+    }
+
+    private func finishStopIfClosed() {
+        if pendingStop != nil, manager.state == .disconnected { finishStop() }
+    }
+
+    private func finishStop() {
+        guard let done = pendingStop else { return }
+        pendingStop = nil
+        transport.shutdown()
+        done()
+    }
+
+    private func handleTransport(_ event: TransportEvent) {
+        withManager { $0.handle(event) }
+    }
+
+    private func rearm() {
+        loop.wake(at: manager.nextDeadline) { [weak self] in
+            self?.withManager { $0.tick() }
+        }
+    }
+}
+
+public typealias SessionConfigValue = RealtimeSessionConfig
+
+/// Where the manager's events go: set after construction, used on the loop only.
+private final class EventRelay: @unchecked Sendable {
+    // @unchecked: touched on the controller loop only.
+    var handler: (SessionEvent) -> Void = { _ in }
+    /// Runs after each event is handled (the host checks for a finished stop).
+    var afterEach: () -> Void = {}
+
+    func deliver(_ event: SessionEvent) {
+        handler(event)
+        afterEach()
+    }
+}
+
+final class WeakBox<T: AnyObject>: @unchecked Sendable {
+    // @unchecked: written once before any reader can run.
+    weak var value: T?
+}
