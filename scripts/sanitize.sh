@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The integration tests (real omnid + omni-sim over loopback, hostile cases included) again,
+# built with AddressSanitizer for the Swift code and AddressSanitizer + UndefinedBehaviorSanitizer
+# for the C shims. Swift has no UBSan mode: its own checks (overflow, bounds, exclusivity) are
+# already on in debug builds and trap. Any sanitizer report, in the test process or in a child
+# omnid/omni-sim, fails the run. Used by .ci/run; by hand: scripts/sanitize.sh [--filter X].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+scratch=.build-asan
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+
+flags=(--sanitize=address
+       -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
+       -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined
+       --scratch-path "$scratch")
+log=$(mktemp)
+if ! swift build --build-tests "${flags[@]}" >"$log" 2>&1; then
+  tail -40 "$log"
+  echo "sanitize: build failed" >&2
+  exit 1
+fi
+
+# Reports go to files (one per process), so a child's report is seen even if its test passed.
+# Leak checking is off: at exit XCTest and the Swift runtime keep allocations on purpose, and
+# omnid's steady-state memory is watched by the soak benchmark instead.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
+filter=(--filter IntegrationTests)
+[ $# -gt 0 ] && filter=("$@")
+out=$(mktemp)
+set +e
+swift test --skip-build --disable-swift-testing "${flags[@]}" "${filter[@]}" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+found=0
+for f in "$reports"/*; do
+  [ -e "$f" ] || continue
+  found=1
+  echo "=== sanitizer report $f"
+  cat "$f"
+done
+summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$out" | tail -1)
+total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
+skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
+echo "sanitize: $((total - failed - skipped)) passed, $failed failed, $skipped skipped; sanitizer reports: $found"
+if [ "$found" != 0 ]; then
+  echo "sanitize: sanitizer reports above" >&2
+  exit 1
+fi
+exit "$status"
