@@ -72,7 +72,7 @@ final class Daemon: @unchecked Sendable {
             }
             let control = try ControlServer(path: config.control.socket, gestures: board.button.gestures,
                                             onButton: { [loop] g in loop.post { [unowned self] in self.feed(.button(g.event)) } },
-                                            status: { [unowned self] in self.loop.queue.sync { self.status() } })
+                                            status: { [loop] reply in loop.post { [unowned self] in reply(self.status()) } })
             try control.start()
             self.control = control
         } catch let e as ConfigError {
