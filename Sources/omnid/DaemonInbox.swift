@@ -61,9 +61,10 @@ final class DaemonInbox: @unchecked Sendable {
         }
     }
 
-    /// The status, read on the loop; nil until the daemon is attached. Never call it from the
-    /// loop (it waits for the loop).
-    func status() -> ApplianceStatus? {
-        loop.queue.sync { receiver?.status() }
+    /// The status, read on the loop and handed to `reply` there; nil until the daemon is
+    /// attached. Never waits: the control thread must not block on the loop, or shutdown (which
+    /// runs on the loop and stops the control thread) could deadlock with a status request.
+    func status(_ reply: @escaping @Sendable (ApplianceStatus?) -> Void) {
+        loop.post { [self] in reply(receiver?.status()) }
     }
 }

@@ -59,7 +59,7 @@ struct DaemonParts {
         do {
             control = try ControlServer(path: config.control.socket, gestures: board.button.gestures,
                                         onButton: { [inbox] g in inbox.post(.button(g.event)) },
-                                        status: { [inbox] in inbox.status() })
+                                        status: { [inbox] reply in inbox.status(reply) })
         } catch {
             throw StartupConfigError(description: "control socket \(config.control.socket): \(error)")
         }

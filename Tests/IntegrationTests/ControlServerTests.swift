@@ -36,7 +36,7 @@ final class ControlServerTests: XCTestCase {
     func server(_ path: String, events: GPIOEventCollector<ButtonEvent>,
                 gestures: GestureSettings = GestureSettings(longPress: .milliseconds(300))) throws -> ControlServer {
         let status = sampleStatus
-        let s = try ControlServer(path: path, gestures: gestures, onButton: { events.add($0.event) }, status: { status })
+        let s = try ControlServer(path: path, gestures: gestures, onButton: { events.add($0.event) }, status: { $0(status) })
         try s.start()
         return s
     }
@@ -125,23 +125,23 @@ final class ControlServerTests: XCTestCase {
         XCTAssertEqual(ControlClient.run(command: "explode", socket: path).exitCode, 1)
         // The connection-level protocol: several commands on one connection, one reply each.
         XCTAssertEqual(try ControlClient.send(command: "tap", socket: path), "ok")
-        XCTAssertThrowsError(try ControlServer(path: "\(dir)/missing/c.sock", onButton: { _ in }, status: { nil }).start()) { e in
+        XCTAssertThrowsError(try ControlServer(path: "\(dir)/missing/c.sock", onButton: { _ in }, status: { $0(nil) }).start()) { e in
             XCTAssertTrue("\(e)".contains("directory \(dir)/missing does not exist"), "\(e)")
         }
         let long = dir + "/" + String(repeating: "x", count: 120)
-        XCTAssertThrowsError(try ControlServer(path: long, onButton: { _ in }, status: { nil }).start()) { e in
+        XCTAssertThrowsError(try ControlServer(path: long, onButton: { _ in }, status: { $0(nil) }).start()) { e in
             XCTAssertTrue("\(e)".contains("too long"), "\(e)")
         }
         let file = "\(dir)/plain"
         close(open(file, O_CREAT | O_WRONLY, 0o600))
-        XCTAssertThrowsError(try ControlServer(path: file, onButton: { _ in }, status: { nil }).start()) { e in
+        XCTAssertThrowsError(try ControlServer(path: file, onButton: { _ in }, status: { $0(nil) }).start()) { e in
             XCTAssertTrue("\(e)".contains("exists and is not a socket"), "\(e)")
         }
     }
 
     func testStatusNotAvailable() throws {
         let path = "\(dir)/c.sock"
-        let s = try ControlServer(path: path, onButton: { _ in }, status: { nil })
+        let s = try ControlServer(path: path, onButton: { _ in }, status: { $0(nil) })
         try s.start()
         defer { s.stop() }
         XCTAssertEqual(ControlClient.run(command: "status", socket: path).output, "omnid ctl: status not available yet")

@@ -87,7 +87,7 @@ public final class KeyboardButton: @unchecked Sendable {
             let deadline = [detector.nextDeadline, releaseAt].compactMap { $0 }.min()
             var fds = [pollfd(fd: thread.wakeFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: open ? fd : -1, events: Int16(POLLIN), revents: 0)]
-            let rc = poll(&fds, 2, pollTimeout(until: deadline, now: clock.now()))
+            let rc = poll(&fds, 2, ioPollTimeout(until: deadline, now: clock.now()))
             if rc < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { thread.drainWake() }
             if stopping.load(ordering: .acquiring) { return }
