@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 @testable import OmniLinux
+import OmniSystem
 import XCTest
 
 /// `omnid ctl` against a daemon that does not answer (wedged, or busy shutting down): a clear
@@ -15,10 +16,8 @@ final class ControlClientTimeoutTests: XCTestCase {
     /// A listening socket nobody serves; `backlog` bounds how many connections the kernel queues.
     func deafListener(backlog: Int32 = 8) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var addr = try XCTUnwrap(controlUnixAddress(path))
-        XCTAssertEqual(withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }, 0)
+        let addr = try XCTUnwrap(UnixSocketAddress(path))
+        XCTAssertEqual(addr.withSockaddr { bind(fd, $0, $1) }, 0)
         XCTAssertEqual(listen(fd, backlog), 0)
         return fd
     }
@@ -38,12 +37,10 @@ final class ControlClientTimeoutTests: XCTestCase {
         // Fill the queue with non-blocking connections until the kernel refuses one.
         var fillers: [Int32] = []
         defer { for f in fillers { close(f) } }
-        var addr = try XCTUnwrap(controlUnixAddress(path))
+        let addr = try XCTUnwrap(UnixSocketAddress(path))
         while fillers.count < 64 {
             let f = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(f, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let rc = addr.withSockaddr { connect(f, $0, $1) }
             fillers.append(f)
             if rc != 0 { break }
         }

@@ -5,6 +5,7 @@ import Dispatch
 import OmniCore
 @testable import OmniLinux
 import Synchronization
+import OmniSystem
 import XCTest
 
 /// The control socket end to end: a real server on a Unix socket in a temporary directory, and
@@ -94,10 +95,8 @@ final class ControlServerTests: XCTestCase {
         let path = "\(dir)/c.sock"
         // A stale socket file: bound once, its owner gone.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = try XCTUnwrap(controlUnixAddress(path))
-        XCTAssertEqual(withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }, 0)
+        let addr = try XCTUnwrap(UnixSocketAddress(path))
+        XCTAssertEqual(addr.withSockaddr { bind(fd, $0, $1) }, 0)
         close(fd)
         XCTAssertEqual(ControlClient.run(command: "status", socket: path).output,
                        "omnid ctl: nothing is listening on \(path): omnid is not running (the socket file is stale)")
@@ -155,10 +154,8 @@ final class ControlServerTests: XCTestCase {
         // Raw connection: two commands in one write.
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
-        var addr = try XCTUnwrap(controlUnixAddress(path))
-        XCTAssertEqual(withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }, 0)
+        let addr = try XCTUnwrap(UnixSocketAddress(path))
+        XCTAssertEqual(addr.withSockaddr { connect(fd, $0, $1) }, 0)
         let req = Array("press\nrelease\n".utf8)
         XCTAssertEqual(req.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }, req.count)
         var got: [UInt8] = []

@@ -6,6 +6,7 @@ import Foundation
 import OmniCore
 @testable import OmniLinux
 import Synchronization
+import OmniSystem
 import XCTest
 
 // Raw clients of the control socket (what a script, socat or a stuck tool does), a temporary
@@ -43,10 +44,8 @@ final class ControlRawClient {
         var tv = timeval(tv_sec: Int(hangGuard.components.seconds), tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = try XCTUnwrap(controlUnixAddress(path))
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let addr = try XCTUnwrap(UnixSocketAddress(path))
+        let rc = addr.withSockaddr { connect(fd, $0, $1) }
         guard rc == 0 else {
             let e = errno
             close(fd)

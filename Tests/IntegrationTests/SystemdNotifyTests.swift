@@ -1,4 +1,5 @@
 import Foundation
+import OmniSystem
 import XCTest
 
 /// omnid under a fake systemd: READY=1 after the first session is configured, STATUS= with the
@@ -14,14 +15,8 @@ final class SystemdNotifyTests: XCTestCase {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in sockPath.utf8.enumerated() { raw[i] = b }
-        }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let addr = try XCTUnwrap(UnixSocketAddress(sockPath))
+        let bound = addr.withSockaddr { bind(fd, $0, $1) }
         XCTAssertEqual(bound, 0)
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

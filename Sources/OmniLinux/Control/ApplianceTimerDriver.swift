@@ -32,8 +32,7 @@ public final class ApplianceTimerDriver: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         timers[t.kind]?.source.cancel()
         let source = DispatchSource.makeTimerSource(queue: queue)
-        let (s, atto) = max(.zero, delay).components
-        source.schedule(deadline: .now() + .nanoseconds(Int(s) * 1_000_000_000 + Int(atto / 1_000_000_000)),
+        source.schedule(deadline: .now() + .nanoseconds(Int(max(.zero, delay).wholeNanoseconds)),
                         leeway: .milliseconds(5))
         let fire = self.fire
         source.setEventHandler { [weak self] in

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import OmniCore
+import OmniSystem
 
 // `omnid ctl --socket PATH press|release|tap|status [--json] [--timeout S]`: the client half of
 // the control socket. The ArgumentParser subcommand calls `run` (or `send` for the raw reply).
@@ -11,7 +12,7 @@ import OmniCore
 public enum ControlClient {
     /// Sends one command line and returns the one-line reply (without its newline).
     public static func send(command: String, socket path: String, timeout: Duration = defaultTimeout) throws(ControlError) -> String {
-        guard var addr = controlUnixAddress(path) else {
+        guard let addr = UnixSocketAddress(path) else {
             throw ControlError("\(path): not a usable Unix socket path")
         }
         let clock = SystemMonotonicClock()
@@ -21,12 +22,10 @@ public enum ControlClient {
         guard fd >= 0 else { throw ControlError("socket() failed: \(controlErrnoText(errno))") }
         defer { close(fd) }
         // connect() on a Unix socket whose queue is full waits, bounded by SO_SNDTIMEO.
-        let (s, atto) = max(timeout, .milliseconds(1)).components
-        var tv = timeval(tv_sec: Int(s), tv_usec: Int(atto / 1_000_000_000_000))
+        let sendTimeout = max(timeout, .milliseconds(1)).timespecComponents
+        var tv = timeval(tv_sec: Int(sendTimeout.seconds), tv_usec: Int(sendTimeout.nanoseconds / 1000))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = addr.withSockaddr { connect(fd, $0, $1) }
         guard rc == 0 else {
             let e = errno
             switch e {

@@ -51,15 +51,13 @@ extension ControlClient {
 func ioPollTimeout(until deadline: Duration?, now: Duration) -> Int32 {
     guard let deadline else { return -1 }
     if deadline <= now { return 0 }
-    let (s, atto) = (deadline - now).components
-    let ms = s * 1000 + (atto + 999_999_999_999_999) / 1_000_000_000_000_000
-    return Int32(clamping: ms)
+    return Int32(clamping: (deadline - now).millisecondsRoundedUp)
 }
 
 /// `d` for a message: "3 s", "0.25 s".
 func controlSecondsText(_ d: Duration) -> String {
-    let (s, atto) = d.components
-    let ms = atto / 1_000_000_000_000_000
+    let s = d.components.seconds
+    let ms = d.wholeMilliseconds - s * 1000
     if ms == 0 { return "\(s) s" }
     var frac = String(ms + 1000).dropFirst()  // three digits
     while frac.last == "0" { frac = frac.dropLast() }

@@ -52,18 +52,4 @@ func controlTrimmed(_ text: String) -> String {
     return String(s)
 }
 
-/// A sockaddr_un for `path`, or nil when the path does not fit (108 bytes with the NUL).
-func controlUnixAddress(_ path: String) -> sockaddr_un? {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    let bytes = Array(path.utf8)
-    let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-    guard !bytes.isEmpty, bytes.count < capacity else { return nil }
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-        for (i, b) in bytes.enumerated() { raw[i] = b }
-        raw[bytes.count] = 0
-    }
-    return addr
-}
-
 func controlErrnoText(_ code: Int32) -> String { String(cString: strerror(code)) }

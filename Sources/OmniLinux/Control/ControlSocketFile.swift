@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OmniCore
+import OmniSystem
 import Logging
 
 // The control socket's file: created with mode 0660 under a temporary name and moved into
@@ -18,7 +20,7 @@ enum ControlSocketFile {
     /// identity of the file it created.
     static func bind(_ path: String, logger: Logger) throws(ControlError) -> (fd: Int32, identity: Identity?) {
         let key = "[control] socket"
-        guard controlUnixAddress(path) != nil, controlUnixAddress(path + ".new") != nil else {
+        guard UnixSocketAddress(path) != nil, UnixSocketAddress(path + UnixSocketPath.temporarySuffix) != nil else {
             throw ControlError("\(key) \(path): too long for a Unix socket path (at most 103 bytes)")
         }
         let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
@@ -39,12 +41,9 @@ enum ControlSocketFile {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw ControlError("control socket: socket() failed: \(controlErrnoText(errno))") }
-        let tmp = path + ".new"
+        let tmp = path + UnixSocketPath.temporarySuffix
         unlink(tmp)
-        var addr = controlUnixAddress(tmp)!
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let bound = UnixSocketAddress(tmp)!.withSockaddr { Glibc.bind(fd, $0, $1) }
         guard bound == 0 else {
             let e = errno
             close(fd)
@@ -80,15 +79,13 @@ enum ControlSocketFile {
     /// listener whose queue stays full for a second is alive too (connect() would otherwise wait
     /// for it for ever).
     static func someoneListens(_ path: String) -> Bool {
-        guard var addr = controlUnixAddress(path) else { return false }
+        guard let addr = UnixSocketAddress(path) else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var tv = timeval(tv_sec: 1, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = addr.withSockaddr { connect(fd, $0, $1) }
         return rc == 0 || errno == EAGAIN
     }
 }

@@ -77,10 +77,3 @@ public struct ApplianceIOError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String { "\(operation) failed: \(String(cString: strerror(code)))" }
 }
-
-/// poll() timeout in milliseconds until `deadline` (rounded up; -1 = none, 0 = now).
-func pollTimeout(until deadline: Duration?, now: Duration, cap: Int32 = 1000) -> Int32 {
-    guard let deadline else { return cap }
-    if deadline <= now { return 0 }
-    return Int32(min(Int64(cap), max(0, (deadline - now).millisecondsRoundedUp)))
-}

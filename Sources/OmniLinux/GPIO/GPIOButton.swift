@@ -57,7 +57,7 @@ public final class GPIOButton: Sendable {
         var fds = [pollfd(fd: line.fileDescriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: thread.wakeFD, events: Int16(POLLIN), revents: 0)]
         while !stopping.load(ordering: .acquiring) {
-            let timeout = pollTimeout(until: detector.nextDeadline, now: clock.now())
+            let timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
             fds[0].revents = 0
             fds[1].revents = 0
             let rc = poll(&fds, 2, timeout)

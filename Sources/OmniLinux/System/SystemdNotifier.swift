@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OmniSystem
 
 // sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET per message. Under
 // Type=notify the unit waits for READY=1; STATUS= shows in `systemctl status`; WATCHDOG=1 must
@@ -35,23 +36,12 @@ public struct SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(path.utf8)
-        // "@name" is an abstract socket: a leading NUL instead of the '@'.
-        if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard bytes.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+        // "@name" is an abstract socket (UnixSocketAddress handles both forms).
+        guard let addr = UnixSocketAddress(path) else { return false }
         var payload = Array(message.utf8)
-        let sent = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                payload.withUnsafeMutableBytes { buf in
-                    sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len)
-                }
+        let sent = addr.withSockaddr { sa, len in
+            payload.withUnsafeMutableBytes { buf in
+                sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len)
             }
         }
         return sent == payload.count
