@@ -26,6 +26,8 @@ fi
 # Leak checking is off: at exit XCTest and the Swift runtime keep allocations on purpose, and
 # omnid's steady-state memory is watched by the soak benchmark instead.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$reports/asan"
+# The sanitizer reports a crash itself; Swift's backtracer would wait on the dead process.
+export SWIFT_BACKTRACE=enable=no
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
 filter=(--filter IntegrationTests)
 [ $# -gt 0 ] && filter=("$@")
