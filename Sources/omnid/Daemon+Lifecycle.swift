@@ -50,21 +50,36 @@ extension Daemon {
         }
     }
 
+    /// SIGTERM/SIGINT: a clean close (close frame to the service, devices closed, LEDs off)
+    /// within `cleanStopBudget`; whatever still holds on after `hardStopDeadline` (a DNS lookup
+    /// that hangs inside libwebsockets' thread, a wedged device) does not keep the process
+    /// alive: systemd would otherwise wait for TimeoutStopSec and then SIGKILL it.
     private func shutdown() {
         guard !stopping else { return }
         stopping = true
         logger.info("stopping")
         notifier.stopping()
+        let logger = self.logger
+        // Not on the controller loop: the loop itself may be what is stuck.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(Self.hardStopDeadline.wholeNanoseconds))) {
+            logger.warning("shutdown did not finish within \(Self.hardStopDeadline); exiting without waiting")
+            _exit(0)
+        }
         captureTimer?.cancel()
         timers.cancelAll()
         control.stop()
         button?.shutdown()
-        session.stop { [self] in
+        session.stop(timeout: Self.cleanStopBudget) { [self] in
             audio.stop()
             leds.close()
             exit(0)
         }
     }
+
+    /// How long the service gets to confirm the close before the link is dropped.
+    static let cleanStopBudget = Duration.milliseconds(500)
+    /// After this the process exits whatever is still running.
+    static let hardStopDeadline = Duration.milliseconds(900)
 
     // MARK: systemd
 
@@ -97,7 +112,9 @@ extension Daemon {
     /// reconnecting, changed devices are reopened. An invalid file keeps the running config.
     private func reload() {
         notifier.reloading()
-        defer { notifier.status("\(machine.state)") }
+        // RELOADING=1 must be followed by READY=1 (sd_notify(3)), whether or not the new file
+        // was taken; otherwise systemd shows the unit "reloading" until its timeout.
+        defer { notifier.ready(status: "\(machine.state)") }
         do {
             let loaded = try ConfigLoader.load(path: configPath, env: Files.configEnvironment())
             _ = try BoardIOConfig.parse(loaded.config.board)
