@@ -45,7 +45,7 @@ final class AudioCapturePathTests: XCTestCase {
         try engine.start(waitForDevice: false)
         let format = engine.status.capture
         var captured: [Int16] = []
-        let complete = AudioTestSupport.wait(30) {
+        let complete = AudioTestSupport.wait {
             captured += engine.readCaptured()
             return engine.counters.capturedFrames >= frames + padFrames
         }

@@ -23,7 +23,10 @@ final class AudioEndToEndTests: XCTestCase {
         }
         try AudioTestSupport.writeRaw(speech, to: "\(dir)/capture-in.raw")
         let conf = try AudioTestSupport.writeConfig(dir: dir, captureChannels: 2, playbackChannels: 2)
-        let config = AudioTestSupport.audioConfig(captureRate: 48_000, playbackRate: 24_000, periodMs: 20)
+        var config = AudioTestSupport.audioConfig(captureRate: 48_000, playbackRate: 24_000, periodMs: 20)
+        // The answer starts playing once it is all in (response.audio.done): how promptly the
+        // deltas cross the loopback on a busy machine cannot make it underrun.
+        AudioTestSupport.holdPlaybackUntilTheEnd(&config)
         let events = AudioEventLog()
         let engine = AudioEngine(config: config, options: AudioTestSupport.options(configFile: conf, speed: 2),
                                  onEvent: events.handler)
@@ -64,14 +67,14 @@ final class AudioEndToEndTests: XCTestCase {
         defer {
             let done = DispatchSemaphore(value: 0)
             runtime.stop { done.signal() }
-            _ = done.wait(timeout: .now() + 5)
+            _ = done.wait(timeout: .now() + TestGuard.seconds)
         }
-        XCTAssertTrue(AudioTestSupport.wait(10) { received.isReady }, "session never ready")
+        XCTAssertTrue(AudioTestSupport.wait { received.isReady }, "session never ready")
 
         // Push-to-talk: what the microphone captured (16 kHz) goes up, then commit + respond.
         engine.discardCaptured()
         var sent = 0
-        XCTAssertTrue(AudioTestSupport.wait(10) {
+        XCTAssertTrue(AudioTestSupport.wait {
             let chunk = engine.readCaptured()
             if !chunk.isEmpty {
                 sent += chunk.count
@@ -81,7 +84,7 @@ final class AudioEndToEndTests: XCTestCase {
         })
         loop.post { runtime.withManager { m in m.commit(); m.createResponse() } }
 
-        XCTAssertTrue(AudioTestSupport.wait(20) { events.drained == 1 }, "answer never drained: \(events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { events.drained == 1 }, "answer never drained: \(events.all)")
         let tone = AudioTestSupport.tone(ms: 1000)
         XCTAssertEqual(received.samples.count, tone.count, "omni-sim sent the whole tone")
         XCTAssertTrue(received.samples == tone, "omni-sim's tone is the documented formula")

@@ -29,15 +29,15 @@ final class AudioFaultTests: XCTestCase {
         defer { engine.stop() }
 
         engine._injectDeviceError(.capture, errno: EPIPE)
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { $0 == .xrun(direction: .capture, total: 1) } == 1 }, "\(events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { events.count { $0 == .xrun(direction: .capture, total: 1) } == 1 }, "\(events.all)")
         engine._injectDeviceError(.playback, errno: EPIPE)
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { $0 == .xrun(direction: .playback, total: 1) } == 1 }, "\(events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { events.count { $0 == .xrun(direction: .playback, total: 1) } == 1 }, "\(events.all)")
         engine._injectDeviceError(.capture, errno: ESTRPIPE)
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.captureXruns == 2 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.captureXruns == 2 })
 
         // Audio keeps flowing after recovery, the devices were not reopened.
         let frames = engine.counters.capturedFrames
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.capturedFrames > frames + 1_600 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames > frames + 1_600 })
         let c = engine.counters
         XCTAssertEqual(c.playbackXruns, 1)
         XCTAssertEqual(c.deviceLosses, 0)
@@ -54,7 +54,7 @@ final class AudioFaultTests: XCTestCase {
         let engine = makeEngine(dir: dir, conf: conf, events: events)
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.capturedFrames > 1_600 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames > 1_600 })
 
         // An answer is draining when the device goes: the drain must not hang.
         engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 5_000))
@@ -63,18 +63,18 @@ final class AudioFaultTests: XCTestCase {
         // "Unplug": the device disappears from the configuration and the next read fails.
         try AudioTestSupport.writeConfig(dir: dir, captureChannels: 1, playbackChannels: 2, includeCapture: false)
         engine._injectDeviceError(.capture, errno: ENODEV)
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { if case .deviceLost(.capture, _) = $0 { true } else { false } } == 1 },
+        XCTAssertTrue(AudioTestSupport.wait { events.count { if case .deviceLost(.capture, _) = $0 { true } else { false } } == 1 },
                       "\(events.all)")
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.drained == 1 }, "pending drain completed on loss")
+        XCTAssertTrue(AudioTestSupport.wait { events.drained == 1 }, "pending drain completed on loss")
         XCTAssertFalse(engine.status.devicesOpen)
         // Still gone: reopen attempts keep failing, the engine keeps running.
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.reopenAttempts >= 3 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.reopenAttempts >= 3 })
         XCTAssertEqual(engine.counters.reopenings, 0)
         XCTAssertTrue(engine.status.running)
 
         // "Plug back in".
         try AudioTestSupport.writeConfig(dir: dir, captureChannels: 1, playbackChannels: 2)
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { if case .deviceBack = $0 { true } else { false } } == 1 },
+        XCTAssertTrue(AudioTestSupport.wait { events.count { if case .deviceBack = $0 { true } else { false } } == 1 },
                       "\(events.all)")
         XCTAssertTrue(engine.status.devicesOpen)
         let c = engine.counters
@@ -82,11 +82,11 @@ final class AudioFaultTests: XCTestCase {
         XCTAssertEqual(c.reopenings, 1)
         // Audio flows again through the new session, playback included.
         let frames = c.capturedFrames
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.capturedFrames > frames + 1_600 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames > frames + 1_600 })
         XCTAssertFalse(engine.readCaptured().isEmpty)
         engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 100))
         engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.drained == 2 }, "\(events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { events.drained == 2 }, "\(events.all)")
     }
 
     func testPlaybackDeviceLossIsReportedForPlayback() throws {
@@ -99,10 +99,10 @@ final class AudioFaultTests: XCTestCase {
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
         engine._injectDeviceError(.playback, errno: EBADFD)
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { if case .deviceLost(.playback, _) = $0 { true } else { false } } == 1 },
+        XCTAssertTrue(AudioTestSupport.wait { events.count { if case .deviceLost(.playback, _) = $0 { true } else { false } } == 1 },
                       "\(events.all)")
         // The device was not really gone: it is back at the first reopen.
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.reopenings == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.reopenings == 1 })
     }
 
     func testMissingDeviceAtStartIsWaitedForOrReported() throws {
@@ -122,10 +122,10 @@ final class AudioFaultTests: XCTestCase {
         let engine = makeEngine(dir: dir, conf: conf, events: events)
         try engine.start(waitForDevice: true)
         defer { engine.stop() }
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { if case .deviceLost = $0 { true } else { false } } == 1 })
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.reopenAttempts >= 2 })
+        XCTAssertTrue(AudioTestSupport.wait { events.count { if case .deviceLost = $0 { true } else { false } } == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.reopenAttempts >= 2 })
         try AudioTestSupport.writeConfig(dir: dir, captureChannels: 1, playbackChannels: 2)
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.status.devicesOpen })
-        XCTAssertTrue(AudioTestSupport.wait(5) { events.count { if case .deviceBack = $0 { true } else { false } } == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { engine.status.devicesOpen })
+        XCTAssertTrue(AudioTestSupport.wait { events.count { if case .deviceBack = $0 { true } else { false } } == 1 })
     }
 }

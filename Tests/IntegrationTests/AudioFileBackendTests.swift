@@ -41,7 +41,7 @@ final class AudioFileBackendTests: XCTestCase {
         XCTAssertEqual(engine.status.playback?.rate, 24_000)
 
         var captured: [Int16] = []
-        XCTAssertTrue(AudioTestSupport.wait(10) {
+        XCTAssertTrue(AudioTestSupport.wait {
             captured += engine.readCaptured()
             return captured.count >= 8_000 + 3_200
         })
@@ -54,7 +54,7 @@ final class AudioFileBackendTests: XCTestCase {
         let tone = AudioTestSupport.tone(ms: 400)
         engine.enqueuePlayback(samples24k: tone)
         engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(10) { events.drained == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { events.drained == 1 })
         engine.stop()
 
         let out = try WAV.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/speaker.wav"))))
@@ -68,7 +68,11 @@ final class AudioFileBackendTests: XCTestCase {
         XCTAssertGreaterThan(out.samples.count, 24_000 / 2)
     }
 
-    func testCapturePacedInRealTime() throws {
+    /// A file has no clock: the backend hands its audio out at the audio thread's pace, never
+    /// faster than real time (not the whole file at once). Only that direction is asserted: a
+    /// busy machine can make the thread late, never early. How closely it keeps to real time is
+    /// what bench/run.sh's conversation runs on (its timeline checks fail otherwise).
+    func testCaptureIsNeverFasterThanRealTime() throws {
         let dir = try AudioTestSupport.scratchDirectory("file-rt")
         defer { AudioTestSupport.remove(dir) }
         try Data(WAV.encode(WAVAudio(sampleRate: 16_000, channels: 1, samples: [Int16](repeating: 1_000, count: 160_000))))
@@ -76,14 +80,15 @@ final class AudioFileBackendTests: XCTestCase {
         var options = AudioEngine.Options()
         options.lockMemory = false
         let engine = AudioEngine(config: config(dir: dir), options: options)
+        let clock = SystemMonotonicClock()
+        let started = clock.now()
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
-        let t0 = Date()
-        usleep(600_000)
-        let captured = engine.counters.capturedFrames
-        let elapsed = Date().timeIntervalSince(t0)
-        // Real time: about `elapsed` seconds of audio, not the whole 10 s file.
-        XCTAssertEqual(Double(captured) / 16_000, elapsed, accuracy: 0.2, "captured \(captured) frames in \(elapsed) s")
+        // 0.5 s of the 10 s file (25 periods of 20 ms) …
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames >= 8_000 })
+        let elapsed = clock.now() - started
+        // … took at least the 24 period boundaries after the first period (read at once).
+        XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(24 * 20), "captured \(engine.counters.capturedFrames) frames in \(elapsed)")
     }
 
     func testMissingOrBrokenFileIsAnOpenError() throws {

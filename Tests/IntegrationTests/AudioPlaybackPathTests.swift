@@ -37,14 +37,16 @@ final class AudioPlaybackPathTests: XCTestCase {
         return Run(dir: dir, engine: engine, events: events, channels: channels)
     }
 
-    /// Feeds `samples` in 100 ms deltas (like response.audio.delta), then ends the answer.
-    func feedAnswer(_ engine: AudioEngine, _ samples: [Int16], deltaSamples: Int = 2_400, pauseMicros: UInt32 = 2_000) {
+    /// Feeds `samples` in 100 ms deltas (like response.audio.delta), then ends the answer. The
+    /// tests that check an answer sample for sample start the engine with
+    /// `AudioTestSupport.holdPlaybackUntilTheEnd`, so no delta can arrive "late": underruns have
+    /// their own test.
+    func feedAnswer(_ engine: AudioEngine, _ samples: [Int16], deltaSamples: Int = 2_400) {
         var i = 0
         while i < samples.count {
             let end = min(samples.count, i + deltaSamples)
             engine.enqueuePlayback(samples24k: Array(samples[i..<end]))
             i = end
-            usleep(pauseMicros)
         }
         engine.endOfAnswer()
     }
@@ -75,10 +77,10 @@ final class AudioPlaybackPathTests: XCTestCase {
     }
 
     func testToneAnswerReachesTheOutputBitExactAt24kHz() throws {
-        let run = try start(playbackRate: 24_000)
+        let run = try start(playbackRate: 24_000, configure: AudioTestSupport.holdPlaybackUntilTheEnd)
         let tone = AudioTestSupport.tone()
         feedAnswer(run.engine, tone)
-        XCTAssertTrue(AudioTestSupport.wait(20) { run.events.drained == 1 }, "no playbackDrained: \(run.events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 }, "no playbackDrained: \(run.events.all)")
         let counters = run.engine.counters
         XCTAssertEqual(counters.answerFramesPlayed, tone.count, "every answer sample played once")
         XCTAssertEqual(counters.underruns, 0)
@@ -88,10 +90,10 @@ final class AudioPlaybackPathTests: XCTestCase {
     }
 
     func testToneAnswerResampledTo48kHzIsCompleteAndClean() throws {
-        let run = try start(playbackRate: 48_000)
+        let run = try start(playbackRate: 48_000, configure: AudioTestSupport.holdPlaybackUntilTheEnd)
         let tone = AudioTestSupport.tone()
         feedAnswer(run.engine, tone)
-        XCTAssertTrue(AudioTestSupport.wait(20) { run.events.drained == 1 }, "no playbackDrained: \(run.events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 }, "no playbackDrained: \(run.events.all)")
         XCTAssertEqual(run.engine.counters.underruns, 0)
         let output = mono(try run.stopAndReadOutput(), channels: 2)
         guard let first = output.firstIndex(where: { abs(Int($0)) > 2 }),
@@ -121,7 +123,7 @@ final class AudioPlaybackPathTests: XCTestCase {
         let run = try start(playbackRate: 24_000) { $0.prerollMs = 500 }
         let tone = AudioTestSupport.tone(ms: 120)
         feedAnswer(run.engine, tone)
-        XCTAssertTrue(AudioTestSupport.wait(20) { run.events.drained == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 })
         assertContainsExactly(mono(try run.stopAndReadOutput(), channels: 2), tone)
     }
 
@@ -129,13 +131,13 @@ final class AudioPlaybackPathTests: XCTestCase {
         let run = try start(playbackRate: 24_000)
         let first = AudioTestSupport.tone(ms: 200)
         run.engine.enqueuePlayback(samples24k: first)
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.engine.counters.underruns == 1 }, "no underrun counted")
-        XCTAssertTrue(AudioTestSupport.wait(5) { run.events.count { $0 == .underrun(total: 1) } == 1 }, "\(run.events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { run.engine.counters.underruns == 1 }, "no underrun counted")
+        XCTAssertTrue(AudioTestSupport.wait { run.events.count { $0 == .underrun(total: 1) } == 1 }, "\(run.events.all)")
         XCTAssertEqual(run.engine.counters.answerFramesPlayed, first.count)
         // The answer resumes after the gap and still drains.
         run.engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 100))
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.events.drained == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 })
         XCTAssertEqual(run.engine.counters.underruns, 1)
     }
 
@@ -143,38 +145,45 @@ final class AudioPlaybackPathTests: XCTestCase {
         let run = try start(playbackRate: 48_000, speed: 2)
         run.engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 3_000))
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.engine.counters.answerFramesPlayed > 24_000 })
-        let before = run.engine.counters
+        XCTAssertTrue(AudioTestSupport.wait { run.engine.counters.answerFramesPlayed > 24_000 })
         run.engine.flush()
-        XCTAssertTrue(AudioTestSupport.wait(5) { run.engine.counters.flushes == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { run.engine.counters.flushes == 1 })
+        // Counted in the audio thread's periods, so the same on a busy machine.
         XCTAssertLessThanOrEqual(run.engine.counters.lastFlushLatencyPeriods, 1,
                                  "flush applied by the audio thread within one period of the request")
-        // Nothing more of that answer is taken (at most the period being built).
-        usleep(100_000)
-        let after = run.engine.counters
-        XCTAssertLessThanOrEqual(after.answerFramesPlayed - before.answerFramesPlayed, 2 * 480)
-        XCTAssertEqual(run.events.drained, 0, "a flushed answer does not report drained")
+        // Nothing more of that answer is taken (at most the period being built), however many
+        // periods go by.
+        let atFlush = run.engine.counters.answerFramesPlayed
+        XCTAssertTrue(AudioTestSupport.waitForPeriods(run.engine, 20))
+        XCTAssertLessThanOrEqual(run.engine.counters.answerFramesPlayed - atFlush, 480)
         XCTAssertEqual(run.engine.queuedPlaybackMs, 0)
-        // The next answer plays normally.
+        XCTAssertTrue(AudioTestSupport.settleEvents(run.engine, run.events))
+        XCTAssertEqual(run.events.drained, 0, "a flushed answer does not report drained: \(run.events.all)")
+        // The next answer plays normally, and drains: the only drain of the test.
         run.engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 100))
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.events.drained == 1 }, "\(run.events.all)")
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained >= 1 }, "\(run.events.all)")
+        XCTAssertTrue(AudioTestSupport.settleEvents(run.engine, run.events))
+        XCTAssertEqual(run.events.drained, 1, "\(run.events.all)")
     }
 
     /// A second answer ended while the first still plays: the drains coalesce into one event,
     /// which comes only after the second answer has played.
     func testBackToBackAnswersDrainAfterTheLastOne() throws {
-        let run = try start(playbackRate: 24_000, speed: 2)
-        let a = AudioTestSupport.tone(ms: 300), b = AudioTestSupport.tone(hz: 660, ms: 600)
+        // Real time and a 2 s A: B arrives while A still plays unless this thread stalls for
+        // seconds (checked, rather than assumed, below).
+        let run = try start(playbackRate: 24_000, speed: 1)
+        let a = AudioTestSupport.tone(ms: 2_000), b = AudioTestSupport.tone(hz: 660, ms: 600)
         run.engine.enqueuePlayback(samples24k: a)
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(5) { run.engine.counters.answerFramesPlayed > 0 })
+        XCTAssertTrue(AudioTestSupport.wait { run.engine.counters.answerFramesPlayed > 0 })
         run.engine.enqueuePlayback(samples24k: b)  // the next answer arrives while A still plays
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.events.drained >= 1 }, "\(run.events.all)")
+        XCTAssertLessThan(run.engine.counters.answerFramesPlayed, a.count, "A had ended before B came: not the case under test")
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained >= 1 }, "\(run.events.all)")
         XCTAssertEqual(run.engine.counters.answerFramesPlayed, a.count + b.count, "drained only after B played")
-        usleep(100_000)
-        XCTAssertEqual(run.events.drained, 1)
+        XCTAssertTrue(AudioTestSupport.settleEvents(run.engine, run.events))
+        XCTAssertEqual(run.events.drained, 1, "\(run.events.all)")
         let output = mono(try run.stopAndReadOutput(), channels: 2)
         guard let first = output.firstIndex(where: { $0 != 0 }) else { return XCTFail("silent") }
         XCTAssertTrue(Array(output[(first - 1)..<(first - 1 + a.count)]) == a, "A whole")
@@ -189,7 +198,7 @@ final class AudioPlaybackPathTests: XCTestCase {
         let tone = AudioTestSupport.tone(ms: 8_000)
         run.engine.enqueuePlayback(samples24k: tone)
         run.engine.endOfAnswer()
-        XCTAssertTrue(AudioTestSupport.wait(30) { run.events.drained == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 })
         XCTAssertEqual(run.engine.counters.answerFramesPlayed, tone.count)
         assertContainsExactly(mono(try run.stopAndReadOutput(), channels: 2), tone)
     }
@@ -197,8 +206,9 @@ final class AudioPlaybackPathTests: XCTestCase {
     func testEarconIsMixedAtTheConfiguredLevel() throws {
         let run = try start(playbackRate: 24_000) { $0.earcons = true; $0.earconLevel = 0.25 }
         run.engine.playEarcon(.listeningStart)
-        XCTAssertTrue(AudioTestSupport.wait(5) { run.engine.counters.earconsPlayed == 1 })
-        usleep(200_000)
+        XCTAssertTrue(AudioTestSupport.wait { run.engine.counters.earconsPlayed == 1 })
+        // Let it play to its end (the count goes up as it starts), plus the device buffer.
+        XCTAssertTrue(AudioTestSupport.waitForPeriods(run.engine, Int(Earcon.durationMs(.listeningStart) / 10) + 8))
         let expected = Earcon.render(.listeningStart, sampleRate: 24_000, level: 0.25)
         assertContainsExactly(mono(try run.stopAndReadOutput(), channels: 2), expected)
     }
@@ -206,16 +216,20 @@ final class AudioPlaybackPathTests: XCTestCase {
     func testEarconsOffPlaysNothing() throws {
         let run = try start(playbackRate: 24_000) { $0.earcons = false }
         run.engine.playEarcon(.error)
-        usleep(100_000)
+        // An earcon starts at the next period; this is long enough for all of it.
+        XCTAssertTrue(AudioTestSupport.waitForPeriods(run.engine, Int(Earcon.durationMs(.error) / 10) + 8))
         XCTAssertEqual(run.engine.counters.earconsPlayed, 0)
         XCTAssertTrue(try run.stopAndReadOutput().allSatisfy { $0 == 0 })
     }
 
     func testSoftwareVolumeFromTheConfig() throws {
-        let run = try start(playbackRate: 24_000, channels: 1) { $0.volume = 0.5 }
+        let run = try start(playbackRate: 24_000, channels: 1) {
+            AudioTestSupport.holdPlaybackUntilTheEnd(&$0)
+            $0.volume = 0.5
+        }
         let tone = AudioTestSupport.tone(ms: 300)
         feedAnswer(run.engine, tone)
-        XCTAssertTrue(AudioTestSupport.wait(10) { run.events.drained == 1 })
+        XCTAssertTrue(AudioTestSupport.wait { run.events.drained == 1 })
         var expected = tone
         expected.withUnsafeMutableBufferPointer { PCM.applyGain(Gain(linear: 0.5), to: $0.baseAddress!, count: $0.count) }
         assertContainsExactly(try run.stopAndReadOutput(), expected)

@@ -127,7 +127,9 @@ final class AudioRTAllocationTests: XCTestCase {
 
     func testAudioLoopAllocatesNothingOverThousandsOfPeriods() throws {
         try Sanitizers.skipUnderAddressSanitizer("the probe's LD_PRELOAD malloc cannot sit in front of ASan's")
-        guard let cc = Self.compiler() else { throw XCTSkip("no C compiler to build the malloc interposer") }
+        // Building this package needs a C compiler (its C shims), so a missing one is a broken
+        // setup, not an optional extra.
+        guard let cc = Self.compiler() else { throw MissingPrerequisite("no C compiler (cc, clang or gcc on PATH) to build the malloc interposer") }
         let dir = try AudioTestSupport.scratchDirectory("alloc")
         defer { AudioTestSupport.remove(dir) }
         try Self.interposer.write(toFile: "\(dir)/interpose.c", atomically: true, encoding: .utf8)
@@ -169,7 +171,7 @@ final class AudioRTAllocationProbe: XCTestCase {
         guard let dir = ProcessInfo.processInfo.environment["OMNI_AUDIO_ALLOC_PROBE"],
               let watchSym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omni_alloc_watch"),
               let countSym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omni_alloc_count")
-        else { throw XCTSkip("runs only as the child of AudioRTAllocationTests") }
+        else { throw XCTSkip("not a test by itself: the child process that AudioRTAllocationTests runs under its malloc interposer") }
         let watch = unsafeBitCast(watchSym, to: Watch.self)
         let count = unsafeBitCast(countSym, to: Count.self)
 
@@ -191,7 +193,7 @@ final class AudioRTAllocationProbe: XCTestCase {
         let engine = AudioEngine(config: config, options: AudioTestSupport.options(configFile: conf, speed: 25))
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.status.audioThreadID != nil })
+        XCTAssertTrue(AudioTestSupport.wait { engine.status.audioThreadID != nil })
         let tid = Int32(engine.status.audioThreadID ?? 0)
 
         let tone = AudioTestSupport.tone(ms: 300)
@@ -203,14 +205,15 @@ final class AudioRTAllocationProbe: XCTestCase {
             engine.setVolume(round % 2 == 0 ? 1.0 : 0.7)
             let played = engine.counters.answerFramesPlayed
             engine.enqueuePlayback(samples24k: tone)  // plays, then underruns (no end yet)
-            AudioTestSupport.wait(5) { engine.counters.answerFramesPlayed >= played + 14_000 }
-            AudioTestSupport.wait(5) { engine.counters.underruns >= round }
+            XCTAssertTrue(AudioTestSupport.wait { engine.counters.answerFramesPlayed >= played + 14_000 })
+            XCTAssertTrue(AudioTestSupport.wait { engine.counters.underruns >= round })
             let drained = engine.counters.answerFramesPlayed
             engine.enqueuePlayback(samples24k: tone)
             engine.endOfAnswer()  // drains
-            AudioTestSupport.wait(5) { engine.counters.answerFramesPlayed >= drained + 14_000 }
+            XCTAssertTrue(AudioTestSupport.wait { engine.counters.answerFramesPlayed >= drained + 14_000 })
+            let flushed = engine.counters.answerFramesPlayed
             engine.enqueuePlayback(samples24k: tone)
-            usleep(5_000)
+            XCTAssertTrue(AudioTestSupport.wait { engine.counters.answerFramesPlayed > flushed })  // playing
             engine.flush()  // drop + prepare
             engine._injectDeviceError(round % 2 == 0 ? .capture : .playback, errno: EPIPE)  // recover
             _ = engine.readCaptured()

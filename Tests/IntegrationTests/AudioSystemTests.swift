@@ -19,7 +19,7 @@ final class AudioSystemTests: XCTestCase {
         let engine = AudioEngine(config: config, options: AudioTestSupport.options(configFile: conf, speed: 1))
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
-        XCTAssertTrue(AudioTestSupport.wait(5) { engine.status.audioThreadID != nil })
+        XCTAssertTrue(AudioTestSupport.wait { engine.status.audioThreadID != nil })
         let tid = try XCTUnwrap(engine.status.audioThreadID)
         let policy = sched_getscheduler(pid_t(tid))
         var param = sched_param()
@@ -94,10 +94,10 @@ final class AudioLifecycleTests: XCTestCase {
                 XCTAssertFalse(line.contains(" 0 kB"), "locked memory while running: \(line)")
             }
             let frames = engine.counters.capturedFrames
-            XCTAssertTrue(AudioTestSupport.wait(5) { engine.counters.capturedFrames > frames + 1_600 }, "round \(round)")
+            XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames > frames + 1_600 }, "round \(round)")
             engine.enqueuePlayback(samples24k: AudioTestSupport.tone(ms: 50))
             engine.endOfAnswer()
-            XCTAssertTrue(AudioTestSupport.wait(5) { events.drained == round }, "round \(round): \(events.all)")
+            XCTAssertTrue(AudioTestSupport.wait { events.drained == round }, "round \(round): \(events.all)")
             engine.stop()
             XCTAssertFalse(engine.status.running)
             XCTAssertFalse(engine.status.devicesOpen)

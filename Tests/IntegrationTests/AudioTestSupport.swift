@@ -10,7 +10,8 @@ import XCTest
 // playback), signal generators and comparisons.
 //
 // The `null` device has no clock, so the engine runs with Options.pacing = .clock(speed:) and
-// the tests count frames, never seconds.
+// the tests count frames and audio-loop periods, never seconds: whatever the load on the
+// machine, "after N more periods" means the same thing to the audio thread.
 
 enum AudioTestSupport {
     static let capturePCM = "omni_test_capture"
@@ -21,7 +22,7 @@ enum AudioTestSupport {
         let base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         var template = Array("\(base)/omnid-audio-\(name)-XXXXXX".utf8CString)
         guard let p = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw XCTSkip("cannot create a scratch directory under \(base)")
+            throw MissingPrerequisite("cannot create a scratch directory under \(base): \(String(cString: strerror(errno)))")
         }
         return String(cString: p)
     }
@@ -115,15 +116,43 @@ enum AudioTestSupport {
         return o
     }
 
-    /// Polls `condition` every 2 ms until true or `timeout` seconds passed.
+    /// Polls `condition` every 2 ms until true (the timeout is a hang guard).
     @discardableResult
-    static func wait(_ timeout: Double, _ condition: () -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if condition() { return true }
-            usleep(2_000)
+    static func wait(timeout: Double = TestGuard.seconds, _ condition: () -> Bool) -> Bool {
+        eventually(timeout: timeout, condition)
+    }
+
+    /// Waits until the audio loop has run `periods` more periods: "then nothing more happened"
+    /// is asserted after this, counted on the audio thread's own clock.
+    @discardableResult
+    static func waitForPeriods(_ engine: AudioEngine, _ periods: Int) -> Bool {
+        let start = engine.counters.loopIterations
+        return wait { engine.counters.loopIterations >= start + periods }
+    }
+
+    /// Returns once every change the audio thread has made so far has been reported as an event
+    /// (the monitor thread turns counters into events every few milliseconds): lets the loop run
+    /// `periods` more periods (a drain completes once the device buffer has played), then makes
+    /// two playback xruns, the second only after the first was reported. One monitor pass reports
+    /// xruns, underruns and then drains, so the pass that reports the first xrun also reports
+    /// anything older, and it is over once the second xrun comes (from a later pass). Use at the
+    /// end of a test: the xruns restart the playback device (with silence).
+    @discardableResult
+    static func settleEvents(_ engine: AudioEngine, _ events: AudioEventLog, periods: Int = 16) -> Bool {
+        guard waitForPeriods(engine, periods) else { return false }
+        for _ in 0..<2 {
+            let xruns = engine.counters.playbackXruns
+            engine._injectDeviceError(.playback, errno: EPIPE)
+            let reported = wait { events.all.contains(.xrun(direction: .playback, total: xruns + 1)) }
+            guard reported else { return false }
         }
-        return condition()
+        return true
+    }
+
+    /// A pre-roll longer than any answer in these tests: playout starts at endOfAnswer(), with
+    /// the whole answer queued, so how promptly the test thread feeds it cannot starve it.
+    static func holdPlaybackUntilTheEnd(_ config: inout OmniConfig.Audio) {
+        config.prerollMs = 10_000
     }
 
     /// SNR in dB of `signal` against `reference` (same length).

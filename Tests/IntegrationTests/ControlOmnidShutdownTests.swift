@@ -40,12 +40,12 @@ final class ControlOmnidShutdownTests: XCTestCase {
             let pollers = ControlPollers(count: pollerCount, socket: socketPath)
             // SIGTERM once omnid handles it (its signal handlers go in before the session
             // connects) and every poller is in full swing.
-            let polling = omnid.waitFor(20) { c in
+            let polling = omnid.waitFor { c in
                 c.stderr.contains("session ready") && pollers.answers >= 4 * self.pollerCount
             }
             omnid.signal(SIGTERM)
             // A hang guard, not a time limit: a healthy omnid exits far sooner.
-            let exited = omnid.waitFor(30) { !$0.process.isRunning }
+            let exited = omnid.waitFor { !$0.process.isRunning }
             pollers.finish()
             guard polling, exited else {
                 omnid.killAndWait()

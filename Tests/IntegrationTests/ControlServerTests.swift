@@ -70,7 +70,7 @@ final class ControlServerTests: XCTestCase {
         let s = try server(path, events: events)
         defer { s.stop() }
         XCTAssertEqual(try ControlClient.send(command: "press", socket: path), "ok")
-        XCTAssertEqual(events.wait(count: 2, timeout: .seconds(2)), [.press, .longPress])
+        XCTAssertEqual(events.wait(count: 2), [.press, .longPress])
         XCTAssertEqual(try ControlClient.send(command: "release", socket: path), "ok")
         XCTAssertEqual(events.wait(count: 3), [.press, .longPress, .release])
     }
@@ -190,10 +190,13 @@ final class ControlTimerDriverTests: XCTestCase {
             // Re-arming replaces the earlier timer of the same kind.
             driver.start(ApplianceTimer(.response, generation: 4), after: .milliseconds(60))
         }
-        XCTAssertEqual(fired.wait(count: 2, timeout: .seconds(2)),
+        XCTAssertEqual(fired.wait(count: 2),
                        [ApplianceTimer(.maxTurn, generation: 2), ApplianceTimer(.response, generation: 4)])
-        usleep(50_000)
-        XCTAssertEqual(fired.all.count, 2)
+        // Nothing else fires: a last timer, due after everything above, comes next.
+        queue.sync { driver.start(ApplianceTimer(.drain, generation: 5), after: .milliseconds(10)) }
+        XCTAssertEqual(fired.wait(count: 3),
+                       [ApplianceTimer(.maxTurn, generation: 2), ApplianceTimer(.response, generation: 4),
+                        ApplianceTimer(.drain, generation: 5)])
         queue.sync { driver.cancelAll() }
     }
 
@@ -217,8 +220,7 @@ final class ControlTimerDriverTests: XCTestCase {
             handle(.linkReady)
             handle(.button(.press))
         }
-        _ = out.wait(count: 100, timeout: .milliseconds(800))
-        XCTAssertTrue(out.all.contains(.commit), "\(out.all)")
+        XCTAssertTrue(out.wait { $0.contains(.commit) }.contains(.commit), "\(out.all)")
         queue.sync { XCTAssertEqual(box.machine.state, .thinking) }
         queue.sync { box.driver?.cancelAll() }
     }

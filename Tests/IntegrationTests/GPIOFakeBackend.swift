@@ -134,17 +134,47 @@ final class GPIOEventCollector<Event: Sendable>: Sendable {
 
     var all: [Event] { events.withLock { $0 } }
 
-    /// Waits until at least `count` events arrived (or `timeout` passed); returns them all.
+    /// Waits until at least `count` events arrived; returns them all. The timeout is a hang guard:
+    /// to show that nothing *else* happened, make something known happen after it and compare
+    /// the whole sequence (events arrive in order).
     @discardableResult
-    func wait(count: Int, timeout: Duration = .seconds(3)) -> [Event] {
-        let clock = SystemMonotonicClock()
-        let end = clock.now() + timeout
-        while clock.now() < end {
-            let e = all
-            if e.count >= count { return e }
-            usleep(2000)
-        }
+    func wait(count: Int, timeout: Double = TestGuard.seconds) -> [Event] {
+        wait(timeout: timeout) { $0.count >= count }
+    }
+
+    /// Waits until `condition` holds for the events so far; returns them all.
+    @discardableResult
+    func wait(timeout: Double = TestGuard.seconds, until condition: ([Event]) -> Bool) -> [Event] {
+        eventually(timeout: timeout) { condition(all) }
         return all
+    }
+}
+
+/// The clock of a button or LED thread under test: it moves only when the test sets it, and it
+/// counts how often the thread has read it, which tells the test when the thread has got past
+/// a point (see `reads`).
+final class SteppedClock: MonotonicClock {
+    private struct State {
+        var now: Duration
+        var reads = 0
+    }
+
+    private let state: Mutex<State>
+
+    init(_ start: Duration) { state = Mutex(State(now: start)) }
+
+    func now() -> Duration { state.withLock { $0.reads += 1; return $0.now } }
+
+    /// Moves the clock to `time` (never backwards).
+    func set(to time: Duration) { state.withLock { $0.now = max($0.now, time) } }
+
+    /// How many times the clock has been read so far.
+    var reads: Int { state.withLock { $0.reads } }
+
+    /// Waits until the clock has been read `count` more times than `since` (a hang guard aside).
+    @discardableResult
+    func waitForReads(_ count: Int, since: Int) -> Bool {
+        eventually { reads >= since + count }
     }
 }
 

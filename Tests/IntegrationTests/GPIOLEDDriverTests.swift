@@ -40,15 +40,8 @@ final class GPIOLEDDriverTests: XCTestCase {
         return c
     }
 
-    func waitUntil(_ timeout: Duration = .seconds(2), _ condition: () -> Bool) -> Bool {
-        let clock = SystemMonotonicClock()
-        let end = clock.now() + timeout
-        while clock.now() < end {
-            if condition() { return true }
-            usleep(2000)
-        }
-        return condition()
-    }
+    /// Waits for `condition` (the timeout is a hang guard).
+    func waitUntil(_ condition: () -> Bool) -> Bool { eventually(condition) }
 
     func testSolidColourOnRGBLines() throws {
         let backend = FakeGPIOBackend()
@@ -66,30 +59,43 @@ final class GPIOLEDDriverTests: XCTestCase {
         XCTAssertFalse(g.level)
         XCTAssertTrue(r.isClosed && g.isClosed && b.isClosed)
         driver.show(.error)  // after close: nothing
-        usleep(50_000)
+        driver.close()  // runs on the driver's queue after that show: a barrier
         XCTAssertFalse(r.level)
+        XCTAssertFalse(r.writes.contains { $0.1 }, "red never lit")
     }
 
+    /// The blink comes from the driver's own timer, following the pattern on the driver's clock:
+    /// here a stepped clock, so "200 ms on, 200 ms off" is checked at 199 and 200 ms exactly.
     func testBlinkRunsOffTheTimer() throws {
         let backend = FakeGPIOBackend()
-        let driver = try LEDDriver.make(config: rgbConfig(), backend: backend)
+        let clock = SteppedClock(.seconds(1_000))
+        let sink = try GPIOLEDSink(config: rgbConfig(), backend: backend)
+        let driver = LEDDriver(scheme: rgbConfig().scheme, lineCount: sink.lines.count, sink: sink, clock: clock)
         defer { driver.close() }
         let g = try XCTUnwrap(backend.line("GPIO23"))
+        /// The green line's levels so far (the line is written on changes only).
+        var levels: [Bool] { g.writes.map(\.1) }
         driver.show(.thinking)  // cyan, blink 200/200
-        XCTAssertTrue(waitUntil(.seconds(3)) { g.writes.count >= 5 })
-        let w = g.writes
-        XCTAssertEqual(w.prefix(5).map(\.1), [true, false, true, false, true])
-        // Each change lands about 200 ms after the previous one (timer, not polling).
-        for i in 1..<5 {
-            let gap = w[i].0 - w[i - 1].0
-            XCTAssertGreaterThan(gap, .milliseconds(150), "\(gap)")
-            XCTAssertLessThan(gap, .milliseconds(400), "\(gap)")
+        XCTAssertTrue(waitUntil { levels == [true] })
+        for change in 1...4 {
+            let before = levels
+            // Just before the change, the timer finds nothing to do (twice, to be sure one of
+            // those ticks came after the clock moved) …
+            clock.set(to: .seconds(1_000) + .milliseconds(200 * change - 1))
+            XCTAssertTrue(clock.waitForReads(2, since: clock.reads))
+            XCTAssertEqual(levels, before, "no change at \(200 * change - 1) ms")
+            // … and at it, the level flips.
+            clock.set(to: .seconds(1_000) + .milliseconds(200 * change))
+            XCTAssertTrue(waitUntil { levels.count == change + 1 }, "no change at \(200 * change) ms: \(levels)")
+            XCTAssertEqual(levels.last, change % 2 == 0, "at \(200 * change) ms")
         }
-        // Asking for the same state again does not restart the rhythm.
-        let before = g.writes.count
+        // Asking for the same state again (at 900 ms, mid "on") does not restart the rhythm: off
+        // at 1000 ms as before (a restart would keep it on until 1100 ms).
+        clock.set(to: .seconds(1_000) + .milliseconds(900))
         driver.show(.thinking)
-        usleep(50_000)
-        XCTAssertLessThanOrEqual(g.writes.count, before + 1)
+        clock.set(to: .seconds(1_000) + .milliseconds(1_000))
+        XCTAssertTrue(waitUntil { levels.count == 6 }, "\(levels)")
+        XCTAssertEqual(levels, [true, false, true, false, true, false])
     }
 
     func testSingleLEDUsesTheSingleScheme() throws {

@@ -83,18 +83,18 @@ final class OmnidHostileConfigTests: XCTestCase {
         env["OMNID_AUDIO_PACING"] = "clock"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf], environment: env)
         defer { omnid.terminateAndWait() }
-        XCTAssertTrue(omnid.waitFor(30) { $0.stderr.contains("session ready") }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("session ready") }, omnid.stderr)
 
         let deep = "[" + Array(repeating: "a", count: 20_000).joined(separator: ".") + "]\nx = 1\n"
         try (good + deep).write(toFile: conf, atomically: true, encoding: .utf8)
         omnid.signal(SIGHUP)
-        XCTAssertTrue(omnid.waitFor(30) { $0.stderr.contains("reload failed, keeping the running configuration") }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("reload failed, keeping the running configuration") }, omnid.stderr)
         XCTAssertTrue(omnid.stderr.contains("\(conf):8: not valid TOML: nested more than 16 levels deep"), omnid.stderr)
         XCTAssertTrue(omnid.process.isRunning, "the daemon must survive a hostile reload")
 
         // Still answering on its control socket.
         let status = try ChildProcess(try Binaries.path("omnid"), ["ctl", "--socket", "\(dir)/ctl.sock", "status"])
         status.process.waitUntilExit()
-        XCTAssertTrue(status.waitFor(30) { $0.stdout.contains("connection:  ready") }, status.stdout + status.stderr)
+        XCTAssertTrue(status.waitFor { $0.stdout.contains("connection:  ready") }, status.stdout + status.stderr)
     }
 }

@@ -28,7 +28,7 @@ final class OmnidLogSecretTests: XCTestCase {
         env["OMNID_AUDIO_PACING"] = "clock"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf.path], environment: env)
         let expected = simKey == secret ? "session ready" : "HTTP 401"
-        XCTAssertTrue(omnid.waitFor(10) { $0.stderr.contains(expected) }, "no '\(expected)' in: \(omnid.stderr)")
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains(expected) }, "no '\(expected)' in: \(omnid.stderr)")
         omnid.terminateAndWait()
         XCTAssertFalse(omnid.process.arguments!.joined(separator: " ").contains(secret))
         sim.child.terminateAndWait()

@@ -32,7 +32,8 @@ final class OmnidReloadTests: XCTestCase {
         env["OMNID_AUDIO_PACING"] = "clock"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf], environment: env)
         defer { omnid.terminateAndWait() }
-        XCTAssertTrue(omnid.waitFor(10) { $0.stderr.contains("session ready") }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("session ready") }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { $0.catches(SIGHUP) }, "omnid never set up its SIGHUP handling")
 
         /// The client's session.update events, with the connection they came on.
         func updates() -> [(conn: Int, session: [String: Any])] {
@@ -49,23 +50,23 @@ final class OmnidReloadTests: XCTestCase {
 
         try write(voice: "Ethan", instructions: "Answer like a pirate.")
         omnid.signal(SIGHUP)
-        XCTAssertTrue(omnid.waitFor(5) { _ in updates().count == 2 }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { _ in updates().count == 2 }, omnid.stderr)
         let u = updates()
         XCTAssertEqual(u.map(\.conn), [u[0].conn, u[0].conn], "reload must not reconnect")
         XCTAssertEqual(u[1].session["voice"] as? String, "Ethan")
         XCTAssertEqual(u[1].session["instructions"] as? String, "Answer like a pirate.")
-        XCTAssertTrue(omnid.waitFor(5) { $0.stderr.contains("configuration reloaded") })
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("configuration reloaded") })
 
         // A broken file: logged with file, line and key; the running config stays.
         try write(voice: "Ethan", instructions: "x", extra: "[log]\nlevle = \"debug\"")
         omnid.signal(SIGHUP)
-        XCTAssertTrue(omnid.waitFor(5) { $0.stderr.contains("reload failed, keeping the running configuration") },
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("reload failed, keeping the running configuration") },
                       omnid.stderr)
         XCTAssertTrue(omnid.stderr.contains("\(conf):12: log.levle: unknown key; did you mean level?"), omnid.stderr)
         XCTAssertTrue(omnid.process.isRunning)
         XCTAssertEqual(updates().count, 2, "nothing sent for an invalid file")
         let status = try ChildProcess(try Binaries.path("omnid"), ["ctl", "--socket", "\(dir)/ctl.sock", "status"])
-        status.process.waitUntilExit()
-        XCTAssertTrue(status.waitFor(2) { $0.stdout.contains("connection:  ready") }, status.stdout + status.stderr)
+        XCTAssertTrue(status.waitForExit(), "omnid ctl status did not finish")
+        XCTAssertTrue(status.stdout.contains("connection:  ready"), status.stdout + status.stderr)
     }
 }

@@ -16,6 +16,10 @@ final class OmnidVADTests: XCTestCase {
         try d.write(to: URL(fileURLWithPath: path))
     }
 
+    /// The speech must reach a session that is already streaming, however long omnid takes to
+    /// get there: omnid starts on a silent microphone file, and once it is ready (streaming, in
+    /// VAD mode) a reload points [audio] capture at the speech file, which reopens the devices
+    /// and so plays the speech from its start.
     func testServerVADTurnIsAnsweredWithoutTheButton() throws {
         let sim = try SimProcess(arguments: ["--answer", "echo"])
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-vad-\(UUID().uuidString)").path
@@ -25,28 +29,38 @@ final class OmnidVADTests: XCTestCase {
         var mic = [Int16](repeating: 0, count: 16_000 * 5)
         for i in 16_000..<40_000 { mic[i] = Int16(9000 * sin(2 * Double.pi * 300 * Double(i) / 16_000)) }
         try writeWAV("\(dir)/mic.wav", samples: mic, rate: 16_000)
+        try writeWAV("\(dir)/quiet.wav", samples: [Int16](repeating: 0, count: 16_000), rate: 16_000)
         let conf = "\(dir)/omni.conf"
-        try """
-            [service]
-            url = "\(sim.url)"
-            [session]
-            mode = "vad"
-            vad_silence_ms = 500
-            [board]
-            name = "virtual"
-            [audio]
-            capture = "file:\(dir)/mic.wav"
-            playback = "file:\(dir)/speaker.wav"
-            earcons = false
-            [control]
-            socket = "\(dir)/ctl.sock"
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
+        func writeConfig(microphone: String) throws {
+            try """
+                [service]
+                url = "\(sim.url)"
+                [session]
+                mode = "vad"
+                vad_silence_ms = 500
+                [board]
+                name = "virtual"
+                [audio]
+                capture = "file:\(dir)/\(microphone)"
+                playback = "file:\(dir)/speaker.wav"
+                earcons = false
+                [control]
+                socket = "\(dir)/ctl.sock"
+                """.write(toFile: conf, atomically: true, encoding: .utf8)
+        }
+        try writeConfig(microphone: "quiet.wav")
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = "sk-vad"
         env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf], environment: env)
         defer { omnid.terminateAndWait() }
-        XCTAssertTrue(omnid.waitFor(15) { $0.stderr.contains("assistant: ") && $0.stderr.contains("LED state: ready", after: "LED state: speaking") },
+        // Ready in VAD mode = the microphone is being streamed.
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("LED state: ready") }, omnid.stderr)
+        try writeConfig(microphone: "mic.wav")
+        XCTAssertTrue(omnid.waitFor { $0.catches(SIGHUP) }, "omnid never set up its SIGHUP handling")
+        omnid.signal(SIGHUP)
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("audio settings changed: reopening the devices") }, omnid.stderr)
+        XCTAssertTrue(omnid.waitFor { $0.stderr.contains("assistant: ") && $0.stderr.contains("LED state: ready", after: "LED state: speaking") },
                       omnid.stderr)
         let leds = omnid.stderr.split(separator: "\n").compactMap { line -> String? in
             guard let r = line.range(of: "LED state: ") else { return nil }

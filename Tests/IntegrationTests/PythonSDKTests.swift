@@ -11,7 +11,12 @@ final class PythonSDKTests: XCTestCase {
         env["OMNI_SIM"] = sim
         let script = Binaries.repoRoot.appendingPathComponent("Tests/sim_sdk/run.sh").path
         let child = try ChildProcess("/bin/bash", [script, "-q"], environment: env)
-        child.process.waitUntilExit()
+        // pytest has its own per-test guards; this one only stops a wedged run (a first run
+        // also creates the venv).
+        guard child.waitForExit(timeout: 10 * TestGuard.seconds) else {
+            child.killAndWait()
+            return XCTFail("pytest did not finish:\n\((child.stdout + child.stderr).suffix(6000))")
+        }
         let out = child.stdout + child.stderr
         let summary = out.split(separator: "\n").last { $0.contains(" passed") || $0.contains(" failed") } ?? "no summary"
         print("pytest: \(summary)")

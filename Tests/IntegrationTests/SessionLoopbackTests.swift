@@ -7,22 +7,17 @@ import XCTest
 
 /// The real libwebsockets client and session manager against the real omni-sim binary.
 final class SessionLoopbackTests: XCTestCase {
+    /// The session events, in the order the controller loop saw them.
     final class Recorder: @unchecked Sendable {
         private let lock = NSLock()
-        private var events: [(Date, SessionEvent)] = []
-        func add(_ e: SessionEvent) { lock.withLock { events.append((Date(), e)) } }
-        var all: [(Date, SessionEvent)] { lock.withLock { events } }
-        func count(_ match: (SessionEvent) -> Bool) -> Int { all.filter { match($0.1) }.count }
-        func wait(_ timeout: TimeInterval, _ cond: (Recorder) -> Bool) -> Bool {
-            let end = Date().addingTimeInterval(timeout)
-            while Date() < end {
-                if cond(self) { return true }
-                Thread.sleep(forTimeInterval: 0.002)
-            }
-            return cond(self)
-        }
-        var readyTimes: [Date] { all.filter { $0.1 == .ready }.map(\.0) }
-        var serverEvents: [ServerEvent] { all.compactMap { if case .server(let s) = $0.1 { s } else { nil } } }
+        private var events: [SessionEvent] = []
+        func add(_ e: SessionEvent) { lock.withLock { events.append(e) } }
+        var all: [SessionEvent] { lock.withLock { events } }
+        func count(_ match: (SessionEvent) -> Bool) -> Int { all.filter(match).count }
+        /// Waits for `cond` (the timeout is a hang guard).
+        func wait(_ cond: (Recorder) -> Bool) -> Bool { eventually { cond(self) } }
+        var readyCount: Int { count { $0 == .ready } }
+        var serverEvents: [ServerEvent] { all.compactMap { if case .server(let s) = $0 { s } else { nil } } }
     }
 
     func manualSession() -> RealtimeProtocol.SessionConfig {
@@ -46,7 +41,11 @@ final class SessionLoopbackTests: XCTestCase {
         }
     }
 
-    func testTurnThenServerRestartIsReadyWithinOneSecond() throws {
+    /// A turn, then omni-sim is killed and started again on the same port: the client notices
+    /// the loss, reconnects by itself and configures the new session before calling it ready.
+    /// How fast that goes is a figure, not a property: bench/run.sh prints it ("reconnect:
+    /// kill -9 omni-sim → session ready again", 10 runs); nothing here depends on it.
+    func testTurnThenServerRestartReconnectsAndConfiguresAgain() throws {
         var sim = try SimProcess(arguments: ["--answer", "tone", "--tone-ms", "1000", "--speed", "0",
                                              "--first-delta-ms", "0"])
         let port = sim.port
@@ -61,10 +60,10 @@ final class SessionLoopbackTests: XCTestCase {
         defer {
             let done = DispatchSemaphore(value: 0)
             runtime.stop { done.signal() }
-            _ = done.wait(timeout: .now() + 5)
+            _ = done.wait(timeout: .now() + TestGuard.seconds)
         }
 
-        XCTAssertTrue(rec.wait(5) { $0.readyTimes.count == 1 }, "never ready: \(rec.all.map(\.1))")
+        XCTAssertTrue(rec.wait { $0.readyCount == 1 }, "never ready: \(rec.all)")
         // Configure-then-ready: session.updated arrived and echoes our manual-mode config.
         let updated = rec.serverEvents.compactMap { e -> RealtimeProtocol.SessionConfig? in
             if case .sessionUpdated(let s) = e.body { s } else { nil }
@@ -81,7 +80,7 @@ final class SessionLoopbackTests: XCTestCase {
                 m.createResponse()
             }
         }
-        XCTAssertTrue(rec.wait(10) { r in r.serverEvents.contains { $0.type == "response.done" } },
+        XCTAssertTrue(rec.wait { r in r.serverEvents.contains { $0.type == "response.done" } },
                       "no response.done: \(rec.serverEvents.map(\.type))")
         let audio = rec.serverEvents.compactMap { e -> [Int16]? in
             if case .audioDelta(_, let d) = e.body { PCM16.samples(fromBase64: d) } else { nil }
@@ -89,17 +88,26 @@ final class SessionLoopbackTests: XCTestCase {
         XCTAssertEqual(audio.count, 24_000, "1 s of 24 kHz tone expected")
         XCTAssertTrue(rec.serverEvents.contains { $0.type == "input_audio_buffer.committed" })
 
-        // Kill the server outright, bring it back on the same port, time until ready again.
+        // Kill the server outright, bring it back on the same port: ready again, by itself.
         sim.child.killAndWait()
-        XCTAssertTrue(rec.wait(5) { r in r.count { if case .linkLost = $0 { true } else { false } } >= 1 })
+        XCTAssertTrue(rec.wait { r in r.count { if case .linkLost = $0 { true } else { false } } >= 1 },
+                      "the loss went unnoticed: \(rec.all)")
         sim = try SimProcess(port: port, arguments: ["--answer", "tone"])
-        let back = Date()
-        XCTAssertTrue(rec.wait(10) { $0.readyTimes.count == 2 }, "not ready after restart: \(rec.all.map(\.1))")
-        let reconnect = rec.readyTimes[1].timeIntervalSince(back)
-        print("reconnect: ready \(String(format: "%.3f", reconnect)) s after omni-sim was listening again")
-        XCTAssertLessThanOrEqual(reconnect, 1.0)
-        // Re-configured on the new connection.
-        XCTAssertEqual(rec.serverEvents.filter { $0.type == "session.updated" }.count, 2)
+        XCTAssertTrue(rec.wait { $0.readyCount == 2 }, "not ready after restart: \(rec.all)")
+        // In order: ready, the loss, then (re)configured on the new connection, then ready.
+        let events = rec.all
+        let firstReady = try XCTUnwrap(events.firstIndex(of: .ready))
+        let lost = try XCTUnwrap(events.firstIndex { if case .linkLost = $0 { true } else { false } })
+        let secondReady = try XCTUnwrap(events.lastIndex(of: .ready))
+        XCTAssertLessThan(firstReady, lost)
+        XCTAssertLessThan(lost, secondReady)
+        let updatedAt = events.indices.filter { i in
+            if case .server(let e) = events[i], e.type == "session.updated" { true } else { false }
+        }
+        XCTAssertEqual(updatedAt.count, 2, "configured once per connection: \(events)")
+        if updatedAt.count == 2 {
+            XCTAssertTrue(lost < updatedAt[1] && updatedAt[1] < secondReady, "configure, then ready: \(events)")
+        }
         _ = sim
     }
 }

@@ -33,24 +33,31 @@ final class SystemdNotifyTests: XCTestCase {
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf.path], environment: env)
 
         var messages: [String] = []
-        func receive(until deadline: Date, _ done: ([String]) -> Bool) {
+        /// Collects notifications until `done` holds (the timeout is a hang guard; recv wakes up
+        /// every 100 ms to check it).
+        func receive(_ done: ([String]) -> Bool) {
             var buf = [UInt8](repeating: 0, count: 4096)
-            while Date() < deadline && !done(messages) {
+            eventually(pollMicros: 0) {
                 let n = recv(fd, &buf, buf.count, 0)
                 if n > 0 { messages.append(String(decoding: buf[0..<n], as: UTF8.self)) }
+                return done(messages)
             }
         }
-        receive(until: Date().addingTimeInterval(10)) { m in
+        receive { m in
             m.contains { $0.contains("READY=1") } && m.filter { $0 == "WATCHDOG=1" }.count >= 2
         }
         XCTAssertTrue(messages.contains { $0.hasPrefix("READY=1\nSTATUS=") }, "\(messages) \(omnid.stderr)")
         XCTAssertTrue(messages.contains("READY=1\nSTATUS=ready"), "\(messages)")
         XCTAssertFalse(messages.contains { $0.hasPrefix("STATUS=error") }, "\(messages) \(omnid.stderr)")
         XCTAssertGreaterThanOrEqual(messages.filter { $0 == "WATCHDOG=1" }.count, 2, "\(messages)")
+        XCTAssertTrue(omnid.waitFor { $0.catches(SIGTERM) }, "omnid never set up its SIGTERM handling")
         omnid.signal(SIGTERM)
-        receive(until: Date().addingTimeInterval(5)) { $0.contains("STOPPING=1") }
+        receive { $0.contains("STOPPING=1") }
         XCTAssertTrue(messages.contains("STOPPING=1"))
-        omnid.process.waitUntilExit()
+        guard omnid.waitForExit() else {
+            omnid.killAndWait()
+            return XCTFail("omnid did not exit after SIGTERM: \(omnid.stderr)")
+        }
         XCTAssertEqual(omnid.process.terminationStatus, 0)
     }
 }

@@ -10,8 +10,8 @@ import Synchronization
 import XCTest
 
 // Fixtures for the libwebsockets client/server tests (WebSocket*Tests.swift): event recorders,
-// polling waits and a test certificate. Waits are generous (seconds); nothing asserts on tighter
-// timing.
+// polling waits and a test certificate. Waits are hang guards (TestGuard.seconds); nothing
+// asserts on timing.
 
 func wsTestLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)
@@ -19,17 +19,9 @@ func wsTestLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Polls `condition` until true or `timeout` seconds pass.
-func wsEventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
-    var start = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &start)
-    while true {
-        if condition() { return true }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        if Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9 > timeout { return false }
-        usleep(5_000)
-    }
+/// Polls `condition` until true (the timeout is a hang guard).
+func wsEventually(timeout: Double = TestGuard.seconds, _ condition: () -> Bool) -> Bool {
+    eventually(timeout: timeout, pollMicros: 5_000, condition)
 }
 
 /// Records what a client transport reports.
@@ -48,7 +40,7 @@ final class WSEventLog: Sendable {
 
     /// Waits for the first event matching `match` and returns it.
     @discardableResult
-    func wait(timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line,
+    func wait(timeout: Double = TestGuard.seconds, file: StaticString = #filePath, line: UInt = #line,
               for description: String, _ match: @escaping (TransportEvent) -> Bool) -> TransportEvent? {
         var found: TransportEvent?
         _ = wsEventually(timeout: timeout) {
@@ -65,7 +57,7 @@ final class WSEventLog: Sendable {
 
     /// The first `.failed` or `.closed`.
     @discardableResult
-    func waitEnd(timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line) -> TransportEvent? {
+    func waitEnd(timeout: Double = TestGuard.seconds, file: StaticString = #filePath, line: UInt = #line) -> TransportEvent? {
         wait(timeout: timeout, file: file, line: line, for: ".failed/.closed") {
             switch $0 {
             case .failed, .closed: true

@@ -111,7 +111,7 @@ final class WebSocketServerTests: XCTestCase {
     }
 }
 
-/// A blocking TCP client socket with a 10 s receive timeout.
+/// A blocking TCP client socket; its receive timeout is a hang guard.
 private final class RawSocket {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -122,7 +122,7 @@ private final class RawSocket {
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(TestGuard.seconds), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

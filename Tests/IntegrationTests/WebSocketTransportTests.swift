@@ -180,14 +180,14 @@ final class WebSocketTransportTests: XCTestCase {
         defer { client.shutdown() }
         // TEST-NET-1: must be refused before any socket is opened.
         client.connect(ConnectRequest(url: "ws://192.0.2.1:8080/realtime"))
-        let end = log.waitEnd(timeout: 5)
+        let end = log.waitEnd()
         guard case .failed(.refused(let why))? = end else { return XCTFail("expected .refused, got \(String(describing: end))") }
         XCTAssertTrue(why.contains("192.0.2.1"), why)
         XCTAssertFalse(client.send(text: "x"))
 
         log.clear()
         client.connect(ConnectRequest(url: "http://127.0.0.1/"))
-        guard case .failed(.refused)? = log.waitEnd(timeout: 5) else { return XCTFail("non-ws scheme must be refused") }
+        guard case .failed(.refused)? = log.waitEnd() else { return XCTFail("non-ws scheme must be refused") }
     }
 
     func testConnectToClosedPortFailsWithConnect() throws {
@@ -228,7 +228,7 @@ final class WebSocketTransportTests: XCTestCase {
         let client = LWSClientTransport(logger: wsTestLogger("test-client"), connectTimeoutSeconds: 2, onEvent: log.handler)
         defer { client.shutdown() }
         client.connect(ConnectRequest(url: url(port)))
-        let end = log.waitEnd(timeout: 20)
+        let end = log.waitEnd()
         guard case .failed(.connect(let why))? = end else {
             return XCTFail("expected .failed(.connect), got \(String(describing: end))")
         }
@@ -240,7 +240,7 @@ final class WebSocketTransportTests: XCTestCase {
         let client = LWSClientTransport(logger: wsTestLogger("test-client"), onEvent: log.handler)
         defer { client.shutdown() }
         client.connect(ConnectRequest(url: "wss://nonexistent.invalid/api-ws/v1/realtime"))
-        let end = log.waitEnd(timeout: 30)
+        let end = log.waitEnd()
         guard case .failed(.dns)? = end else { return XCTFail("expected .failed(.dns), got \(String(describing: end))") }
     }
 

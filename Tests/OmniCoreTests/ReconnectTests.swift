@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import RealtimeProtocol
 @testable import OmniCore
@@ -292,16 +295,18 @@ final class ReconnectTests: XCTestCase {
         XCTAssertEqual(h.transport.connects, 2)
     }
 
-    func testSystemMonotonicClockMovesForward() {
+    /// It reads CLOCK_MONOTONIC, in the right units: a reading taken straight from the kernel
+    /// between two of its readings lies between them (no bound on how long anything took).
+    func testSystemMonotonicClockIsClockMonotonic() {
         let c = SystemMonotonicClock()
         let a = c.now()
-        var x = 0
-        for i in 0..<100_000 { x &+= i }
+        var ts = timespec()
+        XCTAssertEqual(clock_gettime(CLOCK_MONOTONIC, &ts), 0)
+        let direct = Duration.seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
         let b = c.now()
         XCTAssertGreaterThan(a, .zero)
-        XCTAssertGreaterThanOrEqual(b, a)
-        XCTAssertLessThan(b - a, .seconds(5))
-        XCTAssertNotEqual(x, -1)
+        XCTAssertLessThanOrEqual(a, direct)
+        XCTAssertLessThanOrEqual(direct, b)
     }
 
     func testManualClockIsMonotonic() {

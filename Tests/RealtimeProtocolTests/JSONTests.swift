@@ -183,19 +183,18 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(JSONValue.object(["k\"\n": "v"]).serialized(), #"{"k\"\n":"v"}"#)
     }
 
-    func testManyKeysParseInLinearTime() throws {
-        // 20 000 distinct keys plus duplicates: a quadratic key check would take seconds here.
+    /// 20 000 distinct keys plus a duplicate: all kept, in order, the last duplicate wins. That it
+    /// takes linear time (a quadratic key check would take seconds) is a speed figure:
+    /// bench/json/run.sh prints it for 10k…80k keys and fails on quadratic growth.
+    func testManyKeysParse() throws {
         var text = "{"
         for i in 0..<20_000 { text += "\"k\(i)\":\(i)," }
         text += #""k5":-5}"#
-        let clock = ContinuousClock()
-        var parsed: JSONValue?
-        let elapsed = clock.measure { parsed = try? JSONParser.parse(text) }
-        let o = try XCTUnwrap(parsed?.objectValue)
+        let o = try XCTUnwrap(JSONParser.parse(text).objectValue)
         XCTAssertEqual(o.count, 20_000)
         XCTAssertEqual(o["k5"], -5)
         XCTAssertEqual(o.keys[5], "k5")
-        XCTAssertLessThan(elapsed, .seconds(2))
+        XCTAssertEqual(o.keys.last, "k19999")
     }
 
     // MARK: JSONValue / JSONObject API

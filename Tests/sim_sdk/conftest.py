@@ -10,6 +10,7 @@ import select
 import signal
 import struct
 import subprocess
+import time
 
 import pytest
 import websocket
@@ -74,6 +75,21 @@ def start_sim(tmp_path):
     yield start
     for s in sims:
         s.stop()
+
+
+# --- waiting ------------------------------------------------------------------------------
+
+GUARD_S = 60  # how long to wait for something that should happen: a hang guard, not a measurement
+
+
+def wait_until(condition, timeout=GUARD_S, interval=0.01):
+    """Polls `condition` until it is true (returns True) or the hang guard runs out (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return condition()
+        time.sleep(interval)
+    return True
 
 
 # --- audio helpers -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import time
 import pytest
 from dashscope.audio.qwen_omni import MultiModality, OmniRealtimeCallback, OmniRealtimeConversation
 
-from conftest import MODEL, chunks, pcm_samples, silence16k, tone16k, tone_sample
+from conftest import MODEL, chunks, pcm_samples, silence16k, tone16k, tone_sample, wait_until
 
 
 class Collector(OmniRealtimeCallback):
@@ -137,7 +137,9 @@ def test_text_only_response(start_sim):
 
 
 def test_cancel_mid_answer(start_sim):
-    sim = start_sim("--answer", "tone", "--tone-ms", "5000", "--speed", "1", "--first-delta-ms", "0")
+    # A minute of answer in real time: the cancel (after the third delta) lands mid-answer
+    # unless this process stalls for about that long.
+    sim = start_sim("--answer", "tone", "--tone-ms", "60000", "--speed", "1", "--first-delta-ms", "0")
     cb = Collector()
     conv = conversation(sim, cb)
     conv.update_session(output_modalities=[MultiModality.AUDIO, MultiModality.TEXT], enable_turn_detection=False)
@@ -145,16 +147,20 @@ def test_cancel_mid_answer(start_sim):
         conv.append_audio(c)
     conv.commit()
     conv.create_response()
-    deadline = time.time() + 10
-    while len(cb.of("response.audio.delta")) < 3 and time.time() < deadline:
-        time.sleep(0.01)
+    assert wait_until(lambda: len(cb.of("response.audio.delta")) >= 3), cb.types()
     conv.cancel_response()
-    deadline = time.time() + 5
-    while not cb.of("response.output_item.done") and time.time() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
+    assert wait_until(lambda: cb.of("response.output_item.done")), cb.types()
+    # Nothing more for that response: a session.update sent now is answered after anything the
+    # cancel still had to say (the server handles events in order).
+    conv.update_session(output_modalities=[MultiModality.AUDIO, MultiModality.TEXT], enable_turn_detection=False)
+    assert wait_until(lambda: len(cb.of("session.updated")) == 2), cb.types()
     conv.close()
+    types = cb.types()
     item = cb.of("response.output_item.done")[0]["item"]
     assert item["status"] == "incomplete"
     assert not cb.of("response.done"), "no response.done after a cancel (default knob)"
-    assert len(cb.of("response.audio.delta")) < 20
+    # The answer stopped at the cancel: no audio after the item was closed, and not the whole
+    # answer (600 deltas).
+    closed_at = types.index("response.output_item.done")
+    assert "response.audio.delta" not in types[closed_at:], types
+    assert len(cb.of("response.audio.delta")) < 600

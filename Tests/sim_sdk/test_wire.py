@@ -5,12 +5,11 @@ import json
 import shutil
 import subprocess
 import ssl
-import time
 
 import pytest
 import websocket
 
-from conftest import chunks, connect, manual_turn, pcm_samples, read_all, send, silence16k, tone16k
+from conftest import chunks, connect, manual_turn, pcm_samples, read_all, send, silence16k, tone16k, wait_until
 
 
 def status_of(exc_info):
@@ -115,12 +114,13 @@ def test_fault_auth_reject(sim):
 
 
 def test_fault_session_cap(sim):
+    # When it fires (fault_at_ms on the session's clock) is SimulatorCoreTests'
+    # FaultTests.testSessionCap, on a virtual clock; here: what the client sees, in order.
     ws = connect(sim, "fault=session_cap&fault_at_ms=600")
-    t0 = time.time()
     f = read_all(ws)
     assert f.close_code == 1000
     assert [e["error"]["code"] for e in f.events if e["type"] == "error"] == ["session_expired"]
-    assert 0.4 < time.time() - t0 < 3
+    assert f.types()[-1] == "error", "the error is the last event before the close"
 
 
 def test_max_session_flag(start_sim):
@@ -149,7 +149,8 @@ def test_log_file(start_sim):
     manual_turn(ws, ms=200)
     read_all(ws, until=lambda e: e["type"] == "response.done")
     ws.close()
-    time.sleep(0.3)
+    # The log is written as events go; the connection's end is its last line.
+    assert wait_until(lambda: any(l["event"]["type"] == "_ws.closed" for l in sim.log())), sim.log()
     lines = sim.log()
     assert all(set(l) == {"t_ms", "conn", "dir", "event"} for l in lines)
     times = [l["t_ms"] for l in lines]

@@ -24,7 +24,7 @@ enum Binaries {
     static func path(_ name: String) throws -> String {
         let p = productsDir.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: p) else {
-            throw XCTSkip("\(name) is not built at \(p); run `swift build` first (make test does)")
+            throw MissingPrerequisite("\(name) is not built at \(p); run `swift build` first (make test does)")
         }
         return p
     }
@@ -32,6 +32,8 @@ enum Binaries {
 
 /// A child process whose stdout/stderr are collected; killed when released.
 final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `out` and `err` are touched under `lock` only (reads from the pipes too, so a
+    // drain after exit and a late readability callback cannot interleave).
     let process = Process()
     private let outPipe = Pipe()
     private let errPipe = Pipe()
@@ -45,44 +47,80 @@ final class ChildProcess: @unchecked Sendable {
         if let environment { process.environment = environment }
         process.standardOutput = outPipe
         process.standardError = errPipe
-        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            self?.lock.withLock { self?.out.append(d) }
-        }
-        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            self?.lock.withLock { self?.err.append(d) }
-        }
+        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.collect(h, stdout: true) }
+        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in self?.collect(h, stdout: false) }
         try process.run()
+    }
+
+    private func collect(_ h: FileHandle, stdout: Bool) {
+        lock.withLock {
+            let d = h.availableData
+            if d.isEmpty { h.readabilityHandler = nil }  // end of file
+            if stdout { out.append(d) } else { err.append(d) }
+        }
+    }
+
+    /// After the process has exited: whatever it wrote that the readability callbacks have not
+    /// collected yet (they need not be called again at end of file).
+    private func drain() {
+        for (pipe, stdout) in [(outPipe, true), (errPipe, false)] {
+            let h = pipe.fileHandleForReading
+            h.readabilityHandler = nil
+            lock.withLock {
+                let rest = h.readDataToEndOfFile()
+                if stdout { out.append(rest) } else { err.append(rest) }
+            }
+        }
     }
 
     var stdout: String { lock.withLock { String(decoding: out, as: UTF8.self) } }
     var stderr: String { lock.withLock { String(decoding: err, as: UTF8.self) } }
 
-    /// Polls `condition` on the collected output until it holds or `timeout` passes.
-    func waitFor(_ timeout: TimeInterval, _ condition: (ChildProcess) -> Bool) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if condition(self) { return true }
-            if !process.isRunning { return condition(self) }
-            Thread.sleep(forTimeInterval: 0.005)
+    /// Polls `condition` on the collected output until it holds or the process has ended (then
+    /// with all its output in). The timeout is a hang guard.
+    func waitFor(timeout: Double = TestGuard.seconds, _ condition: (ChildProcess) -> Bool) -> Bool {
+        eventually(timeout: timeout) { condition(self) || !process.isRunning }
+        if !condition(self) && !process.isRunning {
+            process.waitUntilExit()
+            drain()
         }
         return condition(self)
     }
 
+    /// Waits until the process has exited, with everything it wrote collected. False (the
+    /// process still running) only if it did not exit within the hang guard.
+    @discardableResult
+    func waitForExit(timeout: Double = TestGuard.seconds) -> Bool {
+        guard eventually(timeout: timeout, { !process.isRunning }) else { return false }
+        process.waitUntilExit()
+        drain()
+        return true
+    }
+
     func signal(_ sig: Int32) { if process.isRunning { kill(process.processIdentifier, sig) } }
 
+    /// Whether the process has a handler for `sig` yet (SigCgt in /proc/PID/status): omnid
+    /// installs its SIGHUP/SIGTERM handling after starting its session, which may be ready first.
+    func catches(_ sig: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return false }
+        return mask & (1 << UInt64(sig - 1)) != 0
+    }
+
+    /// SIGTERM, then SIGKILL if it is still running after the hang guard; returns once it has
+    /// exited and its output is all in.
     func terminateAndWait() {
         signal(SIGTERM)
-        let end = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.01) }
-        signal(SIGKILL)
-        process.waitUntilExit()
+        eventually(pollMicros: 10_000) { !process.isRunning }
+        killAndWait()
     }
 
     func killAndWait() {
         signal(SIGKILL)
         process.waitUntilExit()
+        drain()
     }
 
     deinit {
@@ -101,7 +139,7 @@ final class SimProcess {
         let bin = try Binaries.path("omni-sim")
         child = try ChildProcess(bin, ["--listen", "127.0.0.1:\(port)"] + arguments)
         var found: Int?
-        _ = child.waitFor(10) { c in
+        _ = child.waitFor { c in
             if let r = c.stdout.range(of: "listening on 127.0.0.1:") {
                 let digits = c.stdout[r.upperBound...].prefix { $0.isNumber }
                 found = Int(digits)
