@@ -36,9 +36,14 @@ final class LWSClientCore: Sendable {
     let queued = Atomic<Int>(0)
     private let capacity = LWSClientTransport.sendQueueCapacity
 
-    init(logger: Logger, connectTimeoutSeconds: Int, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+    /// Receive flow control; nil without a receive window.
+    let receiveFlow: LWSReceiveFlow?
+
+    init(logger: Logger, connectTimeoutSeconds: Int, receiveWindow: LWSClientTransport.ReceiveWindow? = nil,
+         onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         self.logger = logger
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.receiveFlow = receiveWindow.map(LWSReceiveFlow.init)
         self.onEvent = onEvent
     }
 
@@ -160,5 +165,14 @@ final class LWSClientCore: Sendable {
     func emit(_ event: TransportEvent, for generation: UInt64) {
         guard state.withLock({ $0.generation == generation }) else { return }
         onEvent(event)
+    }
+
+    /// Delivers a received message (`.text`, `.binary`) like `emit`, counting it against the
+    /// receive window. True when the window is now full: the caller stops reading.
+    func emitReceived(_ event: TransportEvent, bytes: Int, for generation: UInt64) -> Bool {
+        guard state.withLock({ $0.generation == generation }) else { return false }
+        let full = receiveFlow?.delivering(bytes: bytes) ?? false
+        onEvent(event)
+        return full
     }
 }

@@ -53,6 +53,8 @@ extension LWSClientEngine {
             return receive(link, wsi, input, length)
 
         case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+            // Pongs pass between the frames of a dribbled message: not a sign of life then.
+            if rejectIfMessageTooSlow(link, wsi) { return 0 }
             core.emit(.pong, for: generation)
             return 0
 
@@ -152,20 +154,53 @@ extension LWSClientEngine {
         if let input, length > 0 {
             link.rx.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
         }
-        guard lws_is_final_fragment(wsi) != 0 else { return 0 }
-        let message = link.rx
-        link.rx.removeAll(keepingCapacity: message.count <= 65_536)
-        if lws_frame_is_binary(wsi) != 0 {
-            logger.debug("websocket: dropping a \(message.count)-byte binary message")
-            core.emit(.pong, for: generation)
+        guard lws_is_final_fragment(wsi) != 0 else {
+            if link.messageStartedAt == nil { link.messageStartedAt = LWSLibrary.monotonicSeconds() }
+            _ = rejectIfMessageTooSlow(link, wsi)
             return 0
         }
-        guard let text = String(validating: message, as: UTF8.self) else {
+        link.messageStartedAt = nil
+        let message = link.rx
+        link.rx.removeAll(keepingCapacity: message.count <= 65_536)
+        let event: TransportEvent
+        if lws_frame_is_binary(wsi) != 0 {
+            // Counted and logged (rate-limited) by the session: a flood must not flood the log.
+            event = .binary(byteCount: message.count)
+        } else if let text = String(validating: message, as: UTF8.self) {
+            event = .text(text)
+        } else {
             reject(link, wsi, .protocolError("text message is not valid UTF-8"), code: 1007, reason: "invalid UTF-8")
             return 0
         }
-        core.emit(.text(text), for: generation)
+        if core.emitReceived(event, bytes: message.count, for: generation) { pauseReading(link, wsi) }
         return 0
+    }
+
+    /// Fails the link when the message being received has taken longer than the request allows
+    /// (`ConnectRequest.maxMessageDuration`); true if it did.
+    private func rejectIfMessageTooSlow(_ link: Link, _ wsi: OpaquePointer) -> Bool {
+        guard let started = link.messageStartedAt else { return false }
+        let limit = link.request.maxMessageDuration
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        guard LWSLibrary.monotonicSeconds() - started > seconds else { return false }
+        let received = link.rx.count
+        link.rx = []
+        link.messageStartedAt = nil
+        reject(link, wsi, .protocolError("message still incomplete after \(limit) (\(received) bytes so far)"),
+               code: 1008, reason: "message too slow")
+        return true
+    }
+
+    /// The receiver is a window behind: stop reading this socket (TCP then pushes back on the
+    /// server) until it catches up (`resumeReadingIfCaughtUp`). Without this a flood is read far
+    /// faster than the controller can decode it, and the backlog on the controller's queue grows
+    /// without bound and delays everything else there: control socket, timers, the watchdog.
+    private func pauseReading(_ link: Link, _ wsi: OpaquePointer) {
+        guard !link.readingPaused, let flow = core.receiveFlow else { return }
+        link.readingPaused = true
+        // Published before pausing, so a receiver that catches up from here on wakes us.
+        flow.paused.store(true, ordering: .releasing)
+        lws_rx_flow_control(wsi, 0)
     }
 
     /// Fails the link on a bad incoming message and closes it with `code`, from WRITEABLE.

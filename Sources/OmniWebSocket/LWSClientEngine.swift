@@ -23,6 +23,10 @@ final class LWSClientEngine {
         var closeRequest: (code: Int, reason: String)?
         var closeSent = false
         var peerClose: (code: Int, reason: String)?
+        /// Receive flow control has stopped reading this link.
+        var readingPaused = false
+        /// When the first frame of the message being received arrived (monotonic seconds).
+        var messageStartedAt: Double?
         /// OpenSSL rejected the server's certificate chain during this attempt.
         var certificateRejected = false
         let startedAt = LWSLibrary.monotonicSeconds()
@@ -66,6 +70,7 @@ final class LWSClientEngine {
             for command in batch.commands { apply(command, current: batch.generation) }
             if batch.stop { break }
             if let link, link.generation != batch.generation { dropLink() }
+            resumeReadingIfCaughtUp()
             requestWritableIfNeeded()
             lws_service(context, 0)
         }
@@ -181,6 +186,7 @@ final class LWSClientEngine {
 
         let link = Link(generation: generation, request: request, url: url)
         self.link = link
+        core.receiveFlow?.paused.store(false, ordering: .releasing)  // the previous link may have ended paused
         let call = CStringPool()
         var info = lws_client_connect_info()
         info.context = context
@@ -232,6 +238,16 @@ final class LWSClientEngine {
         guard let link else { return }
         self.link = nil
         if let wsi = link.wsi { LWSLibrary.killSoon(wsi) }
+    }
+
+    /// Every pass of the loop (a receiver that catches up wakes it): reading resumes once the
+    /// receiver is down to half the window. Checked here too, not only on its wake-up, because
+    /// it may have caught up between the pause and `readingPaused` being published.
+    private func resumeReadingIfCaughtUp() {
+        guard let link, link.readingPaused, let wsi = link.wsi, let flow = core.receiveFlow, flow.caughtUp else { return }
+        link.readingPaused = false
+        flow.paused.store(false, ordering: .releasing)
+        lws_rx_flow_control(wsi, 1)
     }
 
     /// Ends the link with a failure event (and no further events for it).

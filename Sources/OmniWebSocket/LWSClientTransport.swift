@@ -11,8 +11,13 @@ import Synchronization
 /// the handler is fine.
 ///
 /// Behaviour worth knowing:
-/// - `.pong` is emitted for received pong frames (and for binary messages, which are otherwise
-///   dropped). Text messages arrive as `.text` and also prove the link alive.
+/// - `.pong` is emitted for received pong frames, `.binary(byteCount:)` for binary messages
+///   (whose payload is dropped: the protocol has none). Text messages arrive as `.text`; all
+///   three prove the link alive.
+/// - A received message bigger than `ConnectRequest.maxMessageBytes` (1009), not UTF-8 (1007), or
+///   still incomplete `maxMessageDuration` after its first frame (1008: a sender that dribbles
+///   it) fails the link with `.failed(.protocolError)`; pongs arriving while a message is overdue
+///   do not count as signs of life.
 /// - A link that drops without a close handshake (reset, timeout, network loss) ends with
 ///   `.failed(.connect("connection lost"))`; `.closed` is only used when a close frame was sent
 ///   by us (`close`) or received from the server (its code and reason).
@@ -44,10 +49,16 @@ public final class LWSClientTransport: RealtimeTransport {
 
     /// - Parameters:
     ///   - connectTimeoutSeconds: limit for each connect stage (TCP, TLS, upgrade response).
+    ///   - receiveWindow: receive flow control. When set, received messages (`.text`,
+    ///     `.binary`) are delivered until this many, or this many bytes, are outstanding (not
+    ///     yet passed to `receivedMessageHandled`); then the socket is not read (TCP pushes back
+    ///     on the server) until the receiver is down to half of both. For a receiver that hops
+    ///     to a loop of its own: what a flooding server can pile onto that loop stays bounded.
     ///   - onEvent: called on the service thread; see the type's documentation.
     public init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-                onEvent: @escaping @Sendable (TransportEvent) -> Void) {
-        let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds), onEvent: onEvent)
+                receiveWindow: ReceiveWindow? = nil, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+        let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds),
+                                 receiveWindow: receiveWindow, onEvent: onEvent)
         let service = LWSServiceThread(name: "omni-lws-client")
         self.core = core
         self.service = service
@@ -77,6 +88,24 @@ public final class LWSClientTransport: RealtimeTransport {
     }
 
     public var queuedMessages: Int { core.queued.load(ordering: .relaxed) }
+
+    /// Outstanding received messages allowed before the transport stops reading; see `init`.
+    public struct ReceiveWindow: Sendable, Equatable {
+        public var messages: Int
+        public var bytes: Int
+
+        public init(messages: Int, bytes: Int) {
+            self.messages = messages
+            self.bytes = bytes
+        }
+    }
+
+    /// With a `receiveWindow`: `event`, as delivered, has been handled (other events are
+    /// ignored, so a receiver may pass every event). Any thread.
+    public func receivedMessageHandled(_ event: TransportEvent) {
+        guard let flow = core.receiveFlow, let bytes = LWSReceiveFlow.size(of: event) else { return }
+        if flow.handled(bytes: bytes) { service.wake() }
+    }
 
     public func ping() {
         if core.enqueueLinkCommand({ .ping(generation: $0) }) { service.wake() }

@@ -1,3 +1,6 @@
+import CLibWebSockets
+// omni_lws.h includes libwebsockets.h too; import it wherever lws symbols are used.
+import CWebSocketShim
 import Logging
 import Synchronization
 
@@ -16,6 +19,7 @@ import Synchronization
 /// - Messages are reassembled up to `maxMessageBytes`; a bigger one closes the connection with
 ///   1009. Binary messages are delivered like text (UTF-8 decoded, invalid bytes replaced).
 /// - Outgoing queues are unbounded (a simulator should not drop what it was told to send).
+/// - Messages go out as one frame each, except through `send(connectionID:payload:…)`.
 /// - Plain HTTP requests without an upgrade get 426.
 /// - `stop()` drops all connections without close frames (clients see the link lost).
 public final class LWSServer: Sendable {
@@ -116,7 +120,32 @@ public final class LWSServer: Sendable {
     /// Queues a text message; false if the connection is not open or is closing.
     @discardableResult
     public func send(connectionID: Int, text: String) -> Bool {
-        guard core.enqueue(.frame(LWSLibrary.frame(text)), to: connectionID) else { return false }
+        let frame = LWSServerCore.Frame(bytes: LWSLibrary.frame(text), flags: LWS_WRITE_TEXT.rawValue)
+        guard core.enqueue(.frame(frame), to: connectionID) else { return false }
+        service.wake()
+        return true
+    }
+
+    /// A message with exact framing, for fault injection: any bytes (invalid UTF-8 in a text
+    /// message is a test case), text or binary, split into frames of `fragmentBytes` payload bytes
+    /// (nil: one frame) with `gapMs` between frames (a slow sender; lws still answers pings
+    /// between them). Later messages wait behind it.
+    @discardableResult
+    public func send(connectionID: Int, payload: [UInt8], binary: Bool = false, fragmentBytes: Int? = nil,
+                     gapMs: Int = 0) -> Bool {
+        let size = max(1, fragmentBytes ?? payload.count)
+        var frames: [LWSServerCore.Outgoing] = []
+        var start = 0
+        repeat {
+            let end = min(payload.count, start + size)
+            var flags = start == 0 ? (binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT).rawValue : LWS_WRITE_CONTINUATION.rawValue
+            let last = end == payload.count
+            if !last { flags |= LWS_WRITE_NO_FIN.rawValue }
+            let bytes = [UInt8](repeating: 0, count: LWSLibrary.pre) + payload[start..<end]
+            frames.append(.frame(LWSServerCore.Frame(bytes: bytes, flags: flags, gapAfterMs: last ? 0 : max(0, gapMs))))
+            start = end
+        } while start < payload.count
+        guard core.enqueue(frames, to: connectionID) else { return false }
         service.wake()
         return true
     }
@@ -133,9 +162,10 @@ public final class LWSServer: Sendable {
         if core.enqueue(.close(code: code, reason: reason), to: connectionID) { service.wake() }
     }
 
-    /// Drops the TCP connection abruptly (RST: SO_LINGER {1, 0}), discarding queued messages.
-    public func reset(connectionID: Int) {
-        if core.requestReset(connectionID) { service.wake() }
+    /// Drops the TCP connection abruptly (RST: SO_LINGER {1, 0}), discarding queued messages;
+    /// with `afterQueued`, once the messages already queued are written (a reset "after X").
+    public func reset(connectionID: Int, afterQueued: Bool = false) {
+        if afterQueued ? core.enqueue(.reset, to: connectionID) : core.requestReset(connectionID) { service.wake() }
     }
 
     /// Stops listening, drops every connection (each gets `onClose`) and joins the thread.

@@ -6,8 +6,18 @@ import Synchronization
 
 final class LWSServerCore: Sendable {
     enum Outgoing: Sendable {
-        case frame([UInt8])
+        case frame(Frame)
         case close(code: Int, reason: String)
+        /// RST once everything before it is written.
+        case reset
+    }
+
+    /// One WebSocket frame as lws_write takes it: `LWSLibrary.pre` bytes of headroom, then the
+    /// payload; the lws_write_protocol flags (opcode, NO_FIN); how long to wait before the next one.
+    struct Frame: Sendable {
+        var bytes: [UInt8]
+        var flags: UInt32
+        var gapAfterMs = 0
     }
 
     struct State {
@@ -53,10 +63,20 @@ final class LWSServerCore: Sendable {
     }
 
     func enqueue(_ item: Outgoing, to id: Int) -> Bool {
+        enqueue([item], to: id)
+    }
+
+    /// All of `items` or none, under one lock: the frames of one fragmented message stay together.
+    func enqueue(_ items: [Outgoing], to id: Int) -> Bool {
         state.withLock { s in
             guard s.queues[id] != nil, !s.closing.contains(id), !s.stopped else { return false }
-            s.queues[id]!.append(item)
-            if case .close = item { s.closing.insert(id) }
+            for item in items {
+                s.queues[id]!.append(item)
+                switch item {
+                case .close, .reset: s.closing.insert(id)
+                case .frame: break
+                }
+            }
             s.dirty.insert(id)
             return true
         }

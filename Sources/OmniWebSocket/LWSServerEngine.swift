@@ -16,6 +16,10 @@ final class LWSServerEngine {
         var rx: [UInt8] = []
         /// Reset or closing on our side: nothing more is written.
         var finishing = false
+        /// A slow sender's pause between frames: nothing is written before this (monotonic seconds).
+        var holdUntil: Double?
+        /// A queued reset waiting for what was written to reach the peer, until this at most.
+        var resetDeadline: Double?
 
         init(id: Int, wsi: OpaquePointer) {
             self.id = id
@@ -136,6 +140,25 @@ final class LWSServerEngine {
         LWSLibrary.killSoon(connection.wsi)
     }
 
+    /// A reset queued after messages: RST once the kernel's send queue is empty (all sent and
+    /// acknowledged), or after `resetDeadline`. An RST discards unsent data, and Nagle's algorithm
+    /// holds small frames back, so resetting at once lost the tail of what came "before" it.
+    private func resetWhenDelivered(_ connection: Connection) {
+        let fd = lws_get_socket_fd(connection.wsi)
+        var unacknowledged: Int32 = 0
+        if fd >= 0 {
+            var on: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            _ = withUnsafeMutablePointer(to: &unacknowledged) { ioctl(fd, UInt(TIOCOUTQ), $0) }
+        }
+        if unacknowledged > 0, let deadline = connection.resetDeadline, LWSLibrary.monotonicSeconds() < deadline {
+            lws_set_timer_usecs(connection.wsi, 2_000)
+            return
+        }
+        connection.resetDeadline = nil
+        reset(connection.id)
+    }
+
     private func connectionEnded(_ id: Int) {
         guard connections.removeValue(forKey: id) != nil else { return }
         core.closed(id)
@@ -175,6 +198,17 @@ final class LWSServerEngine {
         case LWS_CALLBACK_SERVER_WRITEABLE:
             guard let connection = connections[Int(LWSLibrary.tag(of: wsi))] else { return 0 }
             return writeable(connection)
+
+        case LWS_CALLBACK_TIMER:
+            guard let connection = connections[Int(LWSLibrary.tag(of: wsi))] else { return 0 }
+            if connection.resetDeadline != nil {
+                resetWhenDelivered(connection)
+            } else if !connection.finishing {
+                // The pause between two frames of a slow message is over.
+                connection.holdUntil = nil
+                lws_callback_on_writable(wsi)
+            }
+            return 0
 
         case LWS_CALLBACK_CLOSED, LWS_CALLBACK_WSI_DESTROY:
             let id = Int(LWSLibrary.tag(of: wsi))
@@ -229,16 +263,31 @@ final class LWSServerEngine {
 
     /// One frame per WRITEABLE, in queue order; a queued close ends the connection.
     private func writeable(_ connection: Connection) -> Int32 {
-        guard !connection.finishing, let next = core.pop(connection.id) else { return 0 }
+        guard !connection.finishing else { return 0 }
+        // Mid-pause (a new message was queued, or lws offered WRITEABLE): the timer resumes.
+        if let until = connection.holdUntil, LWSLibrary.monotonicSeconds() < until { return 0 }
+        connection.holdUntil = nil
+        guard let next = core.pop(connection.id) else { return 0 }
         switch next.item {
         case .frame(var frame):
-            guard LWSLibrary.write(connection.wsi, frame: &frame, as: LWS_WRITE_TEXT) else { return -1 }
-            if next.more { lws_callback_on_writable(connection.wsi) }
+            guard LWSLibrary.write(connection.wsi, frame: &frame.bytes, as: lws_write_protocol(rawValue: frame.flags))
+            else { return -1 }
+            if frame.gapAfterMs > 0 {
+                connection.holdUntil = LWSLibrary.monotonicSeconds() + Double(frame.gapAfterMs) / 1000
+                lws_set_timer_usecs(connection.wsi, lws_usec_t(frame.gapAfterMs) * 1000)
+            } else if next.more {
+                lws_callback_on_writable(connection.wsi)
+            }
             return 0
         case .close(let code, let reason):
             connection.finishing = true
             WebSocketClose.prepare(connection.wsi, code: code, reason: reason)
             return -1
+        case .reset:
+            connection.finishing = true
+            connection.resetDeadline = LWSLibrary.monotonicSeconds() + 1
+            resetWhenDelivered(connection)
+            return 0
         }
     }
 }

@@ -82,7 +82,7 @@ extension SimSession {
             r.sentText += c.text
             out.append(event(r.audioOut ? .audioTranscriptDelta(r.ref, delta: c.text) : .textDelta(r.ref, delta: c.text)))
         }
-        if r.audioOut && !c.audio.isEmpty { out.append(audioDelta(r, c.audio)) }
+        if r.audioOut && !c.audio.isEmpty { audioDelta(r, c.audio, into: &out) }
         guard r.finished else { return }
         if midAnswerFaultDue(r) {
             _ = fireFault(fault!, at: t, into: &out)
@@ -90,11 +90,20 @@ extension SimSession {
         }
         emitTail(r, status: "completed", responseStatus: "completed", sendDone: true, into: &out)
         finishResponse(at: t)
+        if let f = fault, !faultDone, f.atMs == nil, f.kind == .resetAfterDone, f.response == r.number {
+            _ = fireFault(f, at: t, into: &out)
+        }
     }
 
-    private func audioDelta(_ r: ResponseStream, _ range: Range<Int>) -> SimAction {
+    private func audioDelta(_ r: ResponseStream, _ range: Range<Int>, into out: inout [SimAction]) {
         audioProduced = true
-        return r.audio[range].withUnsafeBufferPointer { event(.audioDelta(r.ref, delta: PCM16.base64($0))) }
+        var payload = r.audio[range].withUnsafeBufferPointer { PCM16.base64($0) }
+        if let f = fault, f.kind == .invalidBase64, f.response == r.number, spoiledDeltas < (f.count ?? .max) {
+            if spoiledDeltas == 0 { out.append(.faultFired(f.kind)) }
+            payload = Self.spoil(payload, variant: spoiledDeltas, samples: r.audio[range])
+            spoiledDeltas += 1
+        }
+        out.append(event(.audioDelta(r.ref, delta: payload)))
     }
 
     private func midAnswerFaultDue(_ r: ResponseStream) -> Bool {
@@ -146,7 +155,7 @@ extension SimSession {
             // A delta the service had already put on the wire when it noticed the speech.
             let c = r.chunks[r.nextChunk]
             r.nextChunk += 1
-            if !c.audio.isEmpty { out.append(audioDelta(r, c.audio)) }
+            if !c.audio.isEmpty { audioDelta(r, c.audio, into: &out) }
         }
         emitTail(r, status: "incomplete", responseStatus: "cancelled", sendDone: options.cancelEmitsResponseDone,
                  into: &out)

@@ -86,7 +86,12 @@ extension SimSession {
             let head = #"{"event_id":"\#(ids.event())","type":"sim.oversize","padding":""#
             let tail = #""}"#
             let pad = max(0, f.bytes - head.utf8.count - tail.utf8.count)
-            out.append(.sendRaw(head + String(repeating: "A", count: pad) + tail))
+            let text = head + String(repeating: "A", count: pad) + tail
+            if let fragment = f.fragmentBytes {
+                out.append(.sendMessage(RawMessage(payload: Array(text.utf8), fragmentBytes: fragment)))
+            } else {
+                out.append(.sendRaw(text))
+            }
             return true
         case .sessionCap:
             let seconds = (f.atMs ?? 0) / 1000
@@ -96,6 +101,16 @@ extension SimSession {
         case .authReject:
             // Decided at the handshake; nothing to do on an open socket.
             return true
+        case .flood, .invalidUTF8, .deepNesting, .binaryFrames, .slowLoris:
+            sendHostile(f, into: &out)
+            return true
+        case .invalidBase64:
+            // The deltas are spoiled as they go out (`audioDelta`); a timed firing changes nothing.
+            return true
+        case .resetBeforeCreated, .resetAfterCreated, .resetAfterDone:
+            isClosed = true
+            out.append(.reset)
+            return false
         }
     }
 }

@@ -35,6 +35,8 @@ public final class SimSession {
     var lastActivity: Duration = .zero
     var pendingClose: (at: Duration, code: Int, reason: String)?
     var faultDone = false
+    /// invalid_base64: deltas spoiled so far.
+    var spoiledDeltas = 0
 
     public init(model: String, options: SimOptions = SimOptions(), fault: FaultPlan? = nil, seed: UInt64) {
         self.model = model
@@ -48,7 +50,11 @@ public final class SimSession {
 
     /// What to send when the socket opens (time zero): `session.created`.
     public func open() -> [SimAction] {
-        [event(.sessionCreated(state.createdConfig(id: sessionID, model: model)))]
+        let created = event(.sessionCreated(state.createdConfig(id: sessionID, model: model)))
+        guard let f = fault, f.isAtOpen, f.atMs == nil else { return [created] }
+        var out: [SimAction] = f.kind == .resetAfterCreated ? [created] : []
+        _ = fireFault(f, at: .zero, into: &out)
+        return out
     }
 
     /// A text frame from the client, `now` after the socket opened.

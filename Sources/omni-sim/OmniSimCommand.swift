@@ -15,13 +15,27 @@ struct OmniSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omni-sim",
         abstract: "A protocol-faithful local stand-in for the Qwen-Omni-Realtime WebSocket service.",
-        discussion: """
-            Serves ws(s)://HOST:PORT/api-ws/v1/realtime?model=… and prints
-            "omni-sim listening on HOST:PORT" once bound (use port 0 for a free one).
-            Faults per connection: add fault=NAME (and fault_* parameters) to the URL's query, or
-            write the same query string into --fault-file before connecting. Names:
-            \(FaultKind.allCases.map(\.rawValue).joined(separator: ", ")).
-            """)
+        // One line per paragraph: ArgumentParser wraps lines but keeps every newline.
+        discussion: [
+            "Serves ws(s)://HOST:PORT/api-ws/v1/realtime?model=… and prints \"omni-sim listening on HOST:PORT\" "
+                + "once bound (use port 0 for a free one).",
+            "Faults per connection: add fault=NAME (and fault_* parameters) to the URL's query, or write the "
+                + "same query string into --fault-file before connecting (or give it with --fault). Names: "
+                + FaultKind.allCases.map(\.rawValue).joined(separator: ", ") + ".",
+            "Parameters: fault_connection=K (only the K-th connection), fault_response=K, fault_after_deltas=N, "
+                + "fault_at_ms=T, fault_code=C, fault_close=0|1, fault_status=S, fault_bytes=B, fault_fragment=B "
+                + "(payload bytes per frame), fault_gap_ms=T, fault_count=N, fault_flood=malformed|unknown|error, "
+                + "fault_depth=D.",
+            "Hostile faults (issue 16), sent before the answer unless noted: flood (fault_count events, default "
+                + "20000, of fault_flood kind, each padded to fault_bytes), invalid_utf8 (a text frame that is not "
+                + "UTF-8), invalid_base64 (the answer's audio deltas, or its first fault_count, are not Base64 PCM), "
+                + "deep_nesting (arrays fault_depth deep, default 100000), binary_frames (fault_count binary "
+                + "messages of fault_bytes, default 100 of 1024), slow_loris (a fault_bytes event, default 256, in "
+                + "frames of fault_fragment bytes, default 1, fault_gap_ms apart, default 10), oversize_frame "
+                + "(fault_bytes, default 5 MiB, in frames of fault_fragment if given), reset_before_created, "
+                + "reset_after_created, reset_mid_answer, reset_after_done (TCP RST at that point, after what "
+                + "was sent before it).",
+        ].joined(separator: "\n\n"))
 
     @Option(help: "host:port to listen on ([::1]:port for IPv6; port 0 = any free port).")
     var listen = "127.0.0.1:0"

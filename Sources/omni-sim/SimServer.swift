@@ -52,6 +52,8 @@ final class SimServer: @unchecked Sendable {
     private let eventLog: EventLogWriter
     private let pending = Mutex<[Int: Pending]>([:])
     private var connections: [Int: Connection] = [:]
+    /// WebSocket connections opened so far (for fault_connection).
+    private var openedCount = 0
     private var server: LWSServer!
 
     init(settings: Settings, eventLog: EventLogWriter, logger: Logger) {
@@ -106,7 +108,9 @@ final class SimServer: @unchecked Sendable {
     // MARK: queue
 
     private func opened(_ id: Int) {
-        guard let p = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        guard var p = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
+        openedCount += 1
+        if let f = p.fault, !f.applies(toConnection: openedCount) { p.fault = nil }
         let session = SimSession(model: p.model, options: settings.options, fault: p.fault,
                                  seed: settings.seed &+ UInt64(id) &* 0x9E37_79B9)
         let conn = Connection(id: id, session: session, opened: .now)
@@ -152,10 +156,16 @@ final class SimServer: @unchecked Sendable {
         perform(conn.session.tick(now: .now - conn.opened), on: conn)
     }
 
+    /// Raw frames of one burst logged one by one; the rest of a flood gets one `_sim.raw_more`
+    /// line (a line per flood frame made the simulator, not the client, the bottleneck).
+    private static let rawFramesLogged = 10
+
     /// Carries out a session's actions in order, logs them, then re-arms its timer.
     private func perform(_ actions: [SimAction], on conn: Connection) {
         let id = conn.id
+        var rawRun = 0
         for a in actions {
+            if case .sendRaw = a {} else { endRawRun(&rawRun, on: id) }
             switch a {
             case .send(let e):
                 let json = e.json
@@ -163,16 +173,28 @@ final class SimServer: @unchecked Sendable {
                 eventLog.write(conn: id, dir: "server", event: .object(json))
             case .sendRaw(let text):
                 server.sendRaw(connectionID: id, text: text)
-                eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_sim.raw", [
-                    ("bytes", .int(Int64(text.utf8.count))), ("head", .string(String(text.prefix(120)))),
-                ]))
+                rawRun += 1
+                if rawRun <= Self.rawFramesLogged {
+                    eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_sim.raw", [
+                        ("bytes", .int(Int64(text.utf8.count))), ("head", .string(String(text.prefix(120)))),
+                    ]))
+                }
             case .close(let code, let reason):
                 server.close(connectionID: id, code: code, reason: reason)
                 eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_ws.close", [
                     ("code", .int(Int64(code))), ("reason", .string(reason)),
                 ]))
+            case .sendMessage(let m):
+                server.send(connectionID: id, payload: m.payload, binary: m.binary, fragmentBytes: m.fragmentBytes,
+                            gapMs: m.gapMs)
+                eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_sim.message", [
+                    ("bytes", .int(Int64(m.payload.count))), ("binary", .bool(m.binary)),
+                    ("fragment_bytes", m.fragmentBytes.map { .int(Int64($0)) } ?? .null),
+                    ("gap_ms", .int(Int64(m.gapMs))),
+                ]))
             case .reset:
-                server.reset(connectionID: id)
+                // After what this session already sent: "reset after session.created" means it arrived.
+                server.reset(connectionID: id, afterQueued: true)
                 eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_ws.reset"))
             case .stall:
                 eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_sim.stall"))
@@ -181,7 +203,17 @@ final class SimServer: @unchecked Sendable {
                 eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_sim.fault", [("fault", .string(kind.rawValue))]))
             }
         }
+        endRawRun(&rawRun, on: id)
         arm(conn)
+    }
+
+    private func endRawRun(_ run: inout Int, on id: Int) {
+        if run > Self.rawFramesLogged {
+            eventLog.write(conn: id, dir: "server", event: EventLog.pseudo("_sim.raw_more", [
+                ("frames", .int(Int64(run - Self.rawFramesLogged))),
+            ]))
+        }
+        run = 0
     }
 
     private func arm(_ conn: Connection) {

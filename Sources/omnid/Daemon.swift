@@ -109,7 +109,9 @@ final class Daemon: @unchecked Sendable {
             sessionReadyOnce = true
             checkReady()
         case .serverError(let code, let message, let type, let recoverable):
-            logger.warning("service error type=\(type ?? "-") code=\(code ?? "-"): \(message)\(recoverable ? "" : " (fatal)")")
+            // Recoverable ones are logged by the session, rate-limited (a flood of them must not
+            // flood the journal); a fatal one ends the link and is worth its own line.
+            if !recoverable { logger.warning("service error type=\(type ?? "-") code=\(code ?? "-"): \(message) (fatal)") }
         case .linkLost(let reason):
             logger.warning("link lost: \(reason)")
         case .droppedAudio(let total):

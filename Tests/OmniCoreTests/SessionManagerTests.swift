@@ -49,12 +49,12 @@ final class SessionManagerTests: XCTestCase {
         h.makeReady()
         let ref = ContentRef(responseID: "resp_1", itemID: "item_1")
         h.serve(.responseCreated(ResponseInfo(id: "resp_1", status: "in_progress")))
-        h.serve(.audioDelta(ref, delta: "AAAA"))
+        h.serve(.audioDelta(ref, delta: "AAAAAAAA"))
         h.serve(.responseDone(ResponseInfo(id: "resp_1", status: "completed")))
         XCTAssertEqual(h.serverEvents.map(\.type), ["session.updated", "response.created", "response.audio.delta", "response.done"])
         if case .audioDelta(let r, let d) = h.serverEvents[2].body {
             XCTAssertEqual(r, ref)
-            XCTAssertEqual(d, "AAAA")
+            XCTAssertEqual(d, "AAAAAAAA")
         } else {
             XCTFail("expected an audio delta")
         }
@@ -215,7 +215,8 @@ final class SessionManagerTests: XCTestCase {
         }
         XCTAssertEqual(m.queuedAudioMessages, 50)
         XCTAssertEqual(m.counters.droppedAudioFrames, 150)
-        XCTAssertEqual(h.events.last, .droppedAudio(total: 150))
+        // Rate-limited (SessionHostileInputTests): one event, for the first drop.
+        XCTAssertEqual(h.events.filter { if case .droppedAudio = $0 { true } else { false } }, [.droppedAudio(total: 1)])
         XCTAssertTrue(h.logs.contains("dropping the oldest queued audio"))
         XCTAssertEqual(h.transport.sent.count, 1, "only the session.update went out")
 
@@ -303,7 +304,8 @@ final class SessionManagerTests: XCTestCase {
         XCTAssertEqual(m.counters.malformedFrames, 5)
         XCTAssertEqual(h.serverEvents.count, forwarded)
         XCTAssertEqual(m.state, .ready)
-        XCTAssertEqual(h.logs.all.filter { $0.hasPrefix("warning skipping malformed frame") }.count, 5)
+        // Rate-limited (SessionHostileInputTests): the first at once, the rest counted.
+        XCTAssertEqual(h.logs.all.filter { $0.hasPrefix("warning skipping malformed frame") }.count, 1)
         // The stream goes on.
         h.serve(.inputAudioBufferCleared)
         XCTAssertEqual(h.serverEvents.last?.type, "input_audio_buffer.cleared")

@@ -62,7 +62,7 @@ final class SessionRenewalTests: XCTestCase {
         let ref = ContentRef(responseID: "resp_1", itemID: "item_1")
         for _ in 0..<8 {
             h.run(for: .seconds(1))
-            h.serve(.audioDelta(ref, delta: "AAAA"))
+            h.serve(.audioDelta(ref, delta: "AAAAAAAA"))
         }
         XCTAssertEqual(m.state, .ready, "still answering")
         XCTAssertEqual(h.transport.closes, [])

@@ -109,3 +109,33 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(AudioFormat.outputSampleRate, 24_000)
     }
 }
+
+/// `Base64.decodedCount` (the session's check of every audio delta) agrees with `decode`.
+final class Base64ValidationTests: XCTestCase {
+    func testDecodedCountAgreesWithDecode() {
+        var cases = ["", "Zg", "Zg==", "Zm8", "Zm8=", "Zm9v", "QQ=", "QUI==", "QUJD=", "A", "AAAAA", "!AAA", "A=AA",
+                     "AA AA", "====", "Zm9v\n", "Zm9vYg", "Zm9vYmE=", "é", "+/+/", "-_-_"]
+        var rng = SystemRandomNumberGenerator()
+        for n in 0..<200 {
+            let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let good = Base64.encode(bytes)
+            cases.append(good)
+            cases.append(String(good.dropLast()))
+            cases.append(good + "A")
+        }
+        for c in cases {
+            XCTAssertEqual(Base64.decodedCount(c), Base64.decode(c)?.count, c.debugDescription)
+        }
+    }
+
+    func testPCMValidityNeedsWholeSamples() {
+        XCTAssertTrue(PCM16.isValidBase64(PCM16.base64([1, -2, 3])))
+        XCTAssertTrue(PCM16.isValidBase64(""))
+        XCTAssertFalse(PCM16.isValidBase64("AA=="), "one byte")
+        XCTAssertFalse(PCM16.isValidBase64("AAAA"), "three bytes")
+        XCTAssertFalse(PCM16.isValidBase64("!AAA"))
+        for s in ["AA==", "AAAA", "!AAA", "AAAAA", PCM16.base64([7, 8])] {
+            XCTAssertEqual(PCM16.isValidBase64(s), PCM16.samples(fromBase64: s) != nil, s)
+        }
+    }
+}

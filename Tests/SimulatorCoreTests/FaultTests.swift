@@ -143,6 +143,9 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(Set(FaultKind.allCases.map(\.rawValue)), [
             "close_mid_answer", "reset_mid_answer", "stall_mid_answer", "rate_limit", "internal_error",
             "malformed_json", "oversize_frame", "auth_reject", "session_cap",
+            // HostileFaultTests:
+            "flood", "invalid_utf8", "invalid_base64", "deep_nesting", "binary_frames", "slow_loris",
+            "reset_before_created", "reset_after_created", "reset_after_done",
         ])
     }
 

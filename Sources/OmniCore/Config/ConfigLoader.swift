@@ -53,7 +53,7 @@ public enum ConfigLoader {
                   "earcon_level", "rt_priority", "capture_rate", "playback_rate"],
         "board": ["name", "file", "description"],
         "control": ["socket"],
-        "log": ["level"],
+        "log": ["level", "repeat_interval_ms"],
     ]
     /// Sections only a board file may hold; their keys are checked by the device layer.
     public static let boardOnlySections = ["button", "leds"]
@@ -230,6 +230,7 @@ public enum ConfigLoader {
 
         let l = SectionReader(doc: doc, section: "log")
         if let v = try l.choice("level", LogLevelName.self) { c.log.level = v }
+        if let v = try l.int("repeat_interval_ms", 100...3_600_000) { c.log.repeatIntervalMs = v }
     }
 
     static func resolveAPIKey(_ c: inout OmniConfig, doc: ConfigDocument, env: ConfigEnvironment,

@@ -66,6 +66,7 @@ extension OmniConfig {
         lines.append("")
         lines.append("[log]")
         lines.append("level = \(q(log.level.rawValue))")
+        lines.append("repeat_interval_ms = \(log.repeatIntervalMs)")
         return lines.joined(separator: "\n") + "\n"
     }
 }

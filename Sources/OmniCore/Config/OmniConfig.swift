@@ -88,6 +88,8 @@ public struct OmniConfig: Sendable, Equatable {
 
     public struct Log: Sendable, Equatable {
         public var level: LogLevelName = .info
+        /// Warnings that can repeat per frame: at most one line per this interval after the first.
+        public var repeatIntervalMs = 10_000
     }
 
     public var service = Service()

@@ -12,19 +12,25 @@ public struct ConnectRequest: Sendable, Equatable, CustomStringConvertible {
     public var allowInsecure: Bool
     /// Largest incoming message accepted, in bytes; bigger ones fail the link.
     public var maxMessageBytes: Int
+    /// Longest an incoming message may take from its first frame to its last; a slower one fails
+    /// the link. A sender that dribbles a message (one byte per frame, pings answered between
+    /// frames) otherwise holds the link, and every answer queued behind it, for as long as it likes.
+    public var maxMessageDuration: Duration
 
     public init(url: String, headers: [(name: String, value: String)] = [], caFile: String? = nil,
-                allowInsecure: Bool = false, maxMessageBytes: Int = 4 << 20) {
+                allowInsecure: Bool = false, maxMessageBytes: Int = 4 << 20,
+                maxMessageDuration: Duration = .seconds(25)) {
         self.url = url
         self.headers = headers
         self.caFile = caFile
         self.allowInsecure = allowInsecure
         self.maxMessageBytes = maxMessageBytes
+        self.maxMessageDuration = maxMessageDuration
     }
 
     public static func == (a: ConnectRequest, b: ConnectRequest) -> Bool {
         a.url == b.url && a.caFile == b.caFile && a.allowInsecure == b.allowInsecure
-            && a.maxMessageBytes == b.maxMessageBytes
+            && a.maxMessageBytes == b.maxMessageBytes && a.maxMessageDuration == b.maxMessageDuration
             && a.headers.map(\.name) == b.headers.map(\.name)
             && a.headers.map(\.value) == b.headers.map(\.value)
     }
@@ -71,6 +77,9 @@ public enum TransportEvent: Sendable, Equatable {
     case text(String)
     /// Any frame arrived (text, pong, ping): keeps the link alive.
     case pong
+    /// A complete binary message of this many bytes arrived (the protocol has none; it is
+    /// dropped, but it is a sign of life and is counted).
+    case binary(byteCount: Int)
     /// The transport's own send queue has room again.
     case writable
     /// The link closed (by either side) after it had opened.

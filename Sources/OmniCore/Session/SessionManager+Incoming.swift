@@ -18,7 +18,7 @@ extension SessionManager {
             event = try ServerEvent.decode(text)
         } catch {
             counters.malformedFrames += 1
-            logger.warning("skipping malformed frame (\(counters.malformedFrames) so far): \(error)")
+            warnMalformedFrame(error, at: now)
             return
         }
         if case .unknown(let type) = event.body {
@@ -26,6 +26,7 @@ extension SessionManager {
             logger.debug("ignoring unknown event type \(redact(type))")
             return
         }
+        if case .audioDelta(let ref, let delta) = event.body, !acceptAudioDelta(ref, delta, at: now) { return }
         pendingEvents.append(.server(event))
         turn.server(event.body, at: now)
         switch event.body {
@@ -64,7 +65,7 @@ extension SessionManager {
             if d.eventID.map(configEventIDs.contains) == true {
                 logger.warning("session.update rejected (\(desc)); the service keeps its previous config")
             } else {
-                logger.notice("service error, session continues (\(desc))")
+                noteRecoverableError(desc, at: now)
             }
         }
     }

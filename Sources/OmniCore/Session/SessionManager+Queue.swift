@@ -79,11 +79,9 @@ extension SessionManager {
         }
         if dropped > 0 {
             counters.droppedAudioFrames += dropped
-            if droppingSinceDrain == 0 {
-                logger.warning("link slower than real time or not ready: dropping the oldest queued audio")
-            }
             droppingSinceDrain += dropped
-            pendingEvents.append(.droppedAudio(total: counters.droppedAudioFrames))
+            // One drop per appended message while the link lags: rate-limited (issue 16).
+            warnDroppedAudio(at: clock.now())
         }
         while queue.imageCount > max(0, settings.maxQueuedImages), queue.dropOldest(.image) != nil {
             counters.droppedImages += 1

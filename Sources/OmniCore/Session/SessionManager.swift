@@ -13,7 +13,8 @@
 // This file holds the type, its state and public lifecycle, and the two entry points (`handle`,
 // `tick`). Each concern lives in its own extension: SessionManager+Connection (connect, open,
 // configure, close), +Reconnect (lost links, backoff), +Keepalive (pings, dead links), +Renewal
-// (the session cap), +Queue (the outgoing API and queue), +Incoming (server events and errors).
+// (the session cap), +Queue (the outgoing API and queue), +Incoming (server events and errors),
+// +Warnings (rate-limited warnings for what a hostile service can repeat per frame).
 // Those files share the manager's state, which is therefore internal rather than private.
 
 import Logging
@@ -58,6 +59,7 @@ public final class SessionManager {
     var configEventIDs: Set<String> = []
     var renewalPostponedLogged = false
     var droppingSinceDrain = 0
+    var repeated: SessionRepeatedWarnings
 
     let idTag: String
     var idCounter: UInt64 = 0
@@ -102,6 +104,7 @@ public final class SessionManager {
         self.onEvent = onEvent
         self.backoff = ReconnectBackoff(policy: settings.reconnect)
         self.turn = SessionTurnTracker(idleTimeout: settings.turnIdleTimeout)
+        self.repeated = SessionRepeatedWarnings(interval: settings.logRepeatInterval)
         var g = SystemRandomNumberGenerator()
         let tag = String(g.next() & 0xFFFF_FFFF_FFFF, radix: 16)
         self.idTag = String(repeating: "0", count: max(0, 12 - tag.count)) + tag
@@ -217,6 +220,8 @@ public final class SessionManager {
             received(text, at: now)
         case .pong:
             if state.hasLink { lastFrameAt = now }
+        case .binary(let bytes):
+            receivedBinary(byteCount: bytes, at: now)
         case .writable:
             if state == .configuring { sendPendingConfig() }
             flush()
@@ -226,6 +231,7 @@ public final class SessionManager {
             failed(failure, at: now)
         }
         checkRenewal(at: now)
+        flushRepeatedWarnings(at: now)
     }
 
     /// Runs the timers that are due: connect/close timeouts, pings, dead-link detection,
@@ -256,6 +262,7 @@ public final class SessionManager {
             if now >= until { connect(reconnecting: true) }
         }
         flush()
+        flushRepeatedWarnings(at: now)
     }
 
     // MARK: State and events

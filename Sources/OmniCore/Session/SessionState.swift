@@ -132,7 +132,9 @@ public enum SessionEvent: Sendable, Equatable {
     /// a reconnect is scheduled. Not sent for `stop()` or a session renewal.
     case linkLost(LinkLossReason)
     /// Queued audio was dropped because the link is slower than real time or not ready;
-    /// `total` is `counters.droppedAudioFrames`.
+    /// `total` is `counters.droppedAudioFrames`. Rate-limited like the warnings
+    /// (`SessionSettings.logRepeatInterval`): sent for the first drop, then at most once per
+    /// interval, so a receiver may log each one.
     case droppedAudio(total: Int)
 }
 
@@ -154,6 +156,10 @@ public struct SessionCounters: Sendable, Equatable {
     public var malformedFrames = 0
     /// Well-formed events of a type we do not know (ignored).
     public var unknownEvents = 0
+    /// `response.audio.delta` events whose payload is not Base64 of whole 16-bit samples (dropped).
+    public var invalidAudioDeltas = 0
+    /// Binary WebSocket messages (the protocol has none; ignored).
+    public var binaryMessages = 0
     /// Server `error` events.
     public var serverErrors = 0
     /// Messages handed to the transport (including `session.update`).
@@ -186,12 +192,17 @@ public struct SessionSettings: Sendable, Equatable {
     /// A turn that shows no activity (appends, response events) for this long is over (§5.3).
     public var turnIdleTimeout: Duration
     public var reconnect: ReconnectPolicy
+    /// Warnings that can repeat per frame (malformed frames, bad audio deltas, binary messages,
+    /// dropped audio): the first is written at once, then at most one line per this interval,
+    /// with the count of those not written (`LogRateLimiter`).
+    public var logRepeatInterval: Duration
 
     public init(pingInterval: Duration = .seconds(10), deadAfter: Duration = .seconds(25),
                 connectTimeout: Duration = .seconds(15), closeTimeout: Duration = .seconds(2),
                 maxQueuedAudio: Int = 50, maxQueuedImages: Int = 2,
                 maxSessionLength: Duration? = .seconds(120 * 60), renewalMargin: Duration = .seconds(5 * 60),
-                turnIdleTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy()) {
+                turnIdleTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
+                logRepeatInterval: Duration = .seconds(10)) {
         self.pingInterval = pingInterval
         self.deadAfter = deadAfter
         self.connectTimeout = connectTimeout
@@ -202,5 +213,6 @@ public struct SessionSettings: Sendable, Equatable {
         self.renewalMargin = renewalMargin
         self.turnIdleTimeout = turnIdleTimeout
         self.reconnect = reconnect
+        self.logRepeatInterval = logRepeatInterval
     }
 }

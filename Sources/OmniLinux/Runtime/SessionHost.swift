@@ -22,7 +22,9 @@ public final class SessionHost: @unchecked Sendable {
         self.loop = loop
         // The transport calls back on its own thread; `weakSelf` avoids a cycle through it.
         let box = WeakBox<SessionHost>()
-        transport = LWSClientTransport(logger: Logger(label: "omnid.ws")) { event in
+        // The receive window bounds what a flooding server can queue on the loop (each message
+        // waits there to be decoded): the control socket, timers and the watchdog run in between.
+        transport = LWSClientTransport(logger: Logger(label: "omnid.ws"), receiveWindow: Self.receiveWindow) { event in
             loop.post { box.value?.handleTransport(event) }
         }
         // The manager reports through the relay, which exists before the manager does, so
@@ -80,8 +82,13 @@ public final class SessionHost: @unchecked Sendable {
         done()
     }
 
+    /// Received messages that may wait on the loop: a few hundred small events, or a few seconds
+    /// of answer audio (a 100 ms delta is 6.4 KB of Base64), before the socket is left unread.
+    static let receiveWindow = LWSClientTransport.ReceiveWindow(messages: 256, bytes: 1 << 20)
+
     private func handleTransport(_ event: TransportEvent) {
         withManager { $0.handle(event) }
+        transport.receivedMessageHandled(event)
     }
 
     private func rearm() {

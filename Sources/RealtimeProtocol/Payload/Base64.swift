@@ -54,14 +54,31 @@ public enum Base64 {
         return ok ? out : nil
     }
 
-    /// Appends the decoding of `src` to `out`; on failure returns false and leaves `out` as it was.
-    public static func decode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+    /// How many bytes `text` decodes to, without decoding it; nil exactly when `decode` fails.
+    /// (The session checks every audio delta with it: a hostile payload is counted, not played.)
+    public static func decodedCount(_ text: String) -> Int? {
+        var text = text
+        return text.withUTF8 { src -> Int? in
+            guard let n = dataLength(src) else { return nil }
+            for i in 0..<n where reverse[Int(src[i])] == 0xFF { return nil }
+            return n * 6 / 8
+        }
+    }
+
+    /// The length of `src` without its padding, nil when the length or padding is impossible.
+    private static func dataLength(_ src: UnsafeBufferPointer<UInt8>) -> Int? {
         var n = src.count
         while n > 0, src[n - 1] == UInt8(ascii: "=") { n -= 1 }
         let padding = src.count - n
         // Unpadded: any length but 4k+1. Padded: the padding must fill the last group exactly
         // ("QQ==", "QUI="), so "QQ=", "QUI==" and "QUJD=" are rejected.
-        guard n % 4 != 1, padding == 0 || (padding <= 2 && (n + padding) % 4 == 0) else { return false }
+        guard n % 4 != 1, padding == 0 || (padding <= 2 && (n + padding) % 4 == 0) else { return nil }
+        return n
+    }
+
+    /// Appends the decoding of `src` to `out`; on failure returns false and leaves `out` as it was.
+    public static func decode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
+        guard let n = dataLength(src) else { return false }
         let start = out.count
         out.reserveCapacity(start + n * 3 / 4)
         var acc: UInt32 = 0

@@ -23,6 +23,12 @@ public enum PCM16 {
         samples.withUnsafeBufferPointer { base64($0) }
     }
 
+    /// Whether `samples(fromBase64:)` would succeed: Base64 of a whole number of samples.
+    public static func isValidBase64(_ text: String) -> Bool {
+        guard let n = Base64.decodedCount(text) else { return false }
+        return n % 2 == 0
+    }
+
     /// Samples from Base64 little-endian PCM; nil when the text is not Base64 or has an odd byte count.
     public static func samples(fromBase64 text: String) -> [Int16]? {
         guard let bytes = Base64.decode(text), bytes.count % 2 == 0 else { return nil }
