@@ -27,3 +27,9 @@ bench:
 
 clean:
 	rm -rf .build .build-* out
+
+# Fuzzing (fuzz/README.md): every target for FUZZ_SECONDS each (30 by default, as in CI).
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)

@@ -91,5 +91,14 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", "CWebSocketShim", "CLibWebSockets", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
+
+        // Fuzzing (fuzz/README.md): the targets as a library, so FuzzRegressionTests replays the
+        // committed corpus and crash reproducers in every test run, and their driver, which
+        // fuzz/run.sh builds with libFuzzer and which otherwise only replays files.
+        .target(
+            name: "OmniFuzz", dependencies: ["RealtimeProtocol", "OmniCore", "OmniTOML", "OmniLinux"], path: "fuzz/Harness",
+            swiftSettings: swift6),
+        .executableTarget(name: "omni-fuzz", dependencies: ["OmniFuzz"], path: "fuzz/Driver", swiftSettings: swift6),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["OmniFuzz"], swiftSettings: swift6),
     ]
 )
