@@ -13,13 +13,13 @@ set +e
 swift build --build-tests >"$log" 2>&1
 build_status=$?
 set -e
-grep -E "^$(pwd)/(Sources|Tests)/.*(warning|error):" "$log" | sort -u || true
+grep -E "^$(pwd)/(Sources|Tests|fuzz|bench)/.*(warning|error):" "$log" | sort -u || true
 if [ "$build_status" != 0 ]; then
   tail -40 "$log"
   echo "test: build failed" >&2
   exit 1
 fi
-if grep -qE "^$(pwd)/(Sources|Tests)/.*warning:" "$log"; then
+if grep -qE "^$(pwd)/(Sources|Tests|fuzz|bench)/.*warning:" "$log"; then
   echo "test: the build has warnings in project code (listed above)" >&2
   exit 1
 fi

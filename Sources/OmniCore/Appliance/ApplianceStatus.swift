@@ -93,7 +93,9 @@ public struct ApplianceStatus: Sendable, Equatable {
         var last: ApplianceTurnLatencies?
         if let t = o["last_turn"]?.objectValue {
             func d(_ k: String) -> Duration? {
-                t[k]?.doubleValue.map { Duration.nanoseconds(Int64(($0 * 1_000_000).rounded())) }
+                // A reply from the wire may hold any number (1e25 trapped here; found by fuzzing).
+                guard let ms = t[k]?.doubleValue, let ns = Int64(exactly: (ms * 1_000_000).rounded()) else { return nil }
+                return .nanoseconds(ns)
             }
             last = ApplianceTurnLatencies(releaseToCommit: d("release_to_commit_ms"),
                                           commitToFirstDelta: d("commit_to_first_delta_ms"),

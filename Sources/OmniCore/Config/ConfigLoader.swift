@@ -138,7 +138,11 @@ public enum ConfigLoader {
         let sections = Array(knownSections.keys) + (allowBoardSections ? boardOnlySections : [])
         for (section, entries) in doc.sections.sorted(by: { $0.key < $1.key }) {
             if section.isEmpty {
-                let (key, entry) = entries.sorted { $0.value.line < $1.value.line }.first!
+                // Top-level keys, or a table named "" (`['']`, found by fuzzing) with none.
+                guard let (key, entry) = entries.min(by: { $0.value.line < $1.value.line }) else {
+                    throw ConfigError(file: doc.file, line: doc.sectionLines[""], key: nil,
+                                      message: "[\"\"]: a section needs a name such as [service] or [session]")
+                }
                 throw ConfigError(file: doc.file, line: entry.line, key: key,
                                   message: "keys belong in a section such as [service] or [session]")
             }

@@ -3,24 +3,14 @@
 
 extension OmniConfig {
     public var effectiveTOML: String {
-        func q(_ s: String) -> String {
-            var out = "\""
-            for c in s.unicodeScalars {
-                switch c {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\t": out += "\\t"
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
-        }
+        func q(_ s: String) -> String { "\"" + escaped(s) + "\"" }
         func list(_ a: [String]) -> String { "[" + a.map(q).joined(separator: ", ") + "]" }
         var lines: [String] = []
-        if let f = sources.configFile { lines.append("# config: \(f)") }
-        if let b = sources.boardFile { lines.append("# board:  \(b)") }
-        lines.append("# api key: " + (apiKey == nil ? "none" : "<redacted> (from \(sources.apiKeySource ?? "?"))"))
+        // Paths come from the user: escaped like strings, so a control character cannot end the
+        // comment and turn the rest into TOML (found by fuzzing).
+        if let f = sources.configFile { lines.append("# config: \(escaped(f))") }
+        if let b = sources.boardFile { lines.append("# board:  \(escaped(b))") }
+        lines.append("# api key: " + (apiKey == nil ? "none" : "<redacted> (from \(escaped(sources.apiKeySource ?? "?")))"))
         lines.append("")
         lines.append("[service]")
         lines.append("region = \(q(service.region.rawValue))")
@@ -69,4 +59,24 @@ extension OmniConfig {
         lines.append("repeat_interval_ms = \(log.repeatIntervalMs)")
         return lines.joined(separator: "\n") + "\n"
     }
+}
+
+/// A TOML basic-string body: quotes and backslashes escaped, every control character (which
+/// TOML forbids raw in a basic string) as an escape, so the output always parses back.
+func escaped(_ s: String) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        case _ where c.value < 0x20 || c.value == 0x7F:
+            let hex = String(c.value, radix: 16, uppercase: true)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out
 }
