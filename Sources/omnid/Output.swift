@@ -11,11 +11,14 @@ func printError(_ text: String) {
     line.withUTF8 { buf in _ = write(2, buf.baseAddress, buf.count) }
 }
 
-/// Loads and validates the config for a subcommand; on error prints `FILE:LINE: key: …` and
-/// exits with EX_CONFIG (78), which the unit does not restart.
+/// Loads and validates the config for a subcommand (`run` and `check-config` alike: one path);
+/// on error prints `FILE:LINE: key: …` and exits with EX_CONFIG (78), which the unit does not
+/// restart.
 func loadConfigOrExit(_ path: String) throws -> LoadedConfig {
     do {
-        return try ConfigLoader.load(path: path, env: Files.configEnvironment())
+        let loaded = try ConfigLoader.load(path: path, env: Files.configEnvironment())
+        try ConfigLoader.checkRunnable(loaded)
+        return loaded
     } catch {
         printError("error: \(error)")
         throw ExitCode(exitConfigError)

@@ -21,11 +21,6 @@ struct RunCommand: ParsableCommand {
         OmniLogging.bootstrap(level: loaded.config.log.level.loggerLevel)
         let logger = Logger(label: "omnid")
         for w in loaded.warnings { logger.warning("\(w)") }
-        if loaded.config.apiKey == nil && !ServiceURL.isLoopback(loaded.config.service.effectiveURL) {
-            printError("error: \(config): service: no API key; set api_key_file, the systemd credential "
-                + "\"\(loaded.config.service.apiKeyCredential)\", or DASHSCOPE_API_KEY")
-            throw ExitCode(exitConfigError)
-        }
         do {
             let daemon = try Daemon(config: loaded.config, configPath: config, logger: logger)
             try daemon.start()

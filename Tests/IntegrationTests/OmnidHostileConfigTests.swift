@@ -98,3 +98,53 @@ final class OmnidHostileConfigTests: XCTestCase {
         XCTAssertTrue(status.waitFor { $0.stdout.contains("connection:  ready") }, status.stdout + status.stderr)
     }
 }
+
+/// `check-config` validates everything `run` validates (issue 16): a board's button/LED
+/// sections and the API key are checked by both, with the same message and exit status.
+final class CheckConfigRunParityTests: XCTestCase {
+    func both(_ config: String, env extra: [String: String] = [:]) throws -> [(status: Int32, output: String)] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-parity-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let conf = "\(dir)/omni.conf"
+        try config.replacingOccurrences(of: "DIR", with: dir).write(toFile: conf, atomically: true, encoding: .utf8)
+        return try ["check-config", "run"].map { command in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try Binaries.path("omnid"))
+            p.arguments = [command, "--config", conf]
+            var env = ProcessInfo.processInfo.environment
+            env["DASHSCOPE_API_KEY"] = nil
+            env["CREDENTIALS_DIRECTORY"] = nil
+            for (k, v) in extra { env[k] = v }
+            p.environment = env
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = pipe
+            try p.run()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, out)
+        }
+    }
+
+    func testMissingKeyForTheRealServiceFailsBoth() throws {
+        for r in try both("[audio]\ncapture = \"null\"\nplayback = \"null\"\n[control]\nsocket = \"DIR/c.sock\"\n") {
+            XCTAssertEqual(r.status, 78, r.output)
+            XCTAssertTrue(r.output.contains("service.api_key_file: no API key for wss://"), r.output)
+        }
+    }
+
+    func testBadBoardButtonFailsBoth() throws {
+        let board = "[button]\nline = \"GPIO17\"\ndebounce_ms = 100000\n"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-parity-board-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try board.write(toFile: "\(dir)/b.toml", atomically: true, encoding: .utf8)
+        let results = try both("[board]\nfile = \"\(dir)/b.toml\"\n[audio]\ncapture = \"null\"\nplayback = \"null\"\n[control]\nsocket = \"DIR/c.sock\"\n",
+                               env: ["DASHSCOPE_API_KEY": "test-key-not-real"])
+        for r in results {
+            XCTAssertEqual(r.status, 78, r.output)
+            XCTAssertTrue(r.output.contains("\(dir)/b.toml:3: button.debounce_ms"), r.output)
+        }
+    }
+}

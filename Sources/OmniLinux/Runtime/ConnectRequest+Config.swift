@@ -26,10 +26,3 @@ extension OmniConfig {
 public enum OmnidVersion {
     public static let string = "0.1.0"
 }
-
-public enum ServiceURL {
-    /// True for ws(s) URLs whose host is 127.0.0.0/8, ::1 or localhost.
-    public static func isLoopback(_ url: String) -> Bool {
-        (try? WebSocketURL(parsing: url))?.isLoopback ?? false
-    }
-}
