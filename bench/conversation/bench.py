@@ -22,6 +22,7 @@ import time
 from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, locate, make_question, median, now, percentile,
                     proc_cpu_s, proc_fds, proc_status_kb, proc_thread_cpu_s, proc_threads, read_jsonl, read_wav, sim_turns,
                     sound_clusters, sound_span, write_wav)
+from idle import report_idle, run_idle
 from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -442,8 +443,9 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
     p = out.append
     p("")
     p(f"Conversation benchmark — {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} — {machine}")
-    p(f"{plan.turns} push-to-talk turns; question \"{a.question}\" ({q_len_s:.2f} s of espeak-ng speech), "
-      f"button held {plan.window:.1f} s; omni-sim {' '.join(a.sim_args)}")
+    if om or ref:
+        p(f"{plan.turns} push-to-talk turns; question \"{a.question}\" ({q_len_s:.2f} s of espeak-ng speech), "
+          f"button held {plan.window:.1f} s; omni-sim {' '.join(a.sim_args)}")
     p("")
     rows = []
 
@@ -496,7 +498,7 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
                 p("omnid's status reports first_delta_to_first_sample_ms = null (its audio engine does not report "
                   "'playback started'), so the 'of which' rows are the reference's only.")
     if alone:
-        ex, rc, sk = alone.get("exec"), alone.get("reconnect"), alone.get("soak")
+        ex, rc, sk, idle = alone.get("exec"), alone.get("reconnect"), alone.get("soak"), alone.get("idle")
         p("")
         p("omnid alone")
         if ex:
@@ -531,6 +533,8 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
             p(f"    growth: RSS {(s[-1]['rss_kb'] - s[0]['rss_kb']) / 1024:+.2f} MiB from turn 0, "
               f"{(s[-1]['rss_kb'] - s[ref_i]['rss_kb']) / 1024:+.2f} MiB from turn {s[ref_i]['turn']}; "
               f"fds {s[-1]['fds'] - s[0]['fds']:+d}; threads {s[-1]['threads'] - s[0]['threads']:+d}")
+        if idle:
+            report_idle(p, idle)
     p("")
     p(f"wall time {wall_s:.0f} s; command: {a.command}")
     return "\n".join(out)
@@ -569,7 +573,10 @@ def main():
     ap.add_argument("--soak-turns", type=int, default=1000)
     ap.add_argument("--soak-hold", type=float, default=0.16, help="s the button is held per soak turn (omnid drops < 150 ms)")
     ap.add_argument("--soak-answer-ms", type=int, default=40, help="length of each soak answer (a tone)")
-    ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak",
+    ap.add_argument("--idle-seconds", type=float, default=600, help="s of push-to-talk idle to measure (the idle part)")
+    ap.add_argument("--idle-vad-seconds", type=float, default=120,
+                    help="s of vad-mode idle (streaming silence) to measure after it; 0: skip")
+    ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak,idle",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--sim-extra", default="", help="extra omni-sim flags for the conversation (to test the checks, "
                     "e.g. \"--fault fault=close_mid_answer\")")
@@ -621,6 +628,8 @@ def main():
             sim.stop()
     if "soak" in parts:
         alone["soak"] = run_soak(a, work, silence)
+    if "idle" in parts:
+        alone["idle"] = run_idle(a, work, silence)
 
     wall = now() - started
     text = report(a, plan, len(question) / plan.rate, om, ref, alone, wall, machine_description())

@@ -29,7 +29,7 @@ extension AudioEngine {
         let params = AudioStreamPlan.Parameters(
             config: config, alsaConfigFile: options.alsaConfigFile,
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
-            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds))
+            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD)
         let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
                                        playbackRing: playbackRing.view)
         try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate)
@@ -58,6 +58,7 @@ extension AudioEngine {
     func stopStreams(_ c: inout EngineControl) {
         guard let plan = c.plan else { return }
         shared.pointee.stop.store(true, ordering: .relaxed)
+        kickAudioThread()
         plan.join()
         plan.close()
         c.plan = nil
@@ -71,12 +72,17 @@ extension AudioEngine {
         let pring = playbackRing.view
         let quality = options.resamplerQuality
         try captureSide.withLock { side in
+            // The owner's interest outlives the devices (a reopen must not silence its wake-ups).
+            let interest = side.interest
             side = CaptureSide(resampler: try makeResampler(from: captureRate, to: Self.captureOutputRate, quality: quality))
+            side.interest = interest
             cring.discardAll()
+            armCaptureWake(side, cring)
         }
         try playbackSide.withLock { side in
             side = PlaybackSide(resampler: try makeResampler(from: Self.playbackInputRate, to: playbackRate, quality: quality))
             pring.discardAll()
+            armPlaybackRoom(side, pring)
         }
     }
 
@@ -88,11 +94,13 @@ extension AudioEngine {
             cring.discardAll()
             side.carry = 0
             side.resampler.reset()
+            armCaptureWake(side, cring)
         }
         playbackSide.withLock { side in
             pring.discardAll()
             side.clearPending()
             side.resampler.reset()
+            armPlaybackRoom(side, pring)
         }
     }
 

@@ -35,6 +35,9 @@ final class AudioStreamPlan {
         var alsaConfigFile: String?
         var pacingSpeed: Double?
         var stallTimeoutNanos: Int
+        /// The engine's eventfds: the audio thread's wake-ups, and its own.
+        var wakeFD: Int32
+        var kickFD: Int32
     }
 
     init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRingView,
@@ -122,7 +125,7 @@ final class AudioStreamPlan {
         let periodMs = max(1, c.periodMs)
         rt = .allocate(capacity: 1)
         rt.initialize(to: RTStreamPlan(
-            shared: shared, captureRing: captureRing, playbackRing: playbackRing,
+            shared: shared, wakeFD: p.wakeFD, kickFD: p.kickFD, captureRing: captureRing, playbackRing: playbackRing,
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,

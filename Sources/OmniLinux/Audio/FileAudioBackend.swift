@@ -9,9 +9,11 @@ import OmniCore
 // Both are paced by the audio thread's clock (real time, or faster in tests), since a file
 // has no clock of its own. The capture file is read whole when the device opens (off the
 // audio thread); the audio thread copies from memory. The playback file is written with
-// write(2) from the audio thread (a syscall, no allocation); its header sizes are patched
-// about once a second and when the device closes, so an interrupted run still leaves a
-// readable file.
+// pwrite(2) from the audio thread (a syscall, no allocation); a period of pure silence is not
+// written at all but left as a hole in the file (it reads back as zeros), so an idle speaker
+// costs no file-system work; the file is extended over the holes and its header sizes are
+// patched about once a second and when the device closes, so an interrupted run still leaves
+// a readable file.
 //
 // ALSA's own `file:` PCM alias is shadowed by this prefix; name it through an ALSA config
 // file if it is ever needed.
@@ -130,29 +132,35 @@ final class FilePlaybackSink {
         Glibc.close(state.pointee.fd)
     }
 
-    /// Audio thread: appends `frames` frames. Returns frames written (all of them: a failing
-    /// disk is remembered in `writeErrno`, the audio keeps flowing).
-    static func write(_ s: UnsafeMutablePointer<FilePlaybackState>, _ source: UnsafeRawPointer, frames: Int) -> Int {
+    /// Audio thread: appends `frames` frames; `silent` frames are all zero and become a hole.
+    /// Returns frames written (all of them: a failing disk is remembered in `writeErrno`, the
+    /// audio keeps flowing).
+    static func write(_ s: UnsafeMutablePointer<FilePlaybackState>, _ source: UnsafeRawPointer, frames: Int,
+                      silent: Bool = false) -> Int {
         let bytes = frames * s.pointee.channels * 2
-        var done = 0
-        while done < bytes {
-            let r = Glibc.write(s.pointee.fd, source + done, bytes - done)
-            if r < 0 {
-                if errno == EINTR { continue }
-                s.pointee.writeErrno = errno
-                break
+        if !silent {
+            var done = 0
+            while done < bytes {
+                let r = pwrite(s.pointee.fd, source + done, bytes - done, off_t(WAV.headerSize + s.pointee.dataBytes + done))
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    s.pointee.writeErrno = errno
+                    break
+                }
+                done += r
             }
-            done += r
         }
-        s.pointee.dataBytes += done
+        s.pointee.dataBytes += bytes
         if s.pointee.dataBytes - s.pointee.bytesAtLastPatch >= s.pointee.rate * 2 * s.pointee.channels {
             patchHeader(s)
         }
         return frames
     }
 
-    /// Writes the current sizes into the RIFF and data chunk headers (pwrite: no allocation).
+    /// Extends the file over trailing silence and writes the current sizes into the RIFF and
+    /// data chunk headers (ftruncate and pwrite: no allocation).
     static func patchHeader(_ s: UnsafeMutablePointer<FilePlaybackState>) {
+        _ = ftruncate(s.pointee.fd, off_t(WAV.headerSize + s.pointee.dataBytes))
         let data = UInt32(truncatingIfNeeded: s.pointee.dataBytes)
         var riff = (36 + data).littleEndian
         var dataLE = data.littleEndian

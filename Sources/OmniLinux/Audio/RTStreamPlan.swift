@@ -21,6 +21,11 @@ struct EarconSlot {
 /// Everything one stream plan's audio thread needs: plain values and pointers.
 struct RTStreamPlan {
     var shared: UnsafeMutablePointer<AudioShared>
+    /// The engine's eventfd: written to wake the monitor thread (AudioRTLoop+Wake.swift).
+    var wakeFD: Int32
+    /// Written by the engine's callers when they ask the loop for something (playback, an
+    /// earcon, a flush, timely capture, stop): ends a coast early (AudioRTClock.swift).
+    var kickFD: Int32
     var captureRing: SPSCRingView
     var playbackRing: SPSCRingView
 
