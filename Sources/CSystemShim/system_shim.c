@@ -1,6 +1,8 @@
 /* Why this file exists: see include/omni_system.h. */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <time.h>
 #include <string.h>
@@ -50,4 +52,15 @@ int omni_wait_readable_until(int fd, int64_t deadline_ns)
     left.tv_sec = (time_t)(rest / 1000000000);
     left.tv_nsec = (long)(rest % 1000000000);
     return ppoll(&p, 1, &left, NULL);
+}
+
+int omni_lock_stack(size_t bytes)
+{
+    volatile unsigned char here = 0;
+    uintptr_t top = (uintptr_t)&here;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t low = (top - bytes) & ~(page - 1);
+
+    omni_prefault_stack(bytes);
+    return mlock((void *)low, (size_t)(top - low));
 }

@@ -3,11 +3,14 @@ What it costs: CPU per minute (/proc/PID/stat), wake-ups per second per thread (
 involuntary context switches, /proc/PID/task/*/status), RSS, and where the resident memory is
 (/proc/PID/smaps_rollup and the largest mappings, thread stacks named after their thread).
 
-Two runs: push-to-talk (the appliance's normal idle: the microphone runs, its audio is not
-wanted) and vad (the microphone's audio streams to the service all the time, here silence).
+Three runs: push-to-talk (the appliance's normal idle: the microphone runs, its audio is not
+wanted), the same over wss:// (omni-sim with a throw-away certificate that omnid trusts as its
+ca_file: what TLS adds, as on the real service), and vad (the microphone's audio streams to
+the service all the time, here silence).
 """
 
 import os
+import subprocess
 import time
 
 from common import BenchError, SimProcess, proc_cpu_s, proc_status_kb, proc_threads
@@ -145,12 +148,26 @@ def memory_breakdown(pid, top=12):
     return {"rollup": rollup(pid), "groups": ranked[:top], "all_groups": ranked}
 
 
-def measure(a, work, mode, seconds, capture):
-    """One idle run; returns the figures."""
-    sim = SimProcess(a.omni_sim, os.path.join(work, f"sim-idle-{mode}.jsonl"),
-                     ["--answer", "echo", "--log-audio", "false", "--seed", "4"])
-    o = Omnid(a.omnid, work, f"omnid-idle-{mode}", sim.base_url, capture,
-              os.path.join(work, f"omnid-idle-{mode}.wav"), a.board_dir, mode=mode)
+def make_certificate(work):
+    """A self-signed certificate for 127.0.0.1 (its own CA), for omni-sim --tls-cert."""
+    cert, key = os.path.join(work, "tls-cert.pem"), os.path.join(work, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1,DNS:localhost",
+                    "-addext", "basicConstraints=critical,CA:TRUE"], check=True, capture_output=True)
+    return cert, key
+
+
+def measure(a, work, mode, seconds, capture, tls=None):
+    """One idle run; returns the figures. With `tls` = (cert, key): over wss://."""
+    label = mode + ("-tls" if tls else "")
+    sim_args = ["--answer", "echo", "--log-audio", "false", "--seed", "4"]
+    if tls:
+        sim_args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    sim = SimProcess(a.omni_sim, os.path.join(work, f"sim-idle-{label}.jsonl"), sim_args)
+    url = sim.base_url.replace("ws://", "wss://") if tls else sim.base_url
+    o = Omnid(a.omnid, work, f"omnid-idle-{label}", url, capture,
+              os.path.join(work, f"omnid-idle-{label}.wav"), a.board_dir, mode=mode, ca_file=tls[0] if tls else None)
     try:
         o.wait_line(r"\bsession ready\b", 20, what="session ready")
         o.wait_connected_status()
@@ -173,7 +190,7 @@ def measure(a, work, mode, seconds, capture):
         sim.stop()
     dt = t1 - t0
     per_thread, gone = tally.per_thread()
-    return {"mode": mode, "seconds": dt, "cpu_ms_per_min": (cpu1 - cpu0) * 1000 * 60 / dt,
+    return {"mode": label, "seconds": dt, "cpu_ms_per_min": (cpu1 - cpu0) * 1000 * 60 / dt,
             "cpu_exact_ms_per_min": sum(p["cpu_exact_s"] for p in per_thread.values()) * 1000 * 60 / dt,
             "wakeups_per_s": sum(p["wakeups"] for p in per_thread.values()) / dt,
             "threads": threads, "per_thread": per_thread, "threads_gone": gone,
@@ -184,6 +201,10 @@ def run_idle(a, work, silence):
     out = {}
     log(f"omnid: idle in push-to-talk for {a.idle_seconds:.0f} s")
     out["push-to-talk"] = measure(a, work, "push-to-talk", a.idle_seconds, silence)
+    if a.idle_tls_seconds > 0:
+        log(f"omnid: idle in push-to-talk over wss:// for {a.idle_tls_seconds:.0f} s")
+        out["push-to-talk over wss"] = measure(a, work, "push-to-talk", a.idle_tls_seconds, silence,
+                                               tls=make_certificate(work))
     if a.idle_vad_seconds > 0:
         log(f"omnid: idle in vad mode (streaming silence) for {a.idle_vad_seconds:.0f} s")
         out["vad"] = measure(a, work, "vad", a.idle_vad_seconds, silence)
@@ -216,6 +237,5 @@ def report_idle(p, idle):
         p("    per thread: " + ", ".join(parts))
         if r["threads_gone"]:
             p(f"    threads that ended during the run (counted up to their last 2 s): {', '.join(r['threads_gone'])}")
-    r = idle.get("push-to-talk") or next(iter(idle.values()))
-    p("    largest mappings (push-to-talk), resident kB: "
-      + ", ".join(f"{name} {g['rss']}" for name, g in r["memory"]["groups"][:10]))
+        p("    largest mappings, resident kB: "
+          + ", ".join(f"{name} {g['rss']}" for name, g in r["memory"]["groups"][:10]))

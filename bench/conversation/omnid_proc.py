@@ -27,13 +27,14 @@ def parse_audio_formats(line):
             "playback_rate": int(p.group(1)), "playback_period": int(p.group(3)), "playback_buffer": int(p.group(4))}
 
 
-def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk"):
+def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk", ca_file=None):
     instructions = INSTRUCTIONS.replace('"', '\\"')
+    service_extra = f'ca_file = "{ca_file}"\n' if ca_file else ""
     with open(path, "w") as f:
         f.write(f"""# written by bench/conversation (the conversation benchmark)
 [service]
 url = "{url}"
-[session]
+{service_extra}[session]
 voice = "Cherry"
 instructions = "{instructions}"
 mode = "{mode}"
@@ -55,7 +56,8 @@ class Omnid:
     """One `omnid run` process. Every stderr line is kept with the CLOCK_MONOTONIC time the
     driver read it; READY=1 etc. arrive on a NOTIFY_SOCKET bound here."""
 
-    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", mode="push-to-talk"):
+    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", mode="push-to-talk",
+                 ca_file=None):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -63,7 +65,7 @@ class Omnid:
         self.config = os.path.join(self.dir, "omni.conf")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.playback = playback
-        write_config(self.config, url, capture, playback, self.ctl_path, level, mode)
+        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file)
         self.notify_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)

@@ -27,6 +27,10 @@ int omni_gettid(void);
 /* Touches `bytes` of the calling thread's stack so later growth does not page-fault. */
 void omni_prefault_stack(size_t bytes);
 
+/* Touches and mlock()s the `bytes` of the calling thread's stack below the caller's frame
+ * (the audio thread's, before its loop). Returns 0, or -1 with errno set (left unlocked). */
+int omni_lock_stack(size_t bytes);
+
 /* A non-blocking, close-on-exec eventfd (counter 0): how the audio thread wakes the rest
  * without a timer. Returns the fd, or -1 with errno set. */
 int omni_eventfd(void);

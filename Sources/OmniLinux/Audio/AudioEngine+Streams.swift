@@ -15,7 +15,9 @@ struct EngineControl: ~Copyable {
     /// The open devices and the audio thread running on them; nil while the devices are lost.
     var plan: AudioStreamPlan?
     var monitor: PThread?
+    /// The engine's own audio memory (rings, shared atomics) is locked (MemoryLock.swift).
     var memoryLocked = false
+    var locked = LockedRegions()
     var reopenPending = false
     var warnedPriority = false
     var lastOpenError: String?
@@ -29,6 +31,7 @@ extension AudioEngine {
         let params = AudioStreamPlan.Parameters(
             config: config, alsaConfigFile: options.alsaConfigFile,
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
+            lockMemory: c.memoryLocked,
             stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD)
         let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
                                        playbackRing: playbackRing.view)

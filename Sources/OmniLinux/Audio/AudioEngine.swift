@@ -131,6 +131,20 @@ public final class AudioEngine: @unchecked Sendable {
         _ = write(kickFD, &one, 8)
     }
 
+    /// Locks the rings and the shared atomics (each stream plan locks its own buffers and the
+    /// audio thread its stack). On failure nothing stays locked.
+    private func lockEngineMemory(_ c: inout EngineControl) -> String? {
+        var regions = captureRing.memoryRegions + playbackRing.memoryRegions
+        regions.append((UnsafeRawPointer(shared), MemoryLayout<AudioShared>.size))
+        for r in regions {
+            if let failure = c.locked.lock(r.address, bytes: r.bytes) {
+                c.locked.unlockAll()
+                return failure
+            }
+        }
+        return nil
+    }
+
     /// Makes the monitor thread look at everything now (from any thread but the audio thread,
     /// which has its own copy of the fd).
     func wakeMonitor() {
@@ -147,7 +161,7 @@ public final class AudioEngine: @unchecked Sendable {
         try control.withLock { c in
             guard !c.running else { return }
             if options.lockMemory && !c.memoryLocked {
-                if let warning = MemoryLock.lock() {
+                if let warning = lockEngineMemory(&c) {
                     logger.warning("\(warning)")
                 } else {
                     c.memoryLocked = true
@@ -158,7 +172,7 @@ public final class AudioEngine: @unchecked Sendable {
             } catch {
                 guard waitForDevice else {
                     if c.memoryLocked {
-                        MemoryLock.unlock()
+                        c.locked.unlockAll()
                         c.memoryLocked = false
                     }
                     throw error
@@ -202,7 +216,7 @@ public final class AudioEngine: @unchecked Sendable {
             stopStreams(&c)
             c.reopenPending = false
             if c.memoryLocked {
-                MemoryLock.unlock()
+                c.locked.unlockAll()
                 c.memoryLocked = false
             }
         }

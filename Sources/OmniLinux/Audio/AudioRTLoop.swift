@@ -46,7 +46,11 @@ import Synchronization
 /// The audio thread's entry point (pthread start routine argument: an `RTStreamPlan` pointer).
 func audioThreadMain(_ plan: UnsafeMutablePointer<RTStreamPlan>) {
     omni_alsa_mute_errors_on_this_thread(1)
-    omni_prefault_stack(64 * 1024)
+    if plan.pointee.lockStackBytes > 0 {
+        omni_lock_stack(plan.pointee.lockStackBytes)
+    } else {
+        omni_prefault_stack(64 * 1024)
+    }
     var loop = AudioLoop(plan.pointee)
     loop.run()
 }

@@ -55,6 +55,9 @@ struct RTStreamPlan {
     var virtualPlayback: Bool
     var waitTimeoutMs: Int32
     var stallTimeoutNanos: Int
+    /// Bytes of its stack the audio thread pre-faults and locks before its loop (0: pre-fault
+    /// 64 KiB, lock nothing).
+    var lockStackBytes: Int
 
     /// Request serials already seen when the plan was created (off the audio thread):
     /// anything requested later — even before the thread first runs — is acted on.
