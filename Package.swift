@@ -29,7 +29,9 @@ let package = Package(
         .target(name: "CSystemShim"),
         .target(name: "CALSAShim", dependencies: ["CALSA"]),
         .target(name: "CGPIOShim", dependencies: ["CGPIOD"]),
-        .target(name: "CWebSocketShim", dependencies: ["CLibWebSockets"]),
+        // OpenSSL directly for the client TLS context only (tls_client.c); lws links it anyway.
+        .target(name: "CWebSocketShim", dependencies: ["CLibWebSockets"],
+                linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(
             name: "CTomlShim", dependencies: ["CTomlPlusPlus"],
             // Must match how Debian built libtomlplusplus.so (also what its pkg-config file says).
@@ -64,8 +66,9 @@ let package = Package(
         .executableTarget(
             name: "omnid",
             dependencies: [
+                // No ArgumentParser: its FoundationEssentials dependency was a quarter of the
+                // static binary (OmnidCommand.swift parses the few options by hand).
                 "OmniLinux", "OmniCore", "OmniWebSocket", "OmniSystem",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swift6),

@@ -2,11 +2,12 @@
 # The conversation benchmark (see bench/README.md): the same 20 push-to-talk turns through omnid
 # (virtual board, control-socket button) and through a reference client that follows the
 # official DashScope Python SDK's manual-mode sample, both against omni-sim; then omnid alone
-# (exec → ready, reconnect, a 1,000-turn soak). Prints a table; exits non-zero, without
-# figures, when a client misbehaves (missing answer, wrong audio length, cut recording, …).
+# (exec → ready, reconnect, a 1,000-turn soak, 12 minutes idle). Prints a table; exits non-zero,
+# without figures, when a client misbehaves (missing answer, wrong audio length, cut recording, …).
 #
-#   bench/run.sh                         # everything, release binaries (out/), about 8 minutes
+#   bench/run.sh                         # everything, release binaries (out/), about 20 minutes
 #   bench/run.sh --only omnid,reference  # just the comparison (about 4 minutes)
+#   bench/run.sh --only idle --idle-seconds 60 --idle-vad-seconds 30   # the idle costs, quickly
 #   bench/run.sh --turns 5 --soak-turns 100
 #   OMNID=.build/debug/omnid OMNI_SIM=.build/debug/omni-sim bench/run.sh   # other binaries
 #

@@ -42,10 +42,14 @@ final class LWSClientEngine {
     private let service: LWSServiceThread
     var logger: Logger { core.logger }
     private var context: OpaquePointer?
+    /// Whether `context` was created with OpenSSL initialised (see `enableTLS`).
+    private var contextHasTLS = false
     private var protocols: UnsafeMutablePointer<lws_protocols>?
-    /// One client vhost per CA configuration (nil = system store); lws binds the TLS client
-    /// context to the vhost. Kept until the context dies.
+    /// One client vhost per TLS configuration: "plain" for ws:// (no TLS context at all), else
+    /// the CA file ("" = the system store); lws binds the TLS client context to the vhost.
+    /// Kept until the context dies, and the TLS contexts (ours, see tls_client.c) after it.
     private var vhosts: [String: OpaquePointer] = [:]
+    private var tlsContexts: [UnsafeMutableRawPointer] = []
     private let strings = CStringPool()
     var link: Link?
     var pingFrame = [UInt8](repeating: 0, count: LWSLibrary.pre)
@@ -59,7 +63,7 @@ final class LWSClientEngine {
 
     func run() {
         LWSLogging.install(logger)  // here, so that even lws's global logging setup is on this thread
-        guard createContext(), let context else {
+        guard createContext(tls: false), let context else {
             core.markDead("libwebsockets context creation failed")
             failQueuedConnects()
             return
@@ -72,23 +76,29 @@ final class LWSClientEngine {
             if let link, link.generation != batch.generation { dropLink() }
             resumeReadingIfCaughtUp()
             requestWritableIfNeeded()
+            guard let context = self.context else { break }
             lws_service(context, 0)
         }
         closeForShutdown()
         dropLink()
         service.publish(nil)
-        LWSLibrary.destroyContext(context)
+        if let context = self.context { LWSLibrary.destroyContext(context) }
+        for tls in tlsContexts { omni_tls_client_context_free(tls) }
         omni_lws_protocols_destroy(protocols)
         logger.debug("websocket client thread stopped")
     }
 
-    private func createContext() -> Bool {
-        protocols = omni_lws_protocols_create("omni-realtime-client", lwsClientCallback, 65_536)
+    /// The lws context, with OpenSSL initialised only when `tls` (see `enableTLS`).
+    private func createContext(tls: Bool) -> Bool {
+        if protocols == nil {
+            protocols = omni_lws_protocols_create("omni-realtime-client", lwsClientCallback, 65_536)
+        }
         guard let protocols else { return false }
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
         info.protocols = UnsafePointer(protocols)
-        info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS)
+        info.options = UInt64(LWS_SERVER_OPTION_EXPLICIT_VHOSTS | (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0))
+        contextHasTLS = tls
         info.user = Unmanaged.passUnretained(self).toOpaque()
         info.timeout_secs = UInt32(core.connectTimeoutSeconds)
         // Without this lws sizes its fd tables from RLIMIT_NOFILE (megabytes on some systems).
@@ -99,30 +109,56 @@ final class LWSClientEngine {
         return context != nil
     }
 
-    private func vhost(caFile: String?) -> OpaquePointer? {
-        let key = caFile ?? ""
+    /// The vhost for a link: without TLS for ws://, else with a client TLS context trusting
+    /// `caFile` (a private CA replaces the system store rather than adding to it) or the
+    /// system's CA directory. nil if the TLS context or the vhost could not be made.
+    private func vhost(secure: Bool, caFile: String?) -> OpaquePointer? {
+        let key = secure ? (caFile ?? "") : "plain"
         if let existing = vhosts[key] { return existing }
         guard let context else { return nil }
         var info = lws_context_creation_info()
         info.port = CONTEXT_PORT_NO_LISTEN
         info.protocols = UnsafePointer(protocols)
         info.vhost_name = strings.keep("client-\(vhosts.count)")
-        var options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT
-        if let caFile {
-            // A private CA replaces the system store rather than adding to it.
-            options |= LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS
-            info.client_ssl_ca_filepath = strings.keep(caFile)
-        } else if access(LWSLibrary.systemCABundle, R_OK) == 0 {
-            info.client_ssl_ca_filepath = strings.keep(LWSLibrary.systemCABundle)
+        var tls: UnsafeMutableRawPointer?
+        if secure {
+            tls = omni_tls_client_context(caFile, LWSLibrary.systemCADirectory)
+            guard let tls else { return nil }
+            info.provided_client_ssl_ctx = OpaquePointer(tls)
+            info.options = UInt64(LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT)
         }
-        info.options = UInt64(options)
         // lws 4.1 cannot carry a client WebSocket over h2; never let ALPN pick it.
         info.alpn = strings.keep("http/1.1")
         info.connect_timeout_secs = UInt32(core.connectTimeoutSeconds)
         info.timeout_secs = UInt32(core.connectTimeoutSeconds)
         let created = LWSLibrary.createVhost(context, &info)
-        if let created { vhosts[key] = created }
+        if let created {
+            vhosts[key] = created
+            if let tls { tlsContexts.append(tls) }
+        } else if let tls {
+            omni_tls_client_context_free(tls)
+        }
         return created
+    }
+
+    /// The context starts without TLS: initialising OpenSSL (its configuration, providers and
+    /// error strings) costs about 3 MiB of resident memory, for nothing on a ws:// link. The
+    /// first wss:// link replaces it with one that has TLS, once; there is no link then (a new
+    /// connect has just dropped the old one), and what lws still reports for the old context's
+    /// sockets carries a stale generation and is ignored.
+    private func enableTLS() -> Bool {
+        guard !contextHasTLS else { return true }
+        service.publish(nil)
+        if let old = context { LWSLibrary.destroyContext(old) }
+        context = nil
+        vhosts.removeAll()
+        guard createContext(tls: true), let context else {
+            core.markDead("libwebsockets context creation failed")
+            return false
+        }
+        logger.debug("websocket: TLS initialised")
+        service.publish(context)
+        return true
     }
 
     private func failQueuedConnects() {
@@ -180,7 +216,10 @@ final class LWSClientEngine {
         if let problem = Self.resolveProblem(url.host) {
             return fail(generation, .dns("\(url.host): \(problem)"))
         }
-        guard let vhost = vhost(caFile: request.caFile) else {
+        if url.secure && !enableTLS() {
+            return fail(generation, .tls("could not initialise TLS"))
+        }
+        guard let vhost = vhost(secure: url.secure, caFile: request.caFile) else {
             return fail(generation, .tls("could not set up the TLS client context"))
         }
 

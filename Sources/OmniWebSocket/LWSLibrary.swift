@@ -12,10 +12,10 @@ enum LWSLibrary {
     /// is a function-like macro).
     static let pre: Int = Int(omni_lws_pre())
 
-    /// Debian's OpenSSL bundle. lws (4.1, LWS_SSL_CLIENT_USE_OS_CA_CERTS) already loads OpenSSL's
-    /// default verify paths, but with no CA file it also tries a bogus compiled-in directory and
-    /// logs an error on every vhost; naming the bundle explicitly avoids that noise.
-    static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+    /// The system's hashed CA directory (update-ca-certificates keeps its subject-hash links).
+    /// The TLS client context looks issuers up there when it verifies, instead of parsing the
+    /// whole bundle up front (CWebSocketShim's tls_client.c).
+    static let systemCADirectory = "/etc/ssl/certs"
 
     /// lws_create_context() re-assigns OpenSSL ex-data indexes held in C globals, and context
     /// teardown touches other process-wide state; with a client and a server in one process

@@ -23,7 +23,9 @@ final class LWSServiceThread: Sendable {
 
     /// Starts the thread running `body`. False if the thread could not be created.
     func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        guard let t = try? PThread.start(PThread.Options(name: name), body) else { return false }
+        // 512 KiB, not the 8 MiB default: lws's service loop and an OpenSSL handshake use a few
+        // tens of KiB; the reservation is what a stack overflow would have to cross.
+        guard let t = try? PThread.start(PThread.Options(name: name, stackBytes: 512 * 1024), body) else { return false }
         thread.withLock { $0 = t }
         return true
     }

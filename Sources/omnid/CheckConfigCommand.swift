@@ -1,14 +1,13 @@
-import ArgumentParser
 import OmniCore
 import OmniLinux
 
-struct CheckConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-config",
-        abstract: "Validate the configuration and print the effective settings (API key redacted).")
+struct CheckConfigCommand {
+    static let info = CommandInfo(
+        name: "check-config", abstract: "Validate the configuration and print the effective settings (API key redacted).",
+        options: [.init(name: "config", valueName: "path", help: "Configuration file.", defaultValue: "/etc/omni.conf")]
+    ) { try CheckConfigCommand(config: $0.string("config")).run() }
 
-    @Option(name: .long, help: "Configuration file.")
-    var config: String = "/etc/omni.conf"
+    var config: String
 
     func run() throws {
         let loaded = try loadConfigOrExit(config)

@@ -12,16 +12,18 @@ extension Daemon {
         switch action {
         case .startStreaming(let record):
             answerStarted = false
-            firstSampleBaseline = nil
+            firstSampleWatch = nil
             audio.discardCaptured()
             capture.reset()
             capture.streaming = true
             if record { recording.start() }
             capture.recording = record
+            armCapture()
         case .stopStreaming:
             // Send what was captured up to now, so the last word is not cut.
             pumpCapture(final: true)
             capture.streaming = false
+            armCapture()
         case .commit:
             session.withManager { $0.commit() }
             machine.noteCommitSent(at: loop.clock.now())
@@ -40,7 +42,7 @@ extension Daemon {
         case .flushPlayback:
             audio.flush()
             answerStarted = false
-            firstSampleBaseline = nil
+            firstSampleWatch = nil
         case .endOfAnswer:
             audio.endOfAnswer()
             answerStarted = false
@@ -62,26 +64,21 @@ extension Daemon {
     }
 
     /// Queues an answer delta for playback (a payload that is not valid Base64 PCM is dropped),
-    /// and starts watching for its first sample if it is the answer's first.
+    /// and asks the engine to report its first sample if it is the answer's first.
     private func play(_ base64: String) {
         guard let samples = PCM16.samples(fromBase64: base64) else { return }
-        if !answerStarted && firstSampleBaseline == nil {
-            firstSampleBaseline = audio.counters.answerFramesPlayed
-            watchFirstSample()
+        if !answerStarted && firstSampleWatch == nil {
+            firstSampleWatch = audio.watchAnswerStart()
         }
         audio.enqueuePlayback(samples24k: samples)
     }
 
-    /// Polls every 2 ms while an answer's first sample is pending (at most the pre-roll).
-    private func watchFirstSample() {
-        guard let baseline = firstSampleBaseline else { return }
-        if audio.counters.answerFramesPlayed > baseline {
-            firstSampleBaseline = nil
-            answerStarted = true
-            feed(.playbackStarted)
-            return
-        }
-        loop.queue.asyncAfter(deadline: .now() + .milliseconds(2)) { [weak self] in self?.watchFirstSample() }
+    /// The engine played the first frame of the answer being watched.
+    func answerStartedPlaying(generation: Int) {
+        guard let watched = firstSampleWatch, watched == generation else { return }
+        firstSampleWatch = nil
+        answerStarted = true
+        feed(.playbackStarted)
     }
 
     private func reconnectSession() {

@@ -3,27 +3,29 @@ import OmniCore
 import OmniLinux
 import RealtimeProtocol
 
-// The microphone's way to the session: the capture ring is drained every 20 ms; while the
-// machine streams, the audio goes out in 100 ms chunks (what every official sample sends),
-// otherwise it is discarded.
+// The microphone's way to the session: while the machine streams, the audio goes out in
+// 100 ms chunks (what every official sample sends). Nothing polls: the engine is asked to
+// report `.captureReady` once the rest of the next chunk has been captured, and asked again
+// after each read. While not streaming the engine keeps the ring to its newest audio by
+// itself and the controller is not woken at all (CaptureInterest.idle).
 
 extension Daemon {
-    func startCapturePump() {
-        let t = DispatchSource.makeTimerSource(queue: loop.queue)
-        t.schedule(deadline: .now(), repeating: .milliseconds(20), leeway: .milliseconds(2))
-        t.setEventHandler { [unowned self] in self.pumpCapture(final: false) }
-        t.resume()
-        captureTimer = t
+    /// Tells the engine what the controller wants from the microphone now.
+    func armCapture() {
+        if capture.streaming {
+            audio.setCaptureInterest(.wake(afterSamples: capture.samplesToNextChunk))
+        } else {
+            audio.setCaptureInterest(.idle)
+        }
     }
 
-    /// With `final`, also sends the last partial chunk (the turn's capture ends here).
+    /// Reads what was captured and sends the full chunks; with `final`, also the last partial
+    /// chunk (the turn's capture ends here).
     func pumpCapture(final: Bool) {
-        guard capture.streaming else {
-            audio.discardCaptured()
-            return
-        }
+        guard capture.streaming else { return }
         capture.fill { audio.readCaptured(into: $0) }
         while let chunk = capture.takeChunk(final: final) { send(chunk) }
+        if !final { armCapture() }
     }
 
     private func send(_ chunk: [Int16]) {
@@ -43,6 +45,9 @@ struct CapturePump {
     private var pending: [Int16] = []
 
     mutating func reset() { pending.removeAll(keepingCapacity: true) }
+
+    /// Samples still missing for the next full chunk.
+    var samplesToNextChunk: Int { max(1, Self.chunkSamples - pending.count % Self.chunkSamples) }
 
     mutating func fill(_ read: (UnsafeMutableBufferPointer<Int16>) -> Int) {
         while true {

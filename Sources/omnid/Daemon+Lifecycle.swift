@@ -10,8 +10,8 @@ import Glibc
 extension Daemon {
     // MARK: Start and stop
 
-    /// Starts the parts DaemonParts built: the control socket, the capture pump, the audio
-    /// devices, the session, the signal handlers.
+    /// Starts the parts DaemonParts built: the control socket, the audio devices (with the
+    /// capture interest set before they open), the session, the signal handlers.
     func start() throws {
         do {
             try control.start()
@@ -20,9 +20,9 @@ extension Daemon {
         }
         loop.post {
             self.leds.show(self.machine.state)
-            self.startCapturePump()
             self.startWatchdog()
         }
+        audio.setCaptureInterest(.idle)
         try audio.start(waitForDevice: true)
         loop.post {
             // A first open that succeeds at once is not reported as an event.
@@ -65,7 +65,6 @@ extension Daemon {
             logger.warning("shutdown did not finish within \(Self.hardStopDeadline); exiting without waiting")
             _exit(0)
         }
-        captureTimer?.cancel()
         timers.cancelAll()
         control.stop()
         button?.shutdown()
@@ -129,6 +128,9 @@ extension Daemon {
                 logger.info("audio settings changed: reopening the devices")
                 audio.stop()
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
+                // The new engine starts with nothing armed: tell it what the capture wants.
+                firstSampleWatch = nil
+                armCapture()
                 do { try audio.start(waitForDevice: true) } catch { logger.error("audio: \(error)") }
             }
             if old.session.mode != config.session.mode || old.board != config.board {

@@ -37,9 +37,10 @@ final class Daemon: @unchecked Sendable {
     var events = ApplianceEventQueue()
     var capture = CapturePump()
     var recording = ApplianceTurnRecording()
-    /// The engine counts answer frames handed to ALSA; the first increase after an answer's
-    /// first delta is "first sample to ALSA" (status latency first delta → first sample).
-    var firstSampleBaseline: Int?
+    /// The engine's watch for the first answer frame handed to the device after an answer's
+    /// first delta ("first sample to ALSA": status latency first delta → first sample); it
+    /// reports `.answerStarted` with this generation.
+    var firstSampleWatch: Int?
     var answerStarted = false
     /// A user-requested reconnect closes the session first; it is started again once closed.
     var restartSessionWhenStopped = false
@@ -52,7 +53,6 @@ final class Daemon: @unchecked Sendable {
     var sessionReadyOnce = false
     var signalSources: [DispatchSourceSignal] = []
     var watchdogTimer: DispatchSourceTimer?
-    var captureTimer: DispatchSourceTimer?
 
     /// Builds the parts for `config` (DaemonParts.wire), then the daemon around them.
     convenience init(config: OmniConfig, configPath: String, logger: Logger) throws {
@@ -138,6 +138,10 @@ final class Daemon: @unchecked Sendable {
             logger.warning("audio \(direction) xrun recovered (\(total) so far)")
         case .underrun(let total):
             logger.warning("playback underrun mid-answer: silence played (\(total) so far)")
+        case .captureReady:
+            pumpCapture(final: false)
+        case .answerStarted(let generation):
+            answerStartedPlaying(generation: generation)
         }
     }
 }

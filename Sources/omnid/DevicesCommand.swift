@@ -1,12 +1,7 @@
-import ArgumentParser
 import OmniLinux
 
-struct DevicesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "devices",
-        abstract: "List ALSA cards and PCMs with the rates and channel counts they accept.")
-
-    func run() throws {
-        print(AudioDevices.scan())
-    }
+enum DevicesCommand {
+    static let info = CommandInfo(
+        name: "devices", abstract: "List ALSA cards and PCMs with the rates and channel counts they accept."
+    ) { _ in print(AudioDevices.scan()) }
 }

@@ -1,4 +1,3 @@
-import ArgumentParser
 import OmniCore
 import OmniLinux
 #if canImport(Glibc)

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Dispatch
 import Logging
 import OmniCore
@@ -8,13 +7,13 @@ import OmniSystem
 import Glibc
 #endif
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run the appliance (the default when no subcommand is given).")
+struct RunCommand {
+    static let info = CommandInfo(
+        name: "run", abstract: "Run the appliance (the default when no subcommand is given).",
+        options: [.init(name: "config", valueName: "path", help: "Configuration file.", defaultValue: "/etc/omni.conf")]
+    ) { try RunCommand(config: $0.string("config")).run() }
 
-    @Option(name: .long, help: "Configuration file.")
-    var config: String = "/etc/omni.conf"
+    var config: String
 
     func run() throws {
         let loaded = try loadConfigOrExit(config)

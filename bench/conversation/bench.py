@@ -22,6 +22,7 @@ import time
 from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, locate, make_question, median, now, percentile,
                     proc_cpu_s, proc_fds, proc_status_kb, proc_thread_cpu_s, proc_threads, read_jsonl, read_wav, sim_turns,
                     sound_clusters, sound_span, write_wav)
+from idle import memory_breakdown, report_idle, run_idle
 from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,6 +148,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         thread_cpu = proc_thread_cpu_s(o.pid)
         hwm = proc_status_kb(o.pid, "VmHWM")
         rss = proc_status_kb(o.pid, "VmRSS")
+        memory = memory_breakdown(o.pid)
         counters = o.status()["counters"]
     finally:
         o.stop()
@@ -200,7 +202,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         "recv_first_delta_to_first_sample_ms": recv_first_sample if len(recv_first_sample) == plan.turns else None,
         "status_release_to_commit_ms": [t["status"].get("release_to_commit_ms") for t in turns],
         "question_offset_in_answer_s": align, "sync_spread_ms": sim.sync_spread_ms, "counters": counters,
-        "exec_to_ready_ms": (t_ready - o.spawned_at) * 1000, "thread_cpu_s": thread_cpu,
+        "exec_to_ready_ms": (t_ready - o.spawned_at) * 1000, "thread_cpu_s": thread_cpu, "memory": memory,
         "audio_clock_anchor_err_ms": anchor_err * 1000, "audio_start_after_log_ms": (start - t_open) * 1000,
         "recording_start_after_press_ms": [(start + j0 / plan.rate - t["press"]) * 1000 for t, j0 in zip(turns, j0s)],
     }
@@ -442,8 +444,9 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
     p = out.append
     p("")
     p(f"Conversation benchmark — {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} — {machine}")
-    p(f"{plan.turns} push-to-talk turns; question \"{a.question}\" ({q_len_s:.2f} s of espeak-ng speech), "
-      f"button held {plan.window:.1f} s; omni-sim {' '.join(a.sim_args)}")
+    if om or ref:
+        p(f"{plan.turns} push-to-talk turns; question \"{a.question}\" ({q_len_s:.2f} s of espeak-ng speech), "
+          f"button held {plan.window:.1f} s; omni-sim {' '.join(a.sim_args)}")
     p("")
     rows = []
 
@@ -492,11 +495,17 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
                 tcd[k] = tcd.get(k, 0.0) + v
             tc = sorted(tcd.items(), key=lambda kv: -kv[1])
             p("omnid's CPU by thread (s): " + ", ".join(f"{k} {v:.2f}" for k, v in tc if v > 0))
+            mem = om["memory"]
+            roll = mem["rollup"]
+            p(f"omnid's resident memory after the last answer: {roll.get('Rss', 0) / 1024:.1f} MiB (anonymous "
+              f"{roll.get('Anonymous', 0) / 1024:.1f}, file-backed {(roll.get('Rss', 0) - roll.get('Anonymous', 0)) / 1024:.1f}, "
+              f"locked {roll.get('Locked', 0) / 1024:.1f}); largest, kB: "
+              + ", ".join(f"{name} {g['rss']}" for name, g in mem["groups"][:8]))
             if not om["recv_first_delta_to_first_sample_ms"]:
                 p("omnid's status reports first_delta_to_first_sample_ms = null (its audio engine does not report "
                   "'playback started'), so the 'of which' rows are the reference's only.")
     if alone:
-        ex, rc, sk = alone.get("exec"), alone.get("reconnect"), alone.get("soak")
+        ex, rc, sk, idle = alone.get("exec"), alone.get("reconnect"), alone.get("soak"), alone.get("idle")
         p("")
         p("omnid alone")
         if ex:
@@ -531,6 +540,8 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
             p(f"    growth: RSS {(s[-1]['rss_kb'] - s[0]['rss_kb']) / 1024:+.2f} MiB from turn 0, "
               f"{(s[-1]['rss_kb'] - s[ref_i]['rss_kb']) / 1024:+.2f} MiB from turn {s[ref_i]['turn']}; "
               f"fds {s[-1]['fds'] - s[0]['fds']:+d}; threads {s[-1]['threads'] - s[0]['threads']:+d}")
+        if idle:
+            report_idle(p, idle)
     p("")
     p(f"wall time {wall_s:.0f} s; command: {a.command}")
     return "\n".join(out)
@@ -569,7 +580,12 @@ def main():
     ap.add_argument("--soak-turns", type=int, default=1000)
     ap.add_argument("--soak-hold", type=float, default=0.16, help="s the button is held per soak turn (omnid drops < 150 ms)")
     ap.add_argument("--soak-answer-ms", type=int, default=40, help="length of each soak answer (a tone)")
-    ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak",
+    ap.add_argument("--idle-seconds", type=float, default=600, help="s of push-to-talk idle to measure (the idle part)")
+    ap.add_argument("--idle-vad-seconds", type=float, default=120,
+                    help="s of vad-mode idle (streaming silence) to measure after it; 0: skip")
+    ap.add_argument("--idle-tls-seconds", type=float, default=60,
+                    help="s of push-to-talk idle over wss:// (what TLS costs); 0: skip")
+    ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak,idle",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--sim-extra", default="", help="extra omni-sim flags for the conversation (to test the checks, "
                     "e.g. \"--fault fault=close_mid_answer\")")
@@ -621,6 +637,8 @@ def main():
             sim.stop()
     if "soak" in parts:
         alone["soak"] = run_soak(a, work, silence)
+    if "idle" in parts:
+        alone["idle"] = run_idle(a, work, silence)
 
     wall = now() - started
     text = report(a, plan, len(question) / plan.rate, om, ref, alone, wall, machine_description())

@@ -27,16 +27,17 @@ def parse_audio_formats(line):
             "playback_rate": int(p.group(1)), "playback_period": int(p.group(3)), "playback_buffer": int(p.group(4))}
 
 
-def write_config(path, url, capture, playback, ctl_socket, level="info"):
+def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk", ca_file=None):
     instructions = INSTRUCTIONS.replace('"', '\\"')
+    service_extra = f'ca_file = "{ca_file}"\n' if ca_file else ""
     with open(path, "w") as f:
         f.write(f"""# written by bench/conversation (the conversation benchmark)
 [service]
 url = "{url}"
-[session]
+{service_extra}[session]
 voice = "Cherry"
 instructions = "{instructions}"
-mode = "push-to-talk"
+mode = "{mode}"
 transcription = true
 [board]
 name = "virtual"
@@ -55,7 +56,8 @@ class Omnid:
     """One `omnid run` process. Every stderr line is kept with the CLOCK_MONOTONIC time the
     driver read it; READY=1 etc. arrive on a NOTIFY_SOCKET bound here."""
 
-    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info"):
+    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", mode="push-to-talk",
+                 ca_file=None):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -63,7 +65,7 @@ class Omnid:
         self.config = os.path.join(self.dir, "omni.conf")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.playback = playback
-        write_config(self.config, url, capture, playback, self.ctl_path, level)
+        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file)
         self.notify_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)
@@ -216,14 +218,19 @@ class Omnid:
 
     # --- stop ----------------------------------------------------------------------------------
 
-    def stop(self, timeout=10.0):
-        """SIGTERM; returns seconds until it exited."""
+    def close_ctl(self):
+        """Closes the persistent control connection (the next ctl() opens a new one)."""
         if self.ctl_sock is not None:
             try:
                 self.ctl_sock.close()
             except OSError:
                 pass
             self.ctl_sock = None
+            self.ctl_buf = b""
+
+    def stop(self, timeout=10.0):
+        """SIGTERM; returns seconds until it exited."""
+        self.close_ctl()
         t = now()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

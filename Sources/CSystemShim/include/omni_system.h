@@ -5,12 +5,14 @@
  * module does not define. Every thread omnid starts (audio, audio monitor, websocket service,
  * GPIO/keyboard/control I/O) is named through this one file so `top -H`, gdb and
  * /proc/<pid>/task/<tid>/comm show what it is. Pre-faulting a stack needs a stack array the
- * compiler may not elide, which Swift cannot express.
+ * compiler may not elide, which Swift cannot express. <sys/eventfd.h> is not in Swift's Glibc
+ * module at all.
  */
 #ifndef OMNI_SYSTEM_H
 #define OMNI_SYSTEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +26,19 @@ int omni_gettid(void);
 
 /* Touches `bytes` of the calling thread's stack so later growth does not page-fault. */
 void omni_prefault_stack(size_t bytes);
+
+/* Touches and mlock()s the `bytes` of the calling thread's stack below the caller's frame
+ * (the audio thread's, before its loop). Returns 0, or -1 with errno set (left unlocked). */
+int omni_lock_stack(size_t bytes);
+
+/* A non-blocking, close-on-exec eventfd (counter 0): how the audio thread wakes the rest
+ * without a timer. Returns the fd, or -1 with errno set. */
+int omni_eventfd(void);
+
+/* Waits until `fd` is readable or CLOCK_MONOTONIC reaches `deadline_ns`, with ns resolution
+ * (ppoll; poll's milliseconds are too coarse for an audio period, and ppoll needs _GNU_SOURCE).
+ * Real-time safe: no allocation. Returns ppoll's result (0: the deadline passed). */
+int omni_wait_readable_until(int fd, int64_t deadline_ns);
 
 #ifdef __cplusplus
 }

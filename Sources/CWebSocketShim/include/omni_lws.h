@@ -9,6 +9,11 @@
  *     strings must outlive the context                                            -> lws_protocols.c
  *   - lws's log emitter is one process-global function pointer with no user data,
  *     fed by the variadic _lws_log(); lines end in '\n'                           -> lws_log.c
+ *   - the client TLS context is built here with OpenSSL and handed to lws
+ *     (provided_client_ssl_ctx): lws's own loads the whole system CA bundle at
+ *     vhost creation (twice: OpenSSL's default cert.pem is the same bundle), about
+ *     a megabyte of parsed certificates kept for the life of the process, while
+ *     OpenSSL's hashed-directory lookup reads only the issuer a handshake needs   -> tls_client.c
  */
 #ifndef OMNI_LWS_H
 #define OMNI_LWS_H
@@ -50,6 +55,17 @@ typedef void (*omni_lws_log_sink)(int level, const char *line, size_t length);
  * first call lws would print to stderr, so call this before creating any lws context.
  */
 void omni_lws_log_route(int levels, omni_lws_log_sink sink);
+
+/* ---- tls_client.c ----------------------------------------------------------------------- */
+
+/*
+ * An OpenSSL client context (TLS 1.2 or later, peer verification on) trusting `ca_file` if
+ * given, else the hashed certificate directory `ca_dir` (looked up lazily). Returned as void *
+ * (an SSL_CTX *) so Swift needs no OpenSSL headers; NULL if OpenSSL refused. Free it with
+ * omni_tls_client_context_free() after the lws context that uses it is destroyed.
+ */
+void *omni_tls_client_context(const char *ca_file, const char *ca_dir);
+void omni_tls_client_context_free(void *ctx);
 
 #ifdef __cplusplus
 }

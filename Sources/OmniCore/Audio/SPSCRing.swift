@@ -171,6 +171,13 @@ public final class SPSCRing: @unchecked Sendable {
 
     public var capacity: Int { view.capacity }
 
+    /// The memory the ring's two sides touch (samples, then indices): what to lock so that
+    /// neither side ever waits for a page-in.
+    public var memoryRegions: [(address: UnsafeRawPointer, bytes: Int)] {
+        [(UnsafeRawPointer(view.storage), view.capacity * MemoryLayout<Int16>.stride),
+         (UnsafeRawPointer(indexBlock), 2 * Self.lineBytes)]
+    }
+
     public static func powerOfTwo(atLeast n: Int) -> Int {
         var c = 1
         while c < n { c <<= 1 }

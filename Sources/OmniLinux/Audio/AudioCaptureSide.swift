@@ -3,6 +3,23 @@ import Glibc
 #endif
 import OmniCore
 
+/// What the capture ring's consumer wants, which decides when the audio thread wakes anyone
+/// (AudioEngine.setCaptureInterest). The audio thread writes the ring every period whatever
+/// this is; it only decides who hears about it.
+public enum CaptureInterest: Sendable, Equatable {
+    /// The owner reads on its own schedule (tests, `omnid test-audio`, the audio benchmark):
+    /// no wake-ups, and a full ring refuses new audio (counted as overflow).
+    case polled
+    /// Nobody wants the audio now (push-to-talk, button up). Whenever the ring is three
+    /// quarters full the monitor drops all but its newest quarter, so the ring always holds
+    /// the latest audio (what a look-back before the press would take) for one monitor
+    /// wake-up every few seconds, and the controller is not woken at all.
+    case idle
+    /// Report `.captureReady` once about `samples` (16 kHz) can be read. One-shot: set it
+    /// again after reading.
+    case wake(afterSamples: Int)
+}
+
 /// Capture conversion state, owned by whoever holds the capture mutex (the ring's consumer):
 /// device-rate mono from the capture ring in, the service's 16 kHz out.
 /// @unchecked Sendable: it only ever lives inside that Mutex; the resampler is never shared.
@@ -11,6 +28,7 @@ struct CaptureSide: @unchecked Sendable {
     /// Device-rate samples taken from the ring but not yet consumed by the resampler.
     var scratch = [Int16](repeating: 0, count: 4096)
     var carry = 0
+    var interest: CaptureInterest = .polled
 
     init(resampler: any Resampler) { self.resampler = resampler }
 
@@ -37,5 +55,34 @@ struct CaptureSide: @unchecked Sendable {
             if n == 0 && (r.consumed == 0 || r.produced == 0) { break }
         }
         return written
+    }
+}
+
+extension CaptureSide {
+    /// The capture ring write position the audio thread should wake the monitor at for the
+    /// current interest (Int.max: never). Under the capture mutex, like every use of the side.
+    func wakePosition(ring: SPSCRingView, outputRate: Int) -> Int {
+        switch interest {
+        case .polled:
+            return .max
+        case .idle:
+            return ring.readPosition + ring.capacity / 4 * 3
+        case .wake(let samples):
+            // Device frames that make `samples` at the output rate, less those already taken
+            // from the ring; the resampler's delay may leave a few short (the owner asks again).
+            let rate = resampler.inputRate
+            let frames = (max(1, samples) * rate + outputRate - 1) / outputRate - carry
+            return ring.readPosition + max(1, frames)
+        }
+    }
+
+    /// Idle trim: keeps only the newest quarter of the ring (consumer side, mutex held).
+    mutating func trim(ring: SPSCRingView) {
+        let keep = ring.capacity / 4
+        let available = ring.availableToRead()
+        guard available > keep else { return }
+        ring.skip(to: ring.readPosition + available - keep)
+        carry = 0
+        resampler.reset()
     }
 }

@@ -2,7 +2,9 @@ import OmniCore
 
 // The engine's capture side, as the controller sees it: captured audio at the service's rate
 // (16 kHz mono), converted on the calling thread under `captureSide`'s mutex (the capture
-// ring's only consumer; the audio thread is its producer and never takes the mutex).
+// ring's only consumer; the audio thread is its producer and never takes the mutex). Whoever
+// reads says when it wants to be told there is audio (`setCaptureInterest`), so nothing has
+// to poll the ring on a timer.
 
 extension AudioEngine {
     /// Moves captured audio, converted to 16 kHz mono, into `buffer`; returns samples written.
@@ -27,9 +29,51 @@ extension AudioEngine {
     public func discardCaptured() {
         let ring = captureRing.view
         captureSide.withLock { side in
+            shared.pointee.captureDiscardedAt.store(monotonicNanos(), ordering: .relaxed)
             ring.discardAll()
             side.carry = 0
             side.resampler.reset()
+            armCaptureWake(side, ring)
         }
+    }
+
+    /// Says when the audio thread should wake the owner for captured audio (see
+    /// CaptureInterest). `.wake` is one-shot: the owner sets it again after each read.
+    public func setCaptureInterest(_ interest: CaptureInterest) {
+        let ring = captureRing.view
+        let becameLive = captureSide.withLock { side -> Bool in
+            side.interest = interest
+            armCaptureWake(side, ring)
+            var live = false
+            if case .wake = interest { live = true }
+            return live && !shared.pointee.captureLive.exchange(live, ordering: .releasing)
+        }
+        // A consumer waiting for audio wants it period by period, not in catch-up bursts.
+        if becameLive { kickAudioThread() }
+    }
+
+    /// Publishes the side's wake position to the audio thread (capture mutex held).
+    func armCaptureWake(_ side: borrowing CaptureSide, _ ring: SPSCRingView) {
+        let at = side.wakePosition(ring: ring, outputRate: Self.captureOutputRate)
+        shared.pointee.captureWakePosition.store(at, ordering: .releasing)
+    }
+
+    /// Monitor thread, after the audio thread fired a capture wake-up: trims the ring when
+    /// nobody wants its audio, else tells the owner there is audio (`.captureReady`).
+    func handleCaptureWake() {
+        let ring = captureRing.view
+        let ready = captureSide.withLock { side -> Bool in
+            switch side.interest {
+            case .polled:
+                return false
+            case .idle:
+                side.trim(ring: ring)
+                armCaptureWake(side, ring)
+                return false
+            case .wake:
+                return true
+            }
+        }
+        if ready { onEvent(.captureReady) }
     }
 }

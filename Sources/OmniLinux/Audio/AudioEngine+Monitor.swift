@@ -4,11 +4,15 @@ import Glibc
 import OmniCore
 import Synchronization
 
-// The monitor thread ("omni-audio-mon", normal priority): every `monitorInterval` it moves
-// answer audio that did not fit the playback ring, reports the audio thread's counter changes
-// as events, and handles device loss (close, report, reopen every `reopenInterval`). It is the
-// only thread that calls `onEvent`, and the only one besides callers of the public API that
-// takes the playback mutex.
+// The monitor thread ("omni-audio-mon", normal priority): it sleeps in poll() on the engine's
+// eventfd and, each time it is woken, moves answer audio that did not fit the playback ring,
+// reports the audio thread's counter changes as events, answers capture wake-ups, and handles
+// device loss (close, report, reopen every `reopenInterval`). The audio thread wakes it only
+// when one of those has something to do (AudioRTLoop+Wake.swift), so an idle engine costs no
+// wake-ups here; its one timed wake-up is the next reopen attempt while a device is missing.
+// Each pass looks at everything (all level-triggered), so one wake-up for several reasons, or
+// a spurious one, is harmless. It is the only thread that calls `onEvent`, and the only one
+// besides callers of the public API that takes the playback mutex.
 
 /// Counter values already turned into events.
 struct MonitorSeen {
@@ -16,7 +20,8 @@ struct MonitorSeen {
     var playbackXruns = 0
     var underruns = 0
     var drainedSerial = 0
-    var overflowLogged = 0
+    var captureWakeups = 0
+    var answerStarted = 0
 }
 
 extension AudioEngine {
@@ -25,11 +30,10 @@ extension AudioEngine {
         // thread got going) is reported now.
         var seen = reported.withLock { $0 }
         defer { reported.withLock { [seen] in $0 = seen } }
-        let intervalNanos = max(1_000_000, nanos(options.monitorInterval))
         let reopenNanos = max(1_000_000, nanos(options.reopenInterval))
         var nextReopen = monotonicNanos() + reopenNanos
-        while !monitorStop.load(ordering: .relaxed) {
-            sleepUntil(monotonicNanos: monotonicNanos() + intervalNanos)
+        // A pass first: a startup loss, or anything from before this thread ran.
+        while !monitorStop.load(ordering: .acquiring) {
             pumpPlayback()
             if let event = control.withLock({ c -> AudioEvent? in defer { c.startupLoss = nil }; return c.startupLoss }) {
                 emit(event)
@@ -39,10 +43,32 @@ extension AudioEngine {
                 nextReopen = monotonicNanos() + reopenNanos
             }
             reportCounters(&seen)
-            if control.withLock({ $0.reopenPending }) && monotonicNanos() >= nextReopen {
+            let reopening = control.withLock { $0.reopenPending }
+            if reopening && monotonicNanos() >= nextReopen {
                 tryReopen()
                 nextReopen = monotonicNanos() + reopenNanos
             }
+            let stillReopening = reopening && control.withLock { $0.reopenPending }
+            waitForWork(until: stillReopening ? nextReopen : nil)
+        }
+    }
+
+    /// Sleeps until the audio thread (or stop(), or a request that needs the monitor) writes
+    /// the eventfd, or until `deadline` (monotonic ns). Without an eventfd: 10 ms steps.
+    private func waitForWork(until deadline: Int?) {
+        guard wakeFD >= 0 else {
+            sleepUntil(monotonicNanos: min(deadline ?? .max, monotonicNanos() + 10_000_000))
+            return
+        }
+        var timeout: Int32 = -1
+        if let deadline {
+            let ms = (deadline - monotonicNanos() + 999_999) / 1_000_000
+            timeout = Int32(clamping: max(0, ms))
+        }
+        var fd = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+        if poll(&fd, 1, timeout) > 0 && fd.revents & Int16(POLLIN) != 0 {
+            var count: UInt64 = 0
+            _ = read(wakeFD, &count, 8)
         }
     }
 
@@ -54,11 +80,16 @@ extension AudioEngine {
         onEvent(event)
     }
 
-    /// Moves queued answer audio into the ring as the audio thread frees room. TSan's report of
-    /// a race between this and endOfAnswer() is a false one (see AudioPlaybackSide.swift).
+    /// Moves queued answer audio into the ring as the audio thread frees room, and asks for the
+    /// next wake-up if some still waits. TSan's report of a race between this and endOfAnswer()
+    /// is a false one (see AudioPlaybackSide.swift).
     private func pumpPlayback() {
         let ring = playbackRing.view
-        playbackSide.withLock { $0.pump(into: ring) }
+        playbackSide.withLock { side in
+            guard side.pendingCount > 0 else { return }
+            side.pump(into: ring)
+            armPlaybackRoom(side, ring)
+        }
     }
 
     private func reportCounters(_ seen: inout MonitorSeen) {
@@ -85,6 +116,16 @@ extension AudioEngine {
             seen.drainedSerial = d
             logger.debug("playback drained")
             emit(.playbackDrained)
+        }
+        let a = shared.pointee.answerStartedGeneration.load(ordering: .acquiring)
+        if a != seen.answerStarted {
+            seen.answerStarted = a
+            emit(.answerStarted(generation: a))
+        }
+        let w = shared.pointee.captureWakeups.load(ordering: .acquiring)
+        if w != seen.captureWakeups {
+            seen.captureWakeups = w
+            handleCaptureWake()
         }
         // An endOfAnswer() while no devices are open would otherwise never drain.
         if control.withLock({ $0.plan == nil }) { completeOutstandingDrain() }

@@ -20,7 +20,9 @@ extension AudioEngine {
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.convert(samples24k, appendingTo: &side.converted)
             side.push(side.converted, into: ring)
+            armPlaybackRoom(side, ring)
         }
+        kickAudioThread()
     }
 
     public func enqueuePlayback(samples24k: [Int16]) {
@@ -34,9 +36,16 @@ extension AudioEngine {
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.finish(into: &side.converted)
             side.push(side.converted, into: ring)
+            armPlaybackRoom(side, ring)
             let mark = ring.writePosition + side.pendingCount
             shared.pointee.drainMark.store(mark, ordering: .relaxed)
             shared.pointee.drainSerial.wrappingAdd(1, ordering: .releasing)
+        }
+        kickAudioThread()
+        // No audio thread to play it out (devices lost or not open yet): the monitor completes
+        // the drain. A loss after this check wakes the monitor itself.
+        if shared.pointee.streamState.load(ordering: .acquiring) != AudioStreamState.running.rawValue {
+            wakeMonitor()
         }
     }
 
@@ -47,6 +56,7 @@ extension AudioEngine {
         playbackSide.withLock { side in
             side.clearPending()
             side.resampler.reset()
+            armPlaybackRoom(side, ring)
             shared.pointee.flushMark.store(ring.writePosition, ordering: .relaxed)
             shared.pointee.flushCancelsDrainsUpTo.store(shared.pointee.drainSerial.load(ordering: .relaxed),
                                                         ordering: .relaxed)
@@ -54,6 +64,30 @@ extension AudioEngine {
                                                            ordering: .relaxed)
             shared.pointee.flushSerial.wrappingAdd(1, ordering: .releasing)
         }
+        kickAudioThread()
+    }
+
+    /// Arms a one-shot `.answerStarted(generation:)` for the next answer frame the audio thread
+    /// plays; returns the generation that event will carry (a later call supersedes it).
+    public func watchAnswerStart() -> Int {
+        playbackSide.withLock { _ in
+            let generation = shared.pointee.answerStartArmed.load(ordering: .relaxed) + 1
+            shared.pointee.answerStartArmed.store(generation, ordering: .releasing)
+            return generation
+        }
+    }
+
+    /// Playback mutex held: asks the audio thread for a wake-up once the ring has room for the
+    /// answer audio waiting outside it (or a quarter of the ring, so a long answer moves in a
+    /// few large steps rather than every period). Int.max when nothing waits.
+    func armPlaybackRoom(_ side: borrowing PlaybackSide, _ ring: SPSCRingView) {
+        let pending = side.pendingCount
+        var at = Int.max
+        if pending > 0 {
+            // room = capacity - (write - read) ≥ need  ⇔  read ≥ write - capacity + need
+            at = ring.writePosition - ring.capacity + min(pending, ring.capacity / 4)
+        }
+        shared.pointee.playbackRoomPosition.store(at, ordering: .releasing)
     }
 
     /// Plays an earcon over whatever is playing (no-op when earcons are off in the config).
@@ -63,6 +97,7 @@ extension AudioEngine {
             let serial = (shared.pointee.earconRequest.load(ordering: .relaxed) >> 8) + 1
             shared.pointee.earconRequest.store(serial << 8 | kind.rawValue, ordering: .releasing)
         }
+        kickAudioThread()
     }
 
     /// Software output volume (linear, 0…4; 1 = unity), effective from the next period.

@@ -15,7 +15,9 @@ struct EngineControl: ~Copyable {
     /// The open devices and the audio thread running on them; nil while the devices are lost.
     var plan: AudioStreamPlan?
     var monitor: PThread?
+    /// The engine's own audio memory (rings, shared atomics) is locked (MemoryLock.swift).
     var memoryLocked = false
+    var locked = LockedRegions()
     var reopenPending = false
     var warnedPriority = false
     var lastOpenError: String?
@@ -29,7 +31,8 @@ extension AudioEngine {
         let params = AudioStreamPlan.Parameters(
             config: config, alsaConfigFile: options.alsaConfigFile,
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
-            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds))
+            lockMemory: c.memoryLocked,
+            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD)
         let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
                                        playbackRing: playbackRing.view)
         try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate)
@@ -58,6 +61,7 @@ extension AudioEngine {
     func stopStreams(_ c: inout EngineControl) {
         guard let plan = c.plan else { return }
         shared.pointee.stop.store(true, ordering: .relaxed)
+        kickAudioThread()
         plan.join()
         plan.close()
         c.plan = nil
@@ -71,12 +75,17 @@ extension AudioEngine {
         let pring = playbackRing.view
         let quality = options.resamplerQuality
         try captureSide.withLock { side in
+            // The owner's interest outlives the devices (a reopen must not silence its wake-ups).
+            let interest = side.interest
             side = CaptureSide(resampler: try makeResampler(from: captureRate, to: Self.captureOutputRate, quality: quality))
+            side.interest = interest
             cring.discardAll()
+            armCaptureWake(side, cring)
         }
         try playbackSide.withLock { side in
             side = PlaybackSide(resampler: try makeResampler(from: Self.playbackInputRate, to: playbackRate, quality: quality))
             pring.discardAll()
+            armPlaybackRoom(side, pring)
         }
     }
 
@@ -88,11 +97,13 @@ extension AudioEngine {
             cring.discardAll()
             side.carry = 0
             side.resampler.reset()
+            armCaptureWake(side, cring)
         }
         playbackSide.withLock { side in
             pring.discardAll()
             side.clearPending()
             side.resampler.reset()
+            armPlaybackRoom(side, pring)
         }
     }
 

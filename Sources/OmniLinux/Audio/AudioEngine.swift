@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShim
 import Logging
 import OmniCore
 import OmniSystem
@@ -15,11 +16,14 @@ import Synchronization
 //
 // Threads:
 //  - audio thread ("omni-audio", SCHED_FIFO when permitted): see AudioRTLoop.swift.
-//  - monitor thread ("omni-audio-mon", normal priority): every `monitorInterval` it moves
-//    answer audio that did not fit into the playback ring, turns counter changes into events
-//    (xrun, underrun, drained) and handles device loss: closes the devices, reopens them every
-//    `reopenInterval` until they are back. `onEvent` is called on this thread only — keep it
-//    short (post to the controller). See AudioEngine+Monitor.swift.
+//  - monitor thread ("omni-audio-mon", normal priority): sleeps in poll() on the engine's
+//    eventfd, which the audio thread writes only when there is work (AudioRTLoop+Wake.swift):
+//    room for answer audio that did not fit into the playback ring, captured audio the
+//    consumer asked for (.captureReady), the first answer frame played (.answerStarted),
+//    counter changes (xrun, underrun, drained) and device loss: it closes the devices and
+//    reopens them every `reopenInterval` until they are back (its only timed wake-up).
+//    `onEvent` is called on this thread only — keep it short (post to the controller). See
+//    AudioEngine+Monitor.swift.
 //  - callers: all public methods are thread-safe. Conversion runs on the calling thread, under
 //    a mutex per direction that the audio thread never takes (AudioEngine+Capture.swift,
 //    AudioEngine+Playback.swift).
@@ -54,7 +58,6 @@ public final class AudioEngine: @unchecked Sendable {
         public var pacing: Pacing = .device
         public var lockMemory = true
         public var reopenInterval: Duration = .seconds(1)
-        public var monitorInterval: Duration = .milliseconds(10)
         /// A capture device that delivers nothing for this long counts as lost.
         public var stallTimeout: Duration = .seconds(2)
         /// Ring sizes, in milliseconds at 48 kHz (rounded up to a power of two samples).
@@ -82,6 +85,12 @@ public final class AudioEngine: @unchecked Sendable {
     let playbackSide: Mutex<PlaybackSide>
     let control: Mutex<EngineControl>
     let monitorStop = Atomic<Bool>(false)
+    /// The monitor's wake-up: written by the audio thread (and by stop() and the controller's
+    /// requests that need the monitor), read by the monitor. -1 if the kernel refused one: the
+    /// monitor then falls back to waking every 10 ms.
+    let wakeFD: Int32
+    /// The audio thread's own wake-up (see `kickAudioThread`); -1 without one (it never coasts).
+    let kickFD: Int32
     /// Counter values already turned into events (monitor thread; kept across restarts).
     let reported = Mutex(MonitorSeen())
 
@@ -100,11 +109,47 @@ public final class AudioEngine: @unchecked Sendable {
         captureSide = Mutex(CaptureSide(resampler: PassthroughResampler(rate: Self.captureOutputRate)))
         playbackSide = Mutex(PlaybackSide(resampler: PassthroughResampler(rate: Self.playbackInputRate)))
         control = Mutex(EngineControl())
+        wakeFD = omni_eventfd()
+        kickFD = omni_eventfd()
+        if wakeFD < 0 {
+            logger.warning("eventfd failed (\(String(cString: strerror(errno)))); the audio monitor polls every 10 ms")
+        }
     }
 
     deinit {
+        if wakeFD >= 0 { close(wakeFD) }
+        if kickFD >= 0 { close(kickFD) }
         shared.deinitialize(count: 1)
         shared.deallocate()
+    }
+
+    /// Ends a coast of a clock-paced audio thread (AudioRTClock.swift) now: called after
+    /// publishing anything it must act on within a period. One non-blocking write; a no-op in
+    /// effect while the thread runs period by period.
+    func kickAudioThread() {
+        var one: UInt64 = 1
+        _ = write(kickFD, &one, 8)
+    }
+
+    /// Locks the rings and the shared atomics (each stream plan locks its own buffers and the
+    /// audio thread its stack). On failure nothing stays locked.
+    private func lockEngineMemory(_ c: inout EngineControl) -> String? {
+        var regions = captureRing.memoryRegions + playbackRing.memoryRegions
+        regions.append((UnsafeRawPointer(shared), MemoryLayout<AudioShared>.size))
+        for r in regions {
+            if let failure = c.locked.lock(r.address, bytes: r.bytes) {
+                c.locked.unlockAll()
+                return failure
+            }
+        }
+        return nil
+    }
+
+    /// Makes the monitor thread look at everything now (from any thread but the audio thread,
+    /// which has its own copy of the fd).
+    func wakeMonitor() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
     }
 
     // MARK: lifecycle
@@ -116,7 +161,7 @@ public final class AudioEngine: @unchecked Sendable {
         try control.withLock { c in
             guard !c.running else { return }
             if options.lockMemory && !c.memoryLocked {
-                if let warning = MemoryLock.lock() {
+                if let warning = lockEngineMemory(&c) {
                     logger.warning("\(warning)")
                 } else {
                     c.memoryLocked = true
@@ -127,7 +172,7 @@ public final class AudioEngine: @unchecked Sendable {
             } catch {
                 guard waitForDevice else {
                     if c.memoryLocked {
-                        MemoryLock.unlock()
+                        c.locked.unlockAll()
                         c.memoryLocked = false
                     }
                     throw error
@@ -164,13 +209,14 @@ public final class AudioEngine: @unchecked Sendable {
             return c.monitor
         }
         guard let monitor else { return }
-        monitorStop.store(true, ordering: .relaxed)
+        monitorStop.store(true, ordering: .releasing)
+        wakeMonitor()
         monitor.join()
         control.withLock { c in
             stopStreams(&c)
             c.reopenPending = false
             if c.memoryLocked {
-                MemoryLock.unlock()
+                c.locked.unlockAll()
                 c.memoryLocked = false
             }
         }

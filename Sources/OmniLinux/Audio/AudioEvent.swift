@@ -12,6 +12,11 @@ public enum AudioEvent: Sendable, Equatable, CustomStringConvertible {
     case xrun(direction: AudioDirection, total: Int)
     /// Answer audio ran dry mid-answer; silence was played. `total` so far.
     case underrun(total: Int)
+    /// Captured audio the owner asked for (`setCaptureInterest(.wake(afterSamples:))`) can be read.
+    case captureReady
+    /// The audio thread played the first answer frame after `watchAnswerStart()` returned
+    /// `generation` (a later watch supersedes an earlier one).
+    case answerStarted(generation: Int)
 
     public var description: String {
         switch self {
@@ -20,6 +25,8 @@ public enum AudioEvent: Sendable, Equatable, CustomStringConvertible {
         case .playbackDrained: "playback drained"
         case .xrun(let d, let total): "\(d.rawValue) xrun (total \(total))"
         case .underrun(let total): "playback underrun (total \(total))"
+        case .captureReady: "captured audio ready"
+        case .answerStarted(let generation): "answer started playing (watch \(generation))"
         }
     }
 }

@@ -1,9 +1,30 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShim
+import OmniCore
+import Synchronization
 
 // The audio thread's clock: the time sources (also used by the monitor thread) and the loop's
-// pacing step. Real-time safe: clock_gettime and clock_nanosleep only (AudioRTLoop.swift rules).
+// pacing step. Real-time safe: clock_gettime, clock_nanosleep, ppoll and a non-blocking read
+// only (AudioRTLoop.swift rules).
+//
+// Coasting (clock-paced loops only: the `file:` backend and clock-less ALSA devices): a device
+// woken every period costs a context switch per period even when there is nothing to play and
+// nobody listening, which on a shared VM is most of an idle appliance's CPU. So while playback
+// is idle (nothing in the ring, no answer or drain pending, no earcon, no request waiting) and
+// the capture consumer is not waiting for audio, the loop sleeps up to `coastNanos` at once,
+// in ppoll() on the kick eventfd, then catches up: it runs the periods whose deadlines passed
+// back to back. Catch-up keeps every timing the per-period loop has:
+//  - capture: the periods are read in order (the ring keeps filling: look-back stays possible);
+//    a period whose nominal read time is before the latest discardCaptured() is dropped, as it
+//    would have been in the ring when the discard happened;
+//  - playback: a period whose slot had already begun when the loop woke is written as silence
+//    without touching the playout or the ring (it did play silence: nothing was queued), so
+//    audio queued during the coast starts at the next period boundary, as it would have;
+//  - anything asked of the loop (playback, earcon, flush, drain, timely capture, stop) kicks
+//    it awake at once (AudioEngine.kickAudioThread).
+// A device-paced ALSA loop never coasts: its clock is the device's period.
 
 @inline(__always) func monotonicNanos() -> Int {
     var ts = timespec()
@@ -22,19 +43,35 @@ import Glibc
     while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
 }
 
+/// The longest a clock-paced loop sleeps at once while idle.
+let coastNanos = 200_000_000
+
 extension AudioLoop {
-    /// Advances the loop's clock; sleeps to the next deadline when paced.
+    /// When the clock-paced loop should run `iteration` (monotonic ns).
+    @inline(__always) func deadline(of iteration: Int) -> Int {
+        startNanos + Int(Double(iteration) * periodNanos / s.pacingSpeed)
+    }
+
+    /// Advances the loop's clock; sleeps to the next deadline when paced (or coasts).
     mutating func pace(captured: Int) {
         if s.pacingSpeed > 0 {
             elapsedCaptureFrames += s.capturePeriod
-            var deadline = startNanos + Int(Double(iteration) * periodNanos / s.pacingSpeed)
+            var deadline = deadline(of: iteration)
             let now = monotonicNanos()
             if now - deadline > 1_000_000_000 {
                 // Far behind (stopped in a debugger, starved): restart the schedule, no burst.
                 startNanos = now - Int(Double(iteration) * periodNanos / s.pacingSpeed)
                 deadline = now
             }
-            if deadline > now { sleepUntil(monotonicNanos: deadline) }
+            if deadline > now {
+                let periods = coastablePeriods()
+                if periods > 1 {
+                    coast(until: self.deadline(of: iteration + periods - 1))
+                    wokeAt = monotonicNanos()
+                } else {
+                    sleepUntil(monotonicNanos: deadline)
+                }
+            }
         } else {
             elapsedCaptureFrames += captured
             if captured == 0 {
@@ -51,5 +88,46 @@ extension AudioLoop {
             virtualPlayed = min(deviceWritten, virtualPlayed + (clock - lastVirtualClock))
             lastVirtualClock = clock
         }
+    }
+
+    /// Whether this iteration's playback slot had begun before the loop woke from a coast (it
+    /// is written as silence, see above).
+    var playbackSlotPassed: Bool {
+        s.pacingSpeed > 0 && deadline(of: iteration) < wokeAt
+    }
+
+    /// A capture period read at this iteration was due before the latest discard.
+    var captureReadBeforeDiscard: Bool {
+        s.pacingSpeed > 0 && deadline(of: iteration - 1) <= s.shared.pointee.captureDiscardedAt.load(ordering: .relaxed)
+    }
+
+    /// How many periods the loop may sleep through from here (1: none). Kicks are consumed
+    /// first, so one that arrives after this check ends the coast at once.
+    mutating func coastablePeriods() -> Int {
+        guard s.kickFD >= 0 else { return 1 }
+        var count: UInt64 = 0
+        _ = read(s.kickFD, &count, 8)
+        let sh = s.shared
+        guard !sh.pointee.captureLive.load(ordering: .acquiring),
+              earconSamples == nil, playout.phase == .buffering, playout.answerEnd == nil, !playout.hasPendingDrain,
+              s.playbackRing.availableToRead() == 0,
+              sh.pointee.flushSerial.load(ordering: .acquiring) == seenFlush,
+              sh.pointee.drainSerial.load(ordering: .acquiring) == seenDrain,
+              sh.pointee.earconRequest.load(ordering: .acquiring) >> 8 == seenEarcon,
+              !sh.pointee.stop.load(ordering: .relaxed)
+        else { return 1 }
+        var periods = max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos))
+        // A capture wake-up (the idle trim) fires when catch-up reaches it: coast no further.
+        let at = sh.pointee.captureWakePosition.load(ordering: .acquiring)
+        if at != Int.max {
+            let left = (at - s.captureRing.writePosition + s.capturePeriod - 1) / s.capturePeriod
+            periods = min(periods, max(1, left))
+        }
+        return periods
+    }
+
+    /// Sleeps until `deadline` or a kick, whichever comes first.
+    func coast(until deadline: Int) {
+        _ = omni_wait_readable_until(s.kickFD, Int64(deadline))
     }
 }

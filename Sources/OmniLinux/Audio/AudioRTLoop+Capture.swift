@@ -42,11 +42,13 @@ extension AudioLoop {
             got = FileCaptureSource.read(state, into: s.captureRaw, frames: s.capturePeriod)
         }
         guard got > 0 else { return 0 }
+        sh.pointee.capturedFrames.wrappingAdd(got, ordering: .relaxed)
+        // Caught up after a coast, but "captured" before the consumer discarded: dropped.
+        if captureReadBeforeDiscard { return got }
         PCM.downmixToMono(s.captureRaw, format: s.captureFormat, channels: s.captureChannels, frames: got,
                           into: s.captureMono)
         let pushed = s.captureRing.write(s.captureMono, count: got)
         if pushed < got { sh.pointee.captureOverflowFrames.wrappingAdd(got - pushed, ordering: .relaxed) }
-        sh.pointee.capturedFrames.wrappingAdd(got, ordering: .relaxed)
         return got
     }
 }

@@ -60,7 +60,7 @@ extension AudioLoop {
                     continue
                 }
             case .file(let state):
-                w = FilePlaybackSink.write(state, source, frames: n)
+                w = FilePlaybackSink.write(state, source, frames: n, silent: pendingSilent)
             }
             pendingOffset += w
             pendingFrames -= w
@@ -75,15 +75,30 @@ extension AudioLoop {
     mutating func fillPeriod() {
         let sh = s.shared
         let period = s.playbackPeriod
+        if playbackSlotPassed {
+            // Its time went by during a coast: it played silence (AudioRTClock.swift).
+            s.playbackMono.update(repeating: 0, count: period)
+            pendingSilent = true
+            PCM.upmixFromMono(s.playbackMono, frames: period, format: s.playbackFormat, channels: s.playbackChannels,
+                              into: s.playbackRaw)
+            return
+        }
         let ring = s.playbackRing
         let plan = playout.plan(readPosition: ring.readPosition, available: ring.availableToRead(),
                                 periodFrames: period, deviceWritePosition: deviceWritten)
         let n = ring.read(into: s.playbackMono, count: plan.take)
         if n < period { (s.playbackMono + n).update(repeating: 0, count: period - n) }
-        if n > 0 { sh.pointee.answerFramesPlayed.wrappingAdd(n, ordering: .relaxed) }
-        if plan.underrun { sh.pointee.underruns.wrappingAdd(1, ordering: .relaxed) }
+        if n > 0 {
+            sh.pointee.answerFramesPlayed.wrappingAdd(n, ordering: .relaxed)
+            noteAnswerFramesPlayed()
+        }
+        if plan.underrun {
+            sh.pointee.underruns.wrappingAdd(1, ordering: .relaxed)
+            wakeOwner()
+        }
         if plan.answerEnded { pendingDrainSerial = answerEndSerial }
 
+        pendingSilent = n == 0 && earconSamples == nil
         if let earcon = earconSamples {
             let k = min(period, earconCount - earconPosition)
             PCM.mix(earcon + earconPosition, into: s.playbackMono, count: k)
@@ -107,6 +122,7 @@ extension AudioLoop {
         if s.virtualPlayback { delay = max(delay, deviceWritten - virtualPlayed) }
         if playout.drainCompleted(devicePlayedPosition: deviceWritten - delay), pendingDrainSerial != 0 {
             s.shared.pointee.drainedSerial.store(pendingDrainSerial, ordering: .releasing)
+            wakeOwner()
         }
     }
 }

@@ -26,6 +26,7 @@ extension AudioLoop {
             return
         }
         s.shared.pointee.captureXruns.wrappingAdd(1, ordering: .relaxed)
+        wakeOwner()
         _ = snd_pcm_start(pcm)
     }
 
@@ -41,6 +42,7 @@ extension AudioLoop {
             return false
         }
         s.shared.pointee.playbackXruns.wrappingAdd(1, ordering: .relaxed)
+        wakeOwner()
         return true
     }
 }

@@ -19,11 +19,13 @@ import Synchronization
 //     `AudioShared`, results leave the same way. (alsa-lib takes its own per-PCM mutex inside
 //     plugin PCMs; only this thread touches the handle, so it is never contended.)
 //  3. No logging, no printing: alsa-lib's error lines are muted on this thread; faults are
-//     stored in atomics and reported by the monitor thread.
+//     stored in atomics and reported by the monitor thread, which the loop wakes with a
+//     non-blocking eventfd write (the one system call it makes for others).
 //  4. No reference-counted objects: the loop sees only `RTStreamPlan`, a plain struct of
 //     pointers, and its own local state. No closures, no existentials, no Strings, no Arrays.
 //  5. Blocking only where the audio clock is: snd_pcm_wait() on the capture device, or an
-//     absolute-deadline sleep when paced by the clock (file backend, tests, benchmarks).
+//     absolute-deadline sleep when paced by the clock (file backend, tests, benchmarks), which
+//     may be a longer ppoll() on the kick eventfd while idle (coasting, AudioRTClock.swift).
 //
 // Clocking: the capture side is the loop's clock (one iteration per capture period). Playback
 // is topped up each iteration with as many whole periods as the device has room for, so a
@@ -38,12 +40,17 @@ import Synchronization
 // The loop is split by step, each an extension of `AudioLoop` in its own file (same rules):
 // AudioRTLoop+Capture (read one period), AudioRTClock (pacing), AudioRTLoop+Requests (flush,
 // drain, earcon), AudioRTLoop+Playback (top up the device, report the drain), AudioRTLoop+Xrun
-// (recovery). This file: the loop's state and the iteration itself.
+// (recovery), AudioRTLoop+Wake (waking the monitor through an eventfd when there is work for
+// it). This file: the loop's state and the iteration itself.
 
 /// The audio thread's entry point (pthread start routine argument: an `RTStreamPlan` pointer).
 func audioThreadMain(_ plan: UnsafeMutablePointer<RTStreamPlan>) {
     omni_alsa_mute_errors_on_this_thread(1)
-    omni_prefault_stack(64 * 1024)
+    if plan.pointee.lockStackBytes > 0 {
+        omni_lock_stack(plan.pointee.lockStackBytes)
+    } else {
+        omni_prefault_stack(64 * 1024)
+    }
     var loop = AudioLoop(plan.pointee)
     loop.run()
 }
@@ -71,6 +78,9 @@ struct AudioLoop {
     var deviceWritten = 0
     var pendingOffset = 0
     var pendingFrames = 0
+    /// The period in `playbackRaw` is all zeros (no answer audio, no earcon): a file sink
+    /// leaves a hole instead of writing it.
+    var pendingSilent = false
     var virtualPlayed = 0
     var lastVirtualClock = 0
 
@@ -82,6 +92,9 @@ struct AudioLoop {
     var stalledNanos = 0
     var zeroReads = 0
     var lastCPU = 0
+    /// When the loop last woke from a coast (AudioRTClock.swift); iterations due before it are
+    /// caught up.
+    var wokeAt = 0
 
     var lost = false
 
@@ -110,11 +123,13 @@ struct AudioLoop {
             iteration += 1
             let got = captureOnePeriod()
             if lost { break }
+            checkCaptureWake()
             pace(captured: got)
             applyRequests()
             if lost { break }
             servicePlayback()
             if lost { break }
+            checkPlaybackRoom()
             checkDrain()
             sh.pointee.loopIterations.wrappingAdd(1, ordering: .relaxed)
             if iteration & 63 == 0 { accountCPU() }
@@ -122,6 +137,8 @@ struct AudioLoop {
         accountCPU()
         sh.pointee.streamState.store((lost ? AudioStreamState.lost : AudioStreamState.stopped).rawValue,
                                      ordering: .releasing)
+        // A loss is the monitor's to handle (close, report, reopen); a stop was its own request.
+        if lost { wakeOwner() }
     }
 
     /// Ends the loop: the device is gone or broken; the monitor reads why from `AudioShared`.

@@ -17,6 +17,19 @@ struct AudioShared: ~Copyable {
     /// (serial << 8) | EarconKind.rawValue
     let earconRequest = Atomic<Int>(0)
     let gainQ16 = Atomic<Int>(Int(Gain.unityQ16))
+    /// Wake-up requests (AudioRTLoop+Wake.swift): the audio thread writes the engine's eventfd
+    /// once the capture ring's write position reaches `captureWakePosition`, once the playback
+    /// ring's read position reaches `playbackRoomPosition` (Int.max: not wanted; each fires once
+    /// and is re-armed by its owner), and when the first answer frame is played while
+    /// `answerStartArmed` is ahead of `answerStartedGeneration`.
+    let captureWakePosition = Atomic<Int>(Int.max)
+    let playbackRoomPosition = Atomic<Int>(Int.max)
+    let answerStartArmed = Atomic<Int>(0)
+    /// The capture consumer wants timely audio (CaptureInterest.wake): the loop does not coast.
+    let captureLive = Atomic<Bool>(false)
+    /// Monotonic ns of the latest discardCaptured(): a clock-paced loop that catches up after
+    /// coasting drops the periods it "captured" before then (AudioRTClock.swift).
+    let captureDiscardedAt = Atomic<Int>(0)
     /// Test hooks: a negative errno the next capture read / playback avail returns instead.
     let injectCaptureError = Atomic<Int>(0)
     let injectPlaybackError = Atomic<Int>(0)
@@ -27,6 +40,10 @@ struct AudioShared: ~Copyable {
     let lostDirection = Atomic<Int>(0)
     let drainedSerial = Atomic<Int>(0)
     let audioThreadID = Atomic<Int>(0)
+    /// The latest `answerStartArmed` generation whose first frame was played.
+    let answerStartedGeneration = Atomic<Int>(0)
+    /// Capture wake-ups fired (the monitor turns each into .captureReady or a trim).
+    let captureWakeups = Atomic<Int>(0)
 
     // Counters (cumulative over the engine's life).
     let capturedFrames = Atomic<Int>(0)

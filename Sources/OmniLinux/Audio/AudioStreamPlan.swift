@@ -27,6 +27,7 @@ final class AudioStreamPlan {
     let playbackFormat: AudioDeviceFormat
     let rt: UnsafeMutablePointer<RTStreamPlan>
     private var allocations: [UnsafeMutableRawPointer] = []
+    private var locked = LockedRegions()
     private(set) var thread: PThread?
     private(set) var realtimePriority: Int?
 
@@ -34,7 +35,12 @@ final class AudioStreamPlan {
         var config: OmniConfig.Audio
         var alsaConfigFile: String?
         var pacingSpeed: Double?
+        /// Lock the plan's buffers and the audio thread's stack (MemoryLock.swift).
+        var lockMemory = false
         var stallTimeoutNanos: Int
+        /// The engine's eventfds: the audio thread's wake-ups, and its own.
+        var wakeFD: Int32
+        var kickFD: Int32
     }
 
     init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRingView,
@@ -91,10 +97,12 @@ final class AudioStreamPlan {
 
         // Every buffer the loop touches, zero-filled so its pages are resident before it runs.
         var allocations: [UnsafeMutableRawPointer] = []
+        var sizes: [Int] = []
         func buffer(_ bytes: Int) -> UnsafeMutableRawPointer {
             let p = UnsafeMutableRawPointer.allocate(byteCount: max(16, bytes), alignment: 16)
             p.initializeMemory(as: UInt8.self, repeating: 0, count: max(16, bytes))
             allocations.append(p)
+            sizes.append(max(16, bytes))
             return p
         }
         let captureRaw = buffer(cf.periodFrames * cf.channels * cf.sampleFormat.bytesPerSample)
@@ -122,7 +130,7 @@ final class AudioStreamPlan {
         let periodMs = max(1, c.periodMs)
         rt = .allocate(capacity: 1)
         rt.initialize(to: RTStreamPlan(
-            shared: shared, captureRing: captureRing, playbackRing: playbackRing,
+            shared: shared, wakeFD: p.wakeFD, kickFD: p.kickFD, captureRing: captureRing, playbackRing: playbackRing,
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
@@ -133,11 +141,25 @@ final class AudioStreamPlan {
             pacingSpeed: speed,
             virtualPlayback: filePlayback || p.pacingSpeed != nil,
             waitTimeoutMs: Int32(4 * periodMs + 50),
-            stallTimeoutNanos: p.stallTimeoutNanos))
+            stallTimeoutNanos: p.stallTimeoutNanos,
+            lockStackBytes: p.lockMemory ? Self.audioStackLockBytes : 0))
+        if p.lockMemory {
+            // The engine already warned if locking is not permitted; a failure here only
+            // leaves these pages unlocked.
+            for (a, n) in zip(allocations, sizes) { _ = locked.lock(a, bytes: n) }
+            _ = locked.lock(rt, bytes: MemoryLayout<RTStreamPlan>.stride)
+            if case .file(let source) = captureDevice { source.lockState(&locked) }
+            if case .file(let sink) = playbackDevice { _ = locked.lock(sink.state, bytes: MemoryLayout<FilePlaybackState>.stride) }
+        }
     }
+
+    /// The audio thread's stack that is touched before its loop starts and locked: its deepest
+    /// call chain (an ALSA read or write through plugins) stays well inside it.
+    static let audioStackLockBytes = 64 * 1024
 
     deinit {
         close()
+        locked.unlockAll()
         rt.deinitialize(count: 1)
         rt.deallocate()
         for a in allocations { a.deallocate() }
@@ -145,7 +167,7 @@ final class AudioStreamPlan {
 
     /// Starts the audio thread. Returns a warning when real-time priority was refused.
     func start(priority: Int) throws -> String? {
-        let started = try PThread.start(PThread.Options(name: "omni-audio", stackBytes: 512 * 1024, realtimePriority: priority),
+        let started = try PThread.start(PThread.Options(name: "omni-audio", stackBytes: 256 * 1024, realtimePriority: priority),
                                         argument: UnsafeMutableRawPointer(rt)) { raw in
             audioThreadMain(raw!.assumingMemoryBound(to: RTStreamPlan.self))
             return nil

@@ -21,6 +21,11 @@ struct EarconSlot {
 /// Everything one stream plan's audio thread needs: plain values and pointers.
 struct RTStreamPlan {
     var shared: UnsafeMutablePointer<AudioShared>
+    /// The engine's eventfd: written to wake the monitor thread (AudioRTLoop+Wake.swift).
+    var wakeFD: Int32
+    /// Written by the engine's callers when they ask the loop for something (playback, an
+    /// earcon, a flush, timely capture, stop): ends a coast early (AudioRTClock.swift).
+    var kickFD: Int32
     var captureRing: SPSCRingView
     var playbackRing: SPSCRingView
 
@@ -50,6 +55,9 @@ struct RTStreamPlan {
     var virtualPlayback: Bool
     var waitTimeoutMs: Int32
     var stallTimeoutNanos: Int
+    /// Bytes of its stack the audio thread pre-faults and locks before its loop (0: pre-fault
+    /// 64 KiB, lock nothing).
+    var lockStackBytes: Int
 
     /// Request serials already seen when the plan was created (off the audio thread):
     /// anything requested later — even before the thread first runs — is acted on.

@@ -13,10 +13,20 @@ public protocol LEDSink: Sendable {
     func show(_ levels: [Bool])
     /// All lines dark and released (shutdown).
     func close()
+    /// Whether levels change anything anyone can see. A sink that only records states needs
+    /// no blink timer: a heartbeat would otherwise wake the process several times a second
+    /// for nothing.
+    var showsBlinking: Bool { get }
 }
 
-/// No hardware: levels are only traced. The driver logs each state (`LED state: listening`).
+extension LEDSink {
+    public var showsBlinking: Bool { true }
+}
+
+/// No hardware: the driver logs each state (`LED state: listening`); the first level of each
+/// state is traced, blinking is not driven.
 public struct VirtualLEDSink: LEDSink {
+    public var showsBlinking: Bool { false }
     private let logger: Logger
 
     public init(logger: Logger = Logger(label: "omnid.leds")) {
@@ -140,7 +150,7 @@ public final class LEDDriver: @unchecked Sendable {
         guard let state = current, !closed else { return }
         let elapsed = clock.now() - startedAt
         sink.show(scheme.levels(for: state, after: elapsed, lines: lineCount))
-        guard let next = scheme.nextChange(for: state, after: elapsed) else {
+        guard sink.showsBlinking, let next = scheme.nextChange(for: state, after: elapsed) else {
             timer?.cancel()
             timer = nil
             return

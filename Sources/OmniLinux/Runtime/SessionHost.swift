@@ -4,8 +4,8 @@ import OmniCore
 import OmniWebSocket
 
 // Hosts the realtime session's SessionManager on the controller loop, over the libwebsockets
-// transport: transport events hop onto the loop, and the loop's timer is re-armed to the
-// manager's next deadline after every step. ("Session" in this project is only ever the
+// transport: transport events hop onto the loop, and after every step the one deadline timer
+// is set to the manager's next deadline (a no-op unless it changed). ("Session" in this project is only ever the
 // realtime session with the service; this is where it runs.)
 
 public final class SessionHost: @unchecked Sendable {
@@ -16,6 +16,8 @@ public final class SessionHost: @unchecked Sendable {
     private let relay: EventRelay
     /// A graceful stop waiting for the link to be closed (or its time to run out).
     private var pendingStop: (@Sendable () -> Void)?
+    /// Fires the manager's `tick()` at its next deadline.
+    private var deadline: LoopDeadline?
 
     public init(request: ConnectRequest, session: SessionConfigValue, settings: SessionSettings,
                 loop: ControllerLoop, logger: Logger) {
@@ -37,6 +39,7 @@ public final class SessionHost: @unchecked Sendable {
         ) { event in relay.deliver(event) }
         box.value = self
         relay.afterEach = { [weak self] in self?.finishStopIfClosed() }
+        deadline = loop.deadline { box.value?.withManager { $0.tick() } }
     }
 
     /// Sets the handler for session events; called on the loop.
@@ -92,9 +95,7 @@ public final class SessionHost: @unchecked Sendable {
     }
 
     private func rearm() {
-        loop.wake(at: manager.nextDeadline) { [weak self] in
-            self?.withManager { $0.tick() }
-        }
+        deadline?.set(manager.nextDeadline)
     }
 }
 
