@@ -13,6 +13,9 @@ extension Daemon {
     /// Starts the parts DaemonParts built: the control socket, the audio devices (with the
     /// capture interest set before they open), the session, the signal handlers.
     func start() throws {
+        // First: READY=1 may go out (from the loop) before start() returns, and systemd may then
+        // send SIGHUP at once; with the default action still in place that would kill us.
+        installSignals()
         do {
             try control.start()
         } catch {
@@ -32,7 +35,6 @@ extension Daemon {
             }
         }
         session.start()
-        installSignals()
         // Offline but running still counts as started: systemd must not wait forever for a
         // network that may never come.
         loop.queue.asyncAfter(deadline: .now() + .seconds(15)) { self.tellReady("offline: waiting for the service") }
