@@ -29,7 +29,8 @@ extension Daemon {
     private func send(_ chunk: [Int16]) {
         let b64 = PCM16.base64(chunk)
         if capture.recording { recording.append(base64: b64) }
-        session.withManager { $0.appendAudio(base64: b64) }
+        // Held: the session is being replaced; `.replayTurn` sends the recording to the new one.
+        if !capture.holding { session.withManager { $0.appendAudio(base64: b64) } }
     }
 }
 
@@ -39,10 +40,15 @@ struct CapturePump {
     var streaming = false
     /// Keep a copy of what is sent, so the turn can be replayed after a lost link.
     var recording = false
+    /// Record but do not send (see ApplianceAction.holdCapture).
+    var holding = false
     private var buffer = [Int16](repeating: 0, count: 4096)
     private var pending: [Int16] = []
 
-    mutating func reset() { pending.removeAll(keepingCapacity: true) }
+    mutating func reset() {
+        pending.removeAll(keepingCapacity: true)
+        holding = false
+    }
 
     mutating func fill(_ read: (UnsafeMutableBufferPointer<Int16>) -> Int) {
         while true {

@@ -35,6 +35,12 @@ final class Daemon: @unchecked Sendable {
     var machine: ApplianceMachine
     /// Events waiting for the machine while another event's actions run (see `feed`).
     var events = ApplianceEventQueue()
+    /// Session events → machine events; knows when connecting is only a quiet renewal.
+    var linkFeed = ApplianceLinkFeed()
+    /// Answer deltas whose audio was not valid Base64 PCM (dropped).
+    var invalidAudioDeltas = 0
+    /// Generation of the last LED flash (a later flash or state wins).
+    var ledFlash = 0
     var capture = CapturePump()
     var recording = ApplianceTurnRecording()
     /// The engine counts answer frames handed to ALSA; the first increase after an answer's
@@ -112,12 +118,16 @@ final class Daemon: @unchecked Sendable {
             logger.warning("service error type=\(type ?? "-") code=\(code ?? "-"): \(message)\(recoverable ? "" : " (fatal)")")
         case .linkLost(let reason):
             logger.warning("link lost: \(reason)")
+        case .renewing(let cause):
+            logger.info("session renewal (\(cause)): replacing the session; not an outage")
+        case .responseStarted(let id, let stale):
+            logger.trace("response \(id) started\(stale ? " (answers an earlier request)" : "")")
         case .droppedAudio(let total):
             logger.warning("link slower than real time: \(total) audio frames dropped so far")
         case .server(let e):
             logger.trace("event \(e.type)")
         }
-        if let appliance = ApplianceEvent(event) { feed(appliance) }
+        if let appliance = linkFeed.event(for: event) { feed(appliance) }
     }
 
     private func audioEvent(_ event: AudioEvent) {
@@ -151,11 +161,13 @@ extension Daemon: DaemonInputReceiver {
     }
 
     func status() -> ApplianceStatus {
-        let (phase, reconnects, dropped) = session.withManager { m in
-            (m.state.phase.rawValue, m.counters.reconnects, m.counters.droppedAudioFrames)
-        }
+        let (phase, counters, age) = session.withManager { m in (m.state.phase.rawValue, m.counters, m.sessionAge) }
         let c = audio.counters
-        return machine.status(connection: phase, reconnects: reconnects, droppedFrames: dropped,
-                              xruns: c.xruns, underruns: c.underruns)
+        var s = machine.status(connection: phase, reconnects: counters.reconnects, droppedFrames: counters.droppedAudioFrames,
+                               xruns: c.xruns, underruns: c.underruns)
+        s.session = ApplianceStatus.Session(age: age, renewals: counters.renewals, routineCloses: counters.routineCloses,
+                                            outages: counters.outages)
+        s.counters.invalidAudio = invalidAudioDeltas
+        return s
     }
 }

@@ -93,8 +93,9 @@ final class ApplianceScenarioTests: XCTestCase {
         var d = ApplianceFixture.thinking.make(.pushToTalk)
         XCTAssertTrue(d.press().contains(.cancelResponse))
         d.release(after: .seconds(1))
-        // The response to the first turn is created after all (our cancel stops it): ignored.
-        d.server(.responseCreated(responseID: "old"))
+        // The response to the first turn is created after all (our cancel stops it): the session
+        // manager reports it stale (the new turn's create is still held behind it), so it is ignored.
+        d.server(.responseCreated(responseID: "old", stale: true))
         XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .thinking)
         d.server(.responseCreated(responseID: "new"))

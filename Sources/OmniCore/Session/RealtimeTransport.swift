@@ -14,7 +14,7 @@ public struct ConnectRequest: Sendable, Equatable, CustomStringConvertible {
     public var maxMessageBytes: Int
 
     public init(url: String, headers: [(name: String, value: String)] = [], caFile: String? = nil,
-                allowInsecure: Bool = false, maxMessageBytes: Int = 4 << 20) {
+                allowInsecure: Bool = false, maxMessageBytes: Int = 1 << 20) {
         self.url = url
         self.headers = headers
         self.caFile = caFile

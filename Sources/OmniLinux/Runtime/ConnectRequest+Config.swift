@@ -15,6 +15,8 @@ extension OmniConfig {
         var s = SessionSettings()
         s.pingInterval = .milliseconds(service.pingIntervalMs)
         s.deadAfter = .milliseconds(service.deadLinkMs)
+        s.adoptServiceRules(idleClose: service.idleCloseS > 0 ? .seconds(service.idleCloseS) : nil,
+                            sessionCap: service.sessionCapS > 0 ? .seconds(service.sessionCapS) : nil)
         return s
     }
 }
