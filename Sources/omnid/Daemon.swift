@@ -105,13 +105,14 @@ final class Daemon: @unchecked Sendable {
     private func sessionEvent(_ event: SessionEvent) {
         switch event {
         case .stateChanged(let s):
-            logger.info("session: \(s)")
+            // A quiet renewal's states are routine (every few minutes when idle): debug only.
+            logger.log(level: linkFeed.renewing ? .debug : .info, "session: \(s)")
             if s == .disconnected && restartSessionWhenStopped && !stopping {
                 restartSessionWhenStopped = false
                 loop.post { self.session.withManager { $0.start() } }
             }
         case .ready:
-            logger.info("session ready")
+            logger.log(level: linkFeed.renewing ? .debug : .info, "session ready")
             sessionReadyOnce = true
             checkReady()
         case .serverError(let code, let message, let type, let recoverable):
