@@ -24,6 +24,9 @@ extension Daemon {
             capture.streaming = false
         case .holdCapture:
             capture.holding = true
+        case .recordUtterance(let on):
+            if on { recording.start(preroll: capture.recent) }
+            capture.recording = on
         case .commit:
             session.withManager { $0.commit() }
             machine.noteCommitSent(at: loop.clock.now())

@@ -109,12 +109,30 @@ final class ApplianceRenewalTests: XCTestCase {
         XCTAssertTrue(d.machine.streaming)
         d.send(.linkRenewing)
         XCTAssertTrue(d.machine.streaming)
+        d.send(.linkReady)
         d.server(.speechStarted)
         XCTAssertEqual(d.state, .listening)
-        d.send(.linkReady)
         d.server(.speechStopped, after: .seconds(1))
         answer(&d, "r1")
         XCTAssertEqual(d.machine.counters.turnsAnswered, 1)
+        assertInvisible(d)
+    }
+
+    /// The service's idle close in the middle of an utterance: the new session gets the whole
+    /// utterance (from just before its start) and its VAD answers it.
+    func testHandsFreeUtteranceUnderARenewalIsSentWholeToTheNewSession() {
+        var d = ApplianceFixture.ready.make(.vad)
+        XCTAssertTrue(d.server(.speechStarted).contains(.recordUtterance(true)))
+        XCTAssertEqual(d.send(.linkRenewing, after: .milliseconds(500)), [.holdCapture])
+        XCTAssertTrue(d.machine.streaming)
+        let ready = d.send(.linkReady, after: .milliseconds(100))
+        XCTAssertEqual(ready.filter(\.goesToSession), [.clearInputBuffer, .replayTurn])
+        d.server(.speechStarted)  // the new session hears the start again: the same turn
+        XCTAssertTrue(d.server(.speechStopped, after: .seconds(1)).contains(.recordUtterance(false)))
+        answer(&d, "r1")
+        XCTAssertEqual(d.machine.counters.turnsStarted, 1)
+        XCTAssertEqual(d.machine.counters.turnsAnswered, 1)
+        XCTAssertEqual(d.machine.counters.turnsResent, 1)
         assertInvisible(d)
     }
 

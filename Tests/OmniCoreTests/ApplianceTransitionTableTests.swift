@@ -93,7 +93,7 @@ final class ApplianceTransitionTableTests: XCTestCase {
         if mode == .vad {
             XCTAssertEqual(after.streaming, (after.link == .up || after.link == .renewing) && after.audioAvailable && !after.muted,
                            "VAD streaming: \(what)", file: file, line: line)
-            XCTAssertFalse(actions.contains(.commit) || actions.contains(.createResponse) || actions.contains(.replayTurn),
+            XCTAssertFalse(actions.contains(.commit) || actions.contains(.createResponse),
                            "manual-only action in VAD: \(what)", file: file, line: line)
         } else {
             XCTAssertEqual(after.streaming, after.state == .listening, "manual streaming: \(what)", file: file, line: line)

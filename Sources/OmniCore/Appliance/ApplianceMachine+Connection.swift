@@ -88,7 +88,8 @@ extension ApplianceMachine {
             return
         }
         switch state {
-        case .listening where settings.mode != .vad:
+        case .listening:
+            // Hands-free too: the new session's VAD must hear the utterance from its start.
             if t.onLink {
                 t.onLink = false
                 turn = t
@@ -104,8 +105,6 @@ extension ApplianceMachine {
             disarm(.answerIdle)
         case .speaking where t.answerEnded:
             break  // everything is in the playback ring
-        case .listening:
-            break  // VAD: the audio flows on into the new session, whose VAD takes it from there
         case .thinking, .speaking:
             if t.audio > .zero { emit(.flushPlayback) }
             failTurn("the session ended in the middle of the answer", .sessionEnded)
@@ -122,7 +121,7 @@ extension ApplianceMachine {
         counters.turnsResent += 1
         emit(.clearInputBuffer)
         emit(.replayTurn)
-        if state == .thinking {
+        if state == .thinking && settings.mode != .vad {
             emit(.commit)
             emit(.createResponse)
             t.responseRequested = true

@@ -15,6 +15,7 @@ extension ApplianceMachine {
             }
             emit(.earcon(.listen))
         }
+        if origin == .speech { emit(.recordUtterance(true)) }
         arm(.maxTurn, after: settings.maxTurn)
         go(to: .listening)
     }
@@ -58,6 +59,7 @@ extension ApplianceMachine {
         case .cancelled: counters.turnsCancelled += 1
         }
         disarmTurnTimers()
+        if settings.mode == .vad && state == .listening { emit(.recordUtterance(false)) }
         turn = nil
         guard thenSettle else { return }
         syncStreaming()
@@ -99,9 +101,11 @@ extension ApplianceMachine {
     }
 
     mutating func speechStopped() {
-        guard settings.mode == .vad, state == .listening, var t = turn else { return }
+        // A held utterance's end can only come from the new session, after it has it all.
+        guard settings.mode == .vad, state == .listening, var t = turn, t.onLink else { return }
         // Responses from here on answer this speech, not an interrupted earlier one.
         ignoreResponsesUntilSpeech = false
+        emit(.recordUtterance(false))
         disarm(.maxTurn)
         t.committedAt = now
         t.lastActivity = now

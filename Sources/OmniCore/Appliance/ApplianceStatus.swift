@@ -236,6 +236,12 @@ public struct ApplianceTurnRecording: Sendable {
         truncated = false
     }
 
+    /// Starts a recording that begins with `preroll` (audio sent just before it started).
+    public mutating func start(preroll: [String]) {
+        start()
+        for c in preroll { append(base64: c) }
+    }
+
     public mutating func append(base64 chunk: String) {
         let n = chunk.utf8.count
         guard characters + n <= limit else {

@@ -189,6 +189,10 @@ public enum ApplianceAction: Sendable, Equatable {
     /// Keep capturing and recording the turn but send nothing to the session until `.replayTurn`
     /// (the session is being replaced; the new one gets the whole turn).
     case holdCapture
+    /// Hands-free: an utterance began (on) or its capture ended (off). While on, keep a copy of
+    /// its audio from just before its start (the service's prefix padding), so that a session
+    /// replaced in the middle of it can be sent the whole utterance (`.replayTurn`).
+    case recordUtterance(Bool)
     /// `input_audio_buffer.commit`.
     case commit
     /// `response.create`.

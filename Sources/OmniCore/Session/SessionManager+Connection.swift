@@ -49,6 +49,7 @@ extension SessionManager {
     func becomeReady(at now: Duration) {
         if let r = renewal { logger.debug("quiet renewal (\(r)) complete") }
         renewal = nil
+        inOutage = false
         transition(to: .ready)
         backoff.connectionReady(at: now)
         pendingEvents.append(.ready)

@@ -63,8 +63,11 @@ extension SessionManager {
     }
 
     /// An outage: the appliance hears of it (a quiet renewal that failed becomes one here).
+    /// Counted once from the loss of a working session to the next ready one, however many
+    /// attempts fail in between.
     func reportLinkLost(_ reason: LinkLossReason) {
-        counters.outages += 1
+        if !inOutage { counters.outages += 1 }
+        inOutage = true
         renewal = nil
         pendingEvents.append(.linkLost(reason))
     }

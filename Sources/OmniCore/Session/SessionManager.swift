@@ -74,6 +74,8 @@ public final class SessionManager {
     var lastResponseAt: Duration?
     /// The current session produced answer audio (its voice can no longer change).
     var audioProduced = false
+    /// Between the loss of a working session and the next ready one (outages count once).
+    var inOutage = false
 
     // One response at a time (SessionManager+Responses).
     /// Our `response.create` went out and its `response.created` has not arrived.
@@ -193,6 +195,7 @@ public final class SessionManager {
         turn.reset()
         renewal = nil
         renewalRequested = nil
+        inOutage = false
         switch state {
         case .disconnected:
             return

@@ -175,7 +175,8 @@ public struct SessionCounters: Sendable, Equatable {
     public var pingsSent = 0
     /// Sessions the service closed on its own rules (idle close, session cap), reconnected quietly.
     public var routineCloses = 0
-    /// Link losses reported to the appliance (`.linkLost`): the real outages.
+    /// Real outages: a working session lost (`.linkLost`), counted once until a session is
+    /// ready again however many reconnect attempts fail meanwhile.
     public var outages = 0
     /// `response.create` held back while an earlier response was still active.
     public var responseCreatesHeld = 0
