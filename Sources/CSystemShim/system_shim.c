@@ -1,5 +1,6 @@
 /* Why this file exists: see include/omni_system.h. */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,4 +28,9 @@ void omni_prefault_stack(size_t bytes)
 
     for (i = 0; i < bytes; i += 64)
         area[i] = 0;
+}
+
+int omni_fix_mmap_threshold(size_t bytes)
+{
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes);
 }

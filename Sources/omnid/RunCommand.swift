@@ -26,6 +26,7 @@ struct RunCommand: ParsableCommand {
                 + "\"\(loaded.config.service.apiKeyCredential)\", or DASHSCOPE_API_KEY")
             throw ExitCode(exitConfigError)
         }
+        HeapPolicy.returnBigBuffers()
         do {
             let daemon = try Daemon(config: loaded.config, configPath: config, logger: logger)
             try daemon.start()

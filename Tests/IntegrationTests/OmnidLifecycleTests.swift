@@ -68,4 +68,32 @@ final class OmnidLifecycleTests: XCTestCase {
             XCTAssertEqual(warnings(rig), [])
         }
     }
+
+    /// A server that sends answer audio at 50 times real time, without end: the answer is cut
+    /// once it runs far ahead of the speaker, counted, and memory stays where it was after the
+    /// first flood (nothing accumulates from one to the next).
+    func testAFloodOfAnswerAudioIsCutAndMemoryStaysFlat() throws {
+        let rig = try OmnidRig("flood")
+        let sim = try SimProcess(arguments: ["--answer", "tone", "--tone-ms", "400000", "--speed", "50", "--first-delta-ms", "0"])
+        try OmnidRig.writeWAV("\(rig.dir)/mic.wav", samples: OmnidRig.tone(seconds: 60))
+        try rig.writeConfig(url: sim.url, microphone: "\(rig.dir)/mic.wav")
+        try rig.start()
+        XCTAssertTrue(rig.waitFor { $0.stderr.contains("LED state: ready") }, rig.stderr)
+        var rss: [Int] = []
+        for n in 1...5 {
+            XCTAssertEqual(rig.control("press"), "ok")
+            usleep(600_000)
+            XCTAssertEqual(rig.control("release"), "ok")
+            XCTAssertTrue(eventually { rig.status()?.counters.answersCut == n }, rig.stderr)
+            rss.append(rig.resources()?.rssKB ?? 0)
+            // A press too short to be a turn stops the answer: the queued audio is dropped.
+            XCTAssertEqual(rig.control("press"), "ok")
+            XCTAssertEqual(rig.control("release"), "ok")
+            XCTAssertTrue(eventually { rig.status()?.state == .ready }, rig.stderr.suffix(3000).description)
+            usleep(500_000)
+        }
+        print("flood: RSS after each flood \(rss) KiB; \(rig.lines(containing: "far faster than it plays").count) answers cut")
+        XCTAssertEqual(rig.status()?.counters.answersCut, 5)
+        XCTAssertLessThan(rss[4] - rss[1], 3 * 1024, "no growth from flood to flood")
+    }
 }

@@ -5,7 +5,8 @@
  * module does not define. Every thread omnid starts (audio, audio monitor, websocket service,
  * GPIO/keyboard/control I/O) is named through this one file so `top -H`, gdb and
  * /proc/<pid>/task/<tid>/comm show what it is. Pre-faulting a stack needs a stack array the
- * compiler may not elide, which Swift cannot express.
+ * compiler may not elide, which Swift cannot express. mallopt() is in <malloc.h>, which the
+ * Glibc module does not include.
  */
 #ifndef OMNI_SYSTEM_H
 #define OMNI_SYSTEM_H
@@ -24,6 +25,10 @@ int omni_gettid(void);
 
 /* Touches `bytes` of the calling thread's stack so later growth does not page-fault. */
 void omni_prefault_stack(size_t bytes);
+
+/* mallopt(M_MMAP_THRESHOLD, bytes): allocations of at least `bytes` are mmapped and returned to
+ * the kernel when freed, and the threshold no longer rises after such a free. 1 on success. */
+int omni_fix_mmap_threshold(size_t bytes);
 
 #ifdef __cplusplus
 }
