@@ -96,4 +96,32 @@ final class OmnidLifecycleTests: XCTestCase {
         XCTAssertEqual(rig.status()?.counters.answersCut, 5)
         XCTAssertLessThan(rss[4] - rss[1], 3 * 1024, "no growth from flood to flood")
     }
+
+    /// A rejected key waits the long retry; a reload with the right key connects at once, not
+    /// at the end of that wait (the order of the log lines says so, no clock needed).
+    func testANewKeyConnectsAtOnceFromTheBadKeyWait() throws {
+        let rig = try OmnidRig("key")
+        let sim = try SimProcess(arguments: ["--api-key", "sk-right-key-123"])
+        try OmnidRig.writeWAV("\(rig.dir)/mic.wav", samples: [Int16](repeating: 0, count: 1600))
+        let keyFile = "\(rig.dir)/api-key"
+        func setKey(_ k: String) throws {
+            try k.write(toFile: keyFile, atomically: true, encoding: .utf8)
+            chmod(keyFile, 0o600)
+        }
+        try setKey("sk-wrong-key-456")
+        try rig.writeConfig(url: sim.url, microphone: "\(rig.dir)/mic.wav", service: ["api_key_file = \"\(keyFile)\""])
+        try rig.start(apiKeyFromEnvironment: false)
+        XCTAssertTrue(rig.waitFor { $0.stderr.contains("LED state: error") }, rig.stderr)
+        XCTAssertEqual(rig.status()?.connection, "authFailed")
+        try setKey("sk-right-key-123")
+        rig.reload()
+        XCTAssertTrue(rig.waitFor { $0.stderr.contains("LED state: ready") }, rig.stderr)
+        let log = rig.stderr
+        // The reload ends the 30 s wait at once: its "connecting now" comes right after the
+        // rejection, and no scheduled retry came first.
+        XCTAssertTrue(log.contains("connecting now instead of waiting", after: "LED state: error"), log)
+        XCTAssertTrue(log.contains("LED state: ready", after: "connecting now instead of waiting"), log)
+        XCTAssertEqual(rig.lines(containing: "rejected the API key").count, 1, log)
+        XCTAssertFalse(log.contains("sk-right-key-123") || log.contains("sk-wrong-key-456"), "the key never appears in the log")
+    }
 }

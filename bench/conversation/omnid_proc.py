@@ -27,12 +27,13 @@ def parse_audio_formats(line):
             "playback_rate": int(p.group(1)), "playback_period": int(p.group(3)), "playback_buffer": int(p.group(4))}
 
 
-def write_config(path, url, capture, playback, ctl_socket, level="info"):
+def write_config(path, url, capture, playback, ctl_socket, level="info", extra_service=""):
     instructions = INSTRUCTIONS.replace('"', '\\"')
     with open(path, "w") as f:
         f.write(f"""# written by bench/conversation (the conversation benchmark)
 [service]
 url = "{url}"
+{extra_service}
 [session]
 voice = "Cherry"
 instructions = "{instructions}"
@@ -55,7 +56,7 @@ class Omnid:
     """One `omnid run` process. Every stderr line is kept with the CLOCK_MONOTONIC time the
     driver read it; READY=1 etc. arrive on a NOTIFY_SOCKET bound here."""
 
-    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info"):
+    def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", extra_service=""):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -63,7 +64,7 @@ class Omnid:
         self.config = os.path.join(self.dir, "omni.conf")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.playback = playback
-        write_config(self.config, url, capture, playback, self.ctl_path, level)
+        write_config(self.config, url, capture, playback, self.ctl_path, level, extra_service)
         self.notify_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)

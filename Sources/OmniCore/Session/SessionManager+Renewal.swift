@@ -77,7 +77,9 @@ extension SessionManager {
 
     func checkRenewal(at now: Duration) {
         guard state == .ready, let due = renewalDue(), now >= due.at else { return }
-        if turn.isInProgress(at: now) || createSentAt != nil {
+        // A create still unanswered means a response is coming (for at most turnIdleTimeout).
+        let createPending = createSentAt.map { now - $0 < settings.turnIdleTimeout } ?? false
+        if turn.isInProgress(at: now) || createPending {
             if !renewalPostponedLogged {
                 logger.info("session renewal (\(due.cause)) due; postponed until the current turn ends")
                 renewalPostponedLogged = true

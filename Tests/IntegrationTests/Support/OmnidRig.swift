@@ -49,9 +49,10 @@ final class OmnidRig {
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    func start(logLevel: String = "info") throws {
+    /// `apiKeyFromEnvironment: false`: the key comes from the config's `api_key_file`.
+    func start(logLevel: String = "info", apiKeyFromEnvironment: Bool = true) throws {
         var env = ProcessInfo.processInfo.environment
-        env["DASHSCOPE_API_KEY"] = "sk-\(name)"
+        env["DASHSCOPE_API_KEY"] = apiKeyFromEnvironment ? "sk-\(name)" : nil
         env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
         env["OMNID_LOG_LEVEL"] = logLevel
         omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", configPath], environment: env)
