@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <time.h>
 #include <string.h>
@@ -63,4 +64,9 @@ int omni_lock_stack(size_t bytes)
 
     omni_prefault_stack(bytes);
     return mlock((void *)low, (size_t)(top - low));
+}
+
+int omni_fix_mmap_threshold(size_t bytes)
+{
+    return mallopt(M_MMAP_THRESHOLD, (int)bytes);
 }

@@ -55,7 +55,7 @@ public struct SessionState: Sendable, Equatable {
 
     /// The state after `update`, or the error the service answers with (the session then keeps
     /// its previous configuration). `voiceLocked`: audio has already been produced.
-    public func applying(_ u: SessionConfig, voiceLocked: Bool) -> UpdateOutcome {
+    public func applying(_ u: SessionConfig, voiceLocked: Bool, rejectedOutputFormats: Set<String> = []) -> UpdateOutcome {
         var s = self
         if let m = u.modalities {
             guard Self.validModalities(m) else { return .rejected(SimError.invalidModalities(m)) }
@@ -73,6 +73,11 @@ public struct SessionState: Sendable, Equatable {
                 return .rejected(SimError.invalidValue(
                     "Invalid \(key): '\(f)'. Supported formats are 'pcm', 'pcm16' and 'pcm24'.", param: "session.\(key)"))
             }
+        }
+        if let f = u.outputAudioFormat, rejectedOutputFormats.contains(f) {
+            let ok = Self.audioFormats.subtracting(rejectedOutputFormats).sorted().map { "'\($0)'" }.joined(separator: ", ")
+            return .rejected(SimError.invalidValue("Invalid output_audio_format: '\(f)'. Supported formats are \(ok).",
+                                                   param: "session.output_audio_format"))
         }
         if let f = u.inputAudioFormat { s.inputAudioFormat = f }
         if let f = u.outputAudioFormat { s.outputAudioFormat = f }

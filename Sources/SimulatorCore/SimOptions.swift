@@ -39,6 +39,9 @@ public struct SimOptions: Sendable {
     public var maxEchoMs = 30_000
     /// Text of `…transcription.completed` when the answer source has none; nil = "(N.N s of audio)".
     public var userTranscript: String?
+    /// `output_audio_format` spellings refused in `session.update` (the guide says "pcm24", the
+    /// SDK samples send "pcm16"; which one the service takes is what a client must not assume).
+    public var rejectedOutputFormats: Set<String> = []
 
     public init() {}
 }

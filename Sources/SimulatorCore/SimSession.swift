@@ -115,7 +115,7 @@ public final class SimSession {
     }
 
     func updateSession(_ update: SessionConfig, into out: inout [SimAction]) {
-        switch state.applying(update, voiceLocked: audioProduced) {
+        switch state.applying(update, voiceLocked: audioProduced, rejectedOutputFormats: options.rejectedOutputFormats) {
         case .rejected(let e):
             out.append(error(e))
         case .accepted(let next):

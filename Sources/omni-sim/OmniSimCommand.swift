@@ -112,6 +112,9 @@ struct OmniSim: ParsableCommand {
     @Flag(name: .customLong("no-session-finish"), help: "Reject session.finish as an unknown event type.")
     var noSessionFinish = false
 
+    @Option(name: .customLong("reject-output-format"), help: "Refuse this output_audio_format in session.update (pcm24 or pcm16; repeatable).")
+    var rejectOutputFormat: [String] = []
+
     @Option(help: "Seed for ids (reproducible runs); default random.")
     var seed: UInt64?
 
@@ -173,6 +176,7 @@ struct OmniSim: ParsableCommand {
         o.sessionFinishSupported = !noSessionFinish
         o.vadMinSpeechMs = vadMinSpeechMs
         o.userTranscript = userTranscript
+        o.rejectedOutputFormats = Set(rejectOutputFormat)
         return o
     }
 

@@ -24,6 +24,11 @@ extension Daemon {
             pumpCapture(final: true)
             capture.streaming = false
             armCapture()
+        case .holdCapture:
+            capture.holding = true
+        case .recordUtterance(let on):
+            if on { recording.start(preroll: capture.recent) }
+            capture.recording = on
         case .commit:
             session.withManager { $0.commit() }
             machine.noteCommitSent(at: loop.clock.now())
@@ -34,9 +39,10 @@ extension Daemon {
         case .clearInputBuffer:
             session.withManager { $0.clearInputBuffer() }
         case .replayTurn:
-            let chunks = recording.chunks
-            logger.info("replaying the interrupted turn (\(chunks.count) chunks)")
-            session.withManager { m in for c in chunks { m.appendAudio(base64: c) } }
+            pumpCapture(final: false)  // what the hold kept in the ring belongs to the recording too
+            logger.info("sending the turn's audio to the new session (\(recording.chunks.count) chunks)")
+            capture.holding = false
+            session.withManager { $0.resendTurn(recording.chunks) }
         case .playAudioDelta(let base64):
             play(base64)
         case .flushPlayback:
@@ -50,6 +56,8 @@ extension Daemon {
             if config.audio.earcons, let kind = e.audioEarcon { audio.playEarcon(kind) }
         case .setLEDs(let state):
             leds.show(state)
+        case .flashLEDs(let state):
+            flashLEDs(state)
         case .logTranscript(let role, let text):
             logger.info("\(role.rawValue): \(text)")
         case .logNotice(let text):
@@ -66,7 +74,11 @@ extension Daemon {
     /// Queues an answer delta for playback (a payload that is not valid Base64 PCM is dropped),
     /// and asks the engine to report its first sample if it is the answer's first.
     private func play(_ base64: String) {
-        guard let samples = PCM16.samples(fromBase64: base64) else { return }
+        guard let samples = PCM16.samples(fromBase64: base64) else {
+            invalidAudioDeltas += 1
+            if invalidAudioDeltas == 1 { logger.warning("dropping an answer delta that is not Base64 PCM (counted in status)") }
+            return
+        }
         if !answerStarted && firstSampleWatch == nil {
             firstSampleWatch = audio.watchAnswerStart()
         }
@@ -79,6 +91,17 @@ extension Daemon {
         firstSampleWatch = nil
         answerStarted = true
         feed(.playbackStarted)
+    }
+
+    /// A failed turn: the state's pattern for a moment, then whatever the machine shows by then.
+    private func flashLEDs(_ state: ApplianceState) {
+        ledFlash += 1
+        let generation = ledFlash
+        leds.show(state)
+        loop.queue.asyncAfter(deadline: .now() + .milliseconds(1500)) { [weak self] in
+            guard let self, self.ledFlash == generation else { return }
+            self.leds.show(self.machine.state)
+        }
     }
 
     private func reconnectSession() {

@@ -31,7 +31,9 @@ extension Daemon {
     private func send(_ chunk: [Int16]) {
         let b64 = PCM16.base64(chunk)
         if capture.recording { recording.append(base64: b64) }
-        session.withManager { $0.appendAudio(base64: b64) }
+        capture.remember(b64)
+        // Held: the session is being replaced; `.replayTurn` sends the recording to the new one.
+        if !capture.holding { session.withManager { $0.appendAudio(base64: b64) } }
     }
 }
 
@@ -41,10 +43,24 @@ struct CapturePump {
     var streaming = false
     /// Keep a copy of what is sent, so the turn can be replayed after a lost link.
     var recording = false
+    /// Record but do not send (see ApplianceAction.holdCapture).
+    var holding = false
+    /// The last second of chunks sent: a hands-free utterance's recording starts with it (the
+    /// service's VAD keeps 300 ms of audio before the onset it detects, and detects it late).
+    private(set) var recent: [String] = []
+
+    mutating func remember(_ chunk: String) {
+        if recent.count >= 10 { recent.removeFirst() }
+        recent.append(chunk)
+    }
     private var buffer = [Int16](repeating: 0, count: 4096)
     private var pending: [Int16] = []
 
-    mutating func reset() { pending.removeAll(keepingCapacity: true) }
+    mutating func reset() {
+        pending.removeAll(keepingCapacity: true)
+        holding = false
+        recent.removeAll(keepingCapacity: true)
+    }
 
     /// Samples still missing for the next full chunk.
     var samplesToNextChunk: Int { max(1, Self.chunkSamples - pending.count % Self.chunkSamples) }

@@ -110,7 +110,9 @@ extension Daemon {
     // MARK: Reload
 
     /// SIGHUP: re-read the config; voice/instructions go out as session.update without
-    /// reconnecting, changed devices are reopened. An invalid file keeps the running config.
+    /// reconnecting (a voice change once the session produced audio renews it between turns),
+    /// a changed URL or key connects anew at once, changed devices are reopened. An invalid file
+    /// keeps the running config.
     private func reload() {
         notifier.reloading()
         // RELOADING=1 must be followed by READY=1 (sd_notify(3)), whether or not the new file
@@ -123,8 +125,13 @@ extension Daemon {
             let old = config
             config = loaded.config
             session.withManager { m in
-                if old.connectRequest != config.connectRequest { m.updateRequest(config.connectRequest) }
                 if old.sessionUpdate != config.sessionUpdate { m.updateSession(config.sessionUpdate) }
+                if old.connectRequest != config.connectRequest {
+                    // A new URL or key is used at once, also from the bad-key wait: the session is
+                    // replaced between turns (quietly), or the wait ends now.
+                    m.updateRequest(config.connectRequest)
+                    m.renew(.reload)
+                }
             }
             if old.audio != config.audio {
                 logger.info("audio settings changed: reopening the devices")

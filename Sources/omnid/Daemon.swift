@@ -35,6 +35,12 @@ final class Daemon: @unchecked Sendable {
     var machine: ApplianceMachine
     /// Events waiting for the machine while another event's actions run (see `feed`).
     var events = ApplianceEventQueue()
+    /// Session events → machine events; knows when connecting is only a quiet renewal.
+    var linkFeed = ApplianceLinkFeed()
+    /// Answer deltas whose audio was not valid Base64 PCM (dropped).
+    var invalidAudioDeltas = 0
+    /// Generation of the last LED flash (a later flash or state wins).
+    var ledFlash = 0
     var capture = CapturePump()
     var recording = ApplianceTurnRecording()
     /// The engine's watch for the first answer frame handed to the device after an answer's
@@ -99,13 +105,14 @@ final class Daemon: @unchecked Sendable {
     private func sessionEvent(_ event: SessionEvent) {
         switch event {
         case .stateChanged(let s):
-            logger.info("session: \(s)")
+            // A quiet renewal's states are routine (every few minutes when idle): debug only.
+            logger.log(level: linkFeed.renewing ? .debug : .info, "session: \(s)")
             if s == .disconnected && restartSessionWhenStopped && !stopping {
                 restartSessionWhenStopped = false
                 loop.post { self.session.withManager { $0.start() } }
             }
         case .ready:
-            logger.info("session ready")
+            logger.log(level: linkFeed.renewing ? .debug : .info, "session ready")
             sessionReadyOnce = true
             checkReady()
         case .serverError(let code, let message, let type, let recoverable):
@@ -114,12 +121,16 @@ final class Daemon: @unchecked Sendable {
             if !recoverable { logger.warning("service error type=\(type ?? "-") code=\(code ?? "-"): \(message) (fatal)") }
         case .linkLost(let reason):
             logger.warning("link lost: \(reason)")
+        case .renewing(let cause):
+            logger.info("session renewal (\(cause)): replacing the session; not an outage")
+        case .responseStarted(let id, let stale):
+            logger.trace("response \(id) started\(stale ? " (answers an earlier request)" : "")")
         case .droppedAudio(let total):
             logger.warning("link slower than real time: \(total) audio frames dropped so far")
         case .server(let e):
             logger.trace("event \(e.type)")
         }
-        if let appliance = ApplianceEvent(event) { feed(appliance) }
+        if let appliance = linkFeed.event(for: event) { feed(appliance) }
     }
 
     private func audioEvent(_ event: AudioEvent) {
@@ -157,11 +168,13 @@ extension Daemon: DaemonInputReceiver {
     }
 
     func status() -> ApplianceStatus {
-        let (phase, reconnects, dropped) = session.withManager { m in
-            (m.state.phase.rawValue, m.counters.reconnects, m.counters.droppedAudioFrames)
-        }
+        let (phase, counters, age) = session.withManager { m in (m.state.phase.rawValue, m.counters, m.sessionAge) }
         let c = audio.counters
-        return machine.status(connection: phase, reconnects: reconnects, droppedFrames: dropped,
-                              xruns: c.xruns, underruns: c.underruns)
+        var s = machine.status(connection: phase, reconnects: counters.reconnects, droppedFrames: counters.droppedAudioFrames,
+                               xruns: c.xruns, underruns: c.underruns)
+        s.session = ApplianceStatus.Session(age: age, renewals: counters.renewals, routineCloses: counters.routineCloses,
+                                            outages: counters.outages)
+        s.counters.invalidAudio = invalidAudioDeltas
+        return s
     }
 }

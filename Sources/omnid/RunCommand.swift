@@ -20,6 +20,7 @@ struct RunCommand {
         OmniLogging.bootstrap(level: loaded.config.log.level.loggerLevel)
         let logger = Logger(label: "omnid")
         for w in loaded.warnings { logger.warning("\(w)") }
+        HeapPolicy.returnBigBuffers()
         do {
             let daemon = try Daemon(config: loaded.config, configPath: config, logger: logger)
             try daemon.start()

@@ -73,6 +73,37 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(wire.contains("\"turn_detection\":null"), wire)
     }
 
+    /// The guide's output format spelling; instructions always on the wire, "" when emptied
+    /// (a reload that empties them must clear the service's prompt, not leave it).
+    func testSessionUpdateSendsPCM24AndEmptiedInstructions() throws {
+        let s = try load("[session]\ninstructions = \"\"\n").config.sessionUpdate
+        XCTAssertEqual(s.outputAudioFormat, "pcm24")
+        XCTAssertEqual(s.instructions, "")
+        let wire = ClientEvent(eventID: "e1", .sessionUpdate(s)).encoded()
+        XCTAssertTrue(wire.contains("\"instructions\":\"\""), wire)
+    }
+
+    /// The service's rules as the session plans around them; tests against a sim with short
+    /// timers shorten them, and the renewal margins follow.
+    func testServiceRulesAndTheirRenewalMargins() throws {
+        let d = try load("").config
+        XCTAssertEqual(d.service.idleCloseS, 300)
+        XCTAssertEqual(d.service.sessionCapS, 7200)
+        XCTAssertEqual(d.service.maxMessageKB, 1024)
+        var s = SessionSettings()
+        s.adoptServiceRules(idleClose: .seconds(300), sessionCap: .seconds(7200))
+        XCTAssertEqual(s.idleRenewalMargin, .seconds(30))
+        XCTAssertEqual(s.renewalMargin, .seconds(300))
+        s.adoptServiceRules(idleClose: .seconds(3), sessionCap: .seconds(40))
+        XCTAssertEqual(s.idleRenewalMargin, .milliseconds(600))
+        XCTAssertEqual(s.renewalMargin, .seconds(30))
+        let c = try load("[service]\nidle_close_s = 3\nsession_cap_s = 40\n").config
+        XCTAssertEqual(c.service.idleCloseS, 3)
+        XCTAssertEqual(c.service.sessionCapS, 40)
+        XCTAssertTrue(c.effectiveTOML.contains("idle_close_s = 3"))
+        XCTAssertEqual(error("[service]\nidle_close_s = -1\n").contains("idle_close_s"), true)
+    }
+
     func testUnknownKeyNamesFileLineAndSuggestion() {
         XCTAssertEqual(error("[session]\nvoice = \"Cherry\"\nvoise = \"Ethan\"\n"),
                        "/etc/omni.conf:3: session.voise: unknown key; did you mean voice?")

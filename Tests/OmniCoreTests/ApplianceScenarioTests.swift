@@ -93,8 +93,9 @@ final class ApplianceScenarioTests: XCTestCase {
         var d = ApplianceFixture.thinking.make(.pushToTalk)
         XCTAssertTrue(d.press().contains(.cancelResponse))
         d.release(after: .seconds(1))
-        // The response to the first turn is created after all (our cancel stops it): ignored.
-        d.server(.responseCreated(responseID: "old"))
+        // The response to the first turn is created after all (our cancel stops it): the session
+        // manager reports it stale (the new turn's create is still held behind it), so it is ignored.
+        d.server(.responseCreated(responseID: "old", stale: true))
         XCTAssertFalse(d.server(.audioDelta(responseID: "old", audioMs: 100)).playsAudio)
         XCTAssertEqual(d.state, .thinking)
         d.server(.responseCreated(responseID: "new"))
@@ -386,6 +387,17 @@ final class ApplianceScenarioTests: XCTestCase {
         XCTAssertTrue(s.text.contains("state:       speaking"), s.text)
         XCTAssertTrue(s.text.contains("first delta→first sample 42 ms"), s.text)
         XCTAssertNil(ApplianceStatus(json: "ok"))
+        // The session's lifecycle and the failures by cause.
+        var full = s
+        full.session = ApplianceStatus.Session(age: .milliseconds(12_345), renewals: 7, routineCloses: 2, outages: 1)
+        full.counters.failedByCause = ["link-down": 1, "no-response": 2]
+        full.counters.resent = 3
+        full.counters.answersCut = 1
+        full.counters.invalidAudio = 4
+        XCTAssertEqual(ApplianceStatus(json: full.json), full)
+        XCTAssertTrue(full.json.contains("\"session\":{\"age_s\":12.345,\"renewals\":7,\"routine_closes\":2,\"outages\":1}"), full.json)
+        XCTAssertTrue(full.text.contains("session:     age 12 s, renewals 7, routine closes 2, outages 1"), full.text)
+        XCTAssertTrue(full.text.contains("failed by:   link-down 1, no-response 2"), full.text)
         let fresh = ApplianceMachine(settings: ApplianceSettings()).status(connection: "connecting")
         XCTAssertTrue(fresh.json.contains("\"last_turn\":null"), fresh.json)
         XCTAssertEqual(ApplianceStatus(json: fresh.json), fresh)

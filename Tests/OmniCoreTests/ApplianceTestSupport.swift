@@ -54,14 +54,16 @@ struct ApplianceDriver {
 /// turn waiting for replay, an error from the audio device, a muted VAD box mid-answer).
 enum ApplianceFixture: String, CaseIterable {
     case connecting, ready, listening, thinking, thinkingCreated, speaking, speakingEnded, muted, offline,
-         offlineWithReplay, error, errorAudio, connectingAfterLoss
+         offlineWithReplay, error, errorAudio, connectingAfterLoss,
+         /// The session is being replaced quietly: at rest, with a turn held, with a sent turn.
+         renewing, listeningRenewing, thinkingRenewing
 
     var state: ApplianceState {
         switch self {
         case .connecting, .connectingAfterLoss: .connecting
-        case .ready: .ready
-        case .listening: .listening
-        case .thinking, .thinkingCreated: .thinking
+        case .ready, .renewing: .ready
+        case .listening, .listeningRenewing: .listening
+        case .thinking, .thinkingCreated, .thinkingRenewing: .thinking
         case .speaking, .speakingEnded: .speaking
         case .muted: .muted
         case .offline, .offlineWithReplay: .offline
@@ -132,6 +134,21 @@ enum ApplianceFixture: String, CaseIterable {
             d.send(.linkReady)
             d.send(.linkLost)
             d.send(.linkConnecting)
+        case .renewing:
+            d.send(.linkReady)
+            d.send(.linkRenewing)
+        case .listeningRenewing:
+            listen()
+            d.send(.linkRenewing, after: .seconds(1))
+        case .thinkingRenewing:
+            // The renewal starts first; the turn is taken and sent while it runs.
+            d.send(.linkReady)
+            d.send(.linkRenewing)
+            switch mode {
+            case .pushToTalk: d.press(); d.release(after: .seconds(1))
+            case .toggle: d.tap(); d.tap(after: .seconds(1))
+            case .vad: d.server(.speechStarted); d.server(.speechStopped, after: .seconds(1))
+            }
         }
         d.log = []
         return d
@@ -142,11 +159,12 @@ extension ApplianceEvent {
     /// One of every event the machine can get, with payloads that hit its interesting branches.
     /// Timer events here are stale (never armed); the table test adds the armed ones.
     static let allSampleCases: [ApplianceEvent] = {
-        var e: [ApplianceEvent] = [.linkConnecting, .linkReady, .linkLost, .linkAuthFailed, .linkStopped]
+        var e: [ApplianceEvent] = [.linkConnecting, .linkReady, .linkRenewing, .linkLost, .linkAuthFailed, .linkStopped]
         e += ButtonEvent.allCases.map { .button($0) }
         e += [
             .server(.speechStarted), .server(.speechStopped), .server(.committed),
             .server(.responseCreated(responseID: "r1")), .server(.responseCreated(responseID: "r2")),
+            .server(.responseCreated(responseID: "r3", stale: true)),
             .server(.audioDelta(responseID: "r1", audioMs: 100, base64: "AAAA")), .server(.audioDelta(responseID: "r2", audioMs: 100)),
             .server(.responseAudioEnded(responseID: "r1")),
             .server(.responseDone(responseID: "r1", status: "completed")),

@@ -31,8 +31,8 @@ final class ApplianceTransitionTableTests: XCTestCase {
                 }
             }
         }
-        // 3 modes × 13 fixtures × (32 sample events + armed timers)
-        XCTAssertGreaterThan(pairs, 3 * 13 * 32)
+        // 3 modes × 16 fixtures × (34 sample events + armed timers)
+        XCTAssertGreaterThan(pairs, 3 * 16 * 34)
     }
 
     /// Two events in a row from every fixture: catches states that are only reachable through
@@ -82,16 +82,18 @@ final class ApplianceTransitionTableTests: XCTestCase {
             }
         }
         XCTAssertEqual(streaming, after.streaming, "streaming flag: \(what)", file: file, line: line)
-        // Offline never streams and queues nothing for the session.
-        if after.link != .up {
+        // Offline never streams and queues nothing for the session (a session being replaced
+        // quietly takes what is queued for it).
+        if after.link != .up && after.link != .renewing {
             XCTAssertFalse(actions.contains { $0.goesToSession }, "queued while the link is down: \(what) \(actions)", file: file, line: line)
         }
         if [.connecting, .offline, .error].contains(after.state) {
             XCTAssertFalse(after.streaming, "streams in \(after.state): \(what)", file: file, line: line)
         }
         if mode == .vad {
-            XCTAssertEqual(after.streaming, after.link == .up && after.audioAvailable && !after.muted, "VAD streaming: \(what)", file: file, line: line)
-            XCTAssertFalse(actions.contains(.commit) || actions.contains(.createResponse) || actions.contains(.replayTurn),
+            XCTAssertEqual(after.streaming, (after.link == .up || after.link == .renewing) && after.audioAvailable && !after.muted,
+                           "VAD streaming: \(what)", file: file, line: line)
+            XCTAssertFalse(actions.contains(.commit) || actions.contains(.createResponse),
                            "manual-only action in VAD: \(what)", file: file, line: line)
         } else {
             XCTAssertEqual(after.streaming, after.state == .listening, "manual streaming: \(what)", file: file, line: line)
@@ -117,10 +119,23 @@ final class ApplianceTransitionTableTests: XCTestCase {
         if case .timer(let t) = event, t.generation == 999_999 {
             XCTAssertEqual(actions, [], "stale timer acted: \(what)", file: file, line: line)
         }
-        // A replay is always clear → replay → commit → response.create.
+        // A replay is always clear → replay, then commit → response.create once the capture is
+        // over (a turn held through a renewal goes on listening); only on a link that is up.
         if let i = actions.firstIndex(of: .replayTurn) {
-            XCTAssertEqual(Array(actions[(i - 1)...(i + 2)]), [.clearInputBuffer, .replayTurn, .commit, .createResponse], what, file: file, line: line)
+            XCTAssertEqual(after.link, .up, what, file: file, line: line)
+            XCTAssertEqual(actions[..<i].last, .clearInputBuffer, what, file: file, line: line)
+            if after.state == .listening {
+                XCTAssertFalse(actions.contains(.commit), what, file: file, line: line)
+            } else {
+                XCTAssertEqual(Array(actions[i...].prefix(3)), [.replayTurn, .commit, .createResponse], "\(what) \(actions)",
+                               file: file, line: line)
+            }
         }
+        // Failures are visible: error earcon and error LED flash together.
+        if c.turnsFailed > before.counters.turnsFailed {
+            XCTAssertTrue(actions.contains(.flashLEDs(.error)), "a turn failed without the LED flash: \(what)", file: file, line: line)
+        }
+        XCTAssertEqual(c.failures.values.reduce(0, +), c.turnsFailed, "every failure has a cause: \(what)", file: file, line: line)
         // Timers are armed with fresh generations.
         for case .startTimer(let t, let after) in actions {
             XCTAssertGreaterThanOrEqual(after, .zero, what, file: file, line: line)

@@ -3,8 +3,12 @@ import RealtimeProtocol
 @testable import OmniCore
 
 final class SessionKeepaliveTests: XCTestCase {
+    /// These tests run idle sessions for hours: without the service's idle close (its renewal is
+    /// SessionLifecycleTests' subject), only the session cap and the keepalive are at work.
+    static let capOnly = SessionSettings(idleClose: nil)
+
     func testPingsEveryTenSecondsAndDeadLinkAfterTwentyFiveSilentSeconds() {
-        let h = SessionHarness(random: 0.5)
+        let h = SessionHarness(settings: Self.capOnly, random: 0.5)
         let m = h.manager
         h.makeReady()
         let t0 = h.now
@@ -32,7 +36,7 @@ final class SessionKeepaliveTests: XCTestCase {
     }
 
     func testPongsKeepTheLinkAlive() {
-        let h = SessionHarness()
+        let h = SessionHarness(settings: Self.capOnly)
         let m = h.manager
         h.autoPong = true
         h.makeReady()
@@ -44,7 +48,7 @@ final class SessionKeepaliveTests: XCTestCase {
     }
 
     func testServerTextKeepsTheLinkAliveWithoutPongs() {
-        let h = SessionHarness()
+        let h = SessionHarness(settings: Self.capOnly)
         let m = h.manager
         h.makeReady()
         for _ in 0..<30 {
@@ -64,7 +68,7 @@ final class SessionKeepaliveTests: XCTestCase {
     }
 
     func testDeadLinkWhileConfiguring() {
-        let h = SessionHarness(settings: SessionSettings(deadAfter: .seconds(5), connectTimeout: .seconds(60)))
+        let h = SessionHarness(settings: SessionSettings(deadAfter: .seconds(5), connectTimeout: .seconds(60), idleClose: nil))
         let m = h.manager
         m.start()
         m.handle(.opened)
@@ -74,7 +78,7 @@ final class SessionKeepaliveTests: XCTestCase {
     }
 
     func testLateTickDoesNotBurstPings() {
-        let h = SessionHarness()
+        let h = SessionHarness(settings: Self.capOnly)
         let m = h.manager
         h.makeReady()
         h.clock.advance(by: .seconds(24))

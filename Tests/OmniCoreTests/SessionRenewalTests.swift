@@ -3,6 +3,10 @@ import RealtimeProtocol
 @testable import OmniCore
 
 final class SessionRenewalTests: XCTestCase {
+    /// These tests run idle sessions for hours: without the service's idle close (its renewal is
+    /// SessionLifecycleTests' subject), only the session cap and the keepalive are at work.
+    static let capOnly = SessionSettings(idleClose: nil)
+
     private func minutes(_ m: Int, _ s: Int = 0, ms: Int = 0) -> Duration { .seconds(m * 60 + s) + .milliseconds(ms) }
 
     private func assertRenewed(_ h: SessionHarness, file: StaticString = #filePath, line: UInt = #line) {
@@ -25,7 +29,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testIdleSessionIsRenewedAtCapMinusMargin() {
-        let h = SessionHarness()
+        let h = SessionHarness(settings: Self.capOnly)
         h.autoPong = true
         h.makeReady()
         h.run(until: minutes(114, 59, ms: 999))
@@ -41,7 +45,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testRenewalIsPostponedDuringAManualTurnAndDoneAfterIt() {
-        let h = SessionHarness(config: .manualTest)
+        let h = SessionHarness(settings: Self.capOnly, config: .manualTest)
         let m = h.manager
         h.autoPong = true
         h.makeReady()
@@ -72,7 +76,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testRenewalWaitsForAResponseThatNeverFinishesOnlyUntilItGoesQuiet() {
-        let h = SessionHarness()
+        let h = SessionHarness(settings: Self.capOnly)
         let m = h.manager
         h.autoPong = true
         h.makeReady()
@@ -86,7 +90,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testEventsOfAnOldResponseDoNotEndANewTurn() {
-        let h = SessionHarness(config: .vadTest)
+        let h = SessionHarness(settings: Self.capOnly, config: .vadTest)
         let m = h.manager
         h.autoPong = true
         h.makeReady()
@@ -101,7 +105,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testVADStreamingAloneDoesNotBlockRenewalButSpeechDoes() {
-        let h = SessionHarness(config: .vadTest)
+        let h = SessionHarness(settings: Self.capOnly, config: .vadTest)
         let m = h.manager
         h.autoPong = true
         h.makeReady()
@@ -129,7 +133,7 @@ final class SessionRenewalTests: XCTestCase {
     }
 
     func testNoRenewalWithoutSessionCap() {
-        let h = SessionHarness(settings: SessionSettings(maxSessionLength: nil))
+        let h = SessionHarness(settings: SessionSettings(maxSessionLength: nil, idleClose: nil))
         h.autoPong = true
         h.makeReady()
         h.run(for: .seconds(4 * 3600))

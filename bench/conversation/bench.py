@@ -24,6 +24,7 @@ from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, locate, make_que
                     sound_clusters, sound_span, write_wav)
 from idle import memory_breakdown, report_idle, run_idle
 from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
+from routine import report_routine, run_routine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -527,6 +528,8 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
               "each the first loss of a fresh omnid; omni-sim restarted at once on the same port)")
             p(f"    of which after the restarted omni-sim listened, ms    median {median(rc['listen_to_ready_ms']):.0f}  "
               f"min {min(rc['listen_to_ready_ms']):.0f}  max {max(rc['listen_to_ready_ms']):.0f}")
+        if alone.get("routine"):
+            report_routine(p, alone["routine"])
         if sk:
             s = sk["samples"]
             p(f"  soak: {s[-1]['turn']} turns in {sk['wall_s']:.0f} s ({sk['wall_s'] / max(1, s[-1]['turn']) * 1000:.0f} ms/turn; "
@@ -585,7 +588,9 @@ def main():
                     help="s of vad-mode idle (streaming silence) to measure after it; 0: skip")
     ap.add_argument("--idle-tls-seconds", type=float, default=60,
                     help="s of push-to-talk idle over wss:// (what TLS costs); 0: skip")
-    ap.add_argument("--only", default="omnid,reference,exec,reconnect,soak,idle",
+    ap.add_argument("--routine-runs", type=int, default=30,
+                    help="presses that land on a routine close, per way (omnid's renewal, the service's close)")
+    ap.add_argument("--only", default="omnid,reference,exec,reconnect,routine,soak,idle",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--sim-extra", default="", help="extra omni-sim flags for the conversation (to test the checks, "
                     "e.g. \"--fault fault=close_mid_answer\")")
@@ -635,6 +640,8 @@ def main():
                 alone["reconnect"] = run_reconnect(a, work, sim, silence)
         finally:
             sim.stop()
+    if "routine" in parts:
+        alone["routine"] = run_routine(a, work, silence)
     if "soak" in parts:
         alone["soak"] = run_soak(a, work, silence)
     if "idle" in parts:

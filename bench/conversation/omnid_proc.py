@@ -27,14 +27,16 @@ def parse_audio_formats(line):
             "playback_rate": int(p.group(1)), "playback_period": int(p.group(3)), "playback_buffer": int(p.group(4))}
 
 
-def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk", ca_file=None):
+def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk", ca_file=None,
+                 extra_service=""):
     instructions = INSTRUCTIONS.replace('"', '\\"')
     service_extra = f'ca_file = "{ca_file}"\n' if ca_file else ""
     with open(path, "w") as f:
         f.write(f"""# written by bench/conversation (the conversation benchmark)
 [service]
 url = "{url}"
-{service_extra}[session]
+{service_extra}{extra_service}
+[session]
 voice = "Cherry"
 instructions = "{instructions}"
 mode = "{mode}"
@@ -57,7 +59,7 @@ class Omnid:
     driver read it; READY=1 etc. arrive on a NOTIFY_SOCKET bound here."""
 
     def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", mode="push-to-talk",
-                 ca_file=None):
+                 ca_file=None, extra_service=""):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -65,7 +67,7 @@ class Omnid:
         self.config = os.path.join(self.dir, "omni.conf")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.playback = playback
-        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file)
+        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file, extra_service)
         self.notify_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)

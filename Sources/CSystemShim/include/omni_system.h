@@ -6,7 +6,7 @@
  * GPIO/keyboard/control I/O) is named through this one file so `top -H`, gdb and
  * /proc/<pid>/task/<tid>/comm show what it is. Pre-faulting a stack needs a stack array the
  * compiler may not elide, which Swift cannot express. <sys/eventfd.h> is not in Swift's Glibc
- * module at all.
+ * module at all, and mallopt() is in <malloc.h>, which the Glibc module does not include.
  */
 #ifndef OMNI_SYSTEM_H
 #define OMNI_SYSTEM_H
@@ -39,6 +39,9 @@ int omni_eventfd(void);
  * (ppoll; poll's milliseconds are too coarse for an audio period, and ppoll needs _GNU_SOURCE).
  * Real-time safe: no allocation. Returns ppoll's result (0: the deadline passed). */
 int omni_wait_readable_until(int fd, int64_t deadline_ns);
+/* mallopt(M_MMAP_THRESHOLD, bytes): allocations of at least `bytes` are mmapped and returned to
+ * the kernel when freed, and the threshold no longer rises after such a free. 1 on success. */
+int omni_fix_mmap_threshold(size_t bytes);
 
 #ifdef __cplusplus
 }

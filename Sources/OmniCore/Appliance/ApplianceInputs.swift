@@ -11,7 +11,7 @@ extension ApplianceServerSignal {
         case .speechStarted: self = .speechStarted
         case .speechStopped: self = .speechStopped
         case .inputAudioBufferCommitted: self = .committed
-        case .responseCreated(let info): self = .responseCreated(responseID: info.id)
+        case .responseCreated(let info): self = .responseCreated(responseID: info.id, stale: false)
         case .audioDelta(let ref, let delta):
             self = .audioDelta(responseID: ref.responseID, audioMs: Self.audioMs(base64Count: delta.utf8.count),
                                base64: delta)
@@ -40,6 +40,8 @@ extension ApplianceServerSignal {
 extension ApplianceEvent {
     /// The machine's event for a session-manager event, or nil when there is none. A link loss
     /// may be reported twice (`linkLost`, then the state change); the machine takes that in stride.
+    /// Without memory: during a quiet renewal the connecting states would read as a reconnect;
+    /// the controller uses `ApplianceLinkFeed`, which knows.
     public init?(_ event: SessionEvent) {
         switch event {
         case .stateChanged(let s):
@@ -53,8 +55,12 @@ extension ApplianceEvent {
             }
         case .ready: self = .linkReady
         case .server(let e):
+            // `response.created` reaches the machine as `.responseStarted`, which says whether it is stale.
+            if case .responseCreated = e.body { return nil }
             guard let s = ApplianceServerSignal(e) else { return nil }
             self = .server(s)
+        case .responseStarted(let id, let stale): self = .server(.responseCreated(responseID: id, stale: stale))
+        case .renewing: self = .linkRenewing
         case .serverError(let code, let message, _, let recoverable):
             // Non-recoverable errors end the link; `.linkLost` follows.
             guard recoverable else { return nil }
@@ -62,5 +68,34 @@ extension ApplianceEvent {
         case .linkLost: self = .linkLost
         case .droppedAudio: return nil
         }
+    }
+}
+
+/// Turns the session manager's events into the machine's, remembering what one event alone does
+/// not say: between `.renewing` and the end of that renewal (ready, or an outage) the session's
+/// connecting and configuring states are its quiet replacement, not a reconnect to show.
+public struct ApplianceLinkFeed: Sendable, Equatable {
+    public private(set) var renewing = false
+
+    public init() {}
+
+    public mutating func event(for e: SessionEvent) -> ApplianceEvent? {
+        switch e {
+        case .renewing:
+            defer { renewing = true }
+            return renewing ? nil : .linkRenewing
+        case .ready, .linkLost:
+            renewing = false
+        case .stateChanged(let s):
+            switch s.phase {
+            case .connecting, .configuring, .closing, .ready:
+                if renewing { return nil }
+            case .waitingToReconnect, .authFailed, .disconnected:
+                renewing = false
+            }
+        default:
+            break
+        }
+        return ApplianceEvent(e)
     }
 }

@@ -7,11 +7,16 @@ extension ApplianceMachine {
         case .speechStarted: speechStarted()
         case .speechStopped: speechStopped()
         case .committed:
-            if var t = turn, t.committedAt != nil || settings.mode == .vad {
+            if var t = turn, t.onLink, t.committedAt != nil || settings.mode == .vad {
                 t.serverHasIt = true
                 turn = t
             }
-        case .responseCreated(let id): responseCreated(id)
+        case .responseCreated(let id, let stale):
+            if stale {
+                ignore(id)
+            } else {
+                responseCreated(id)
+            }
         case .audioDelta(let id, let ms, let base64): audioDelta(id, ms: ms, base64: base64)
         case .responseAudioEnded(let id):
             guard accepts(id), state == .thinking || state == .speaking else { return }
@@ -28,18 +33,13 @@ extension ApplianceMachine {
         case .error(_, let message):
             // "Conversation has none active response": our cancel crossed the answer's end (§5.3).
             if message.lowercased().contains("none active response") { return }
-            if state == .thinking, let t = turn, t.audio == .zero {
-                failTurn("the service refused the turn: \(message)")
+            if state == .thinking, let t = turn, t.onLink, t.audio == .zero {
+                failTurn("the service refused the turn: \(message)", .refused)
             }
         }
     }
 
     mutating func responseCreated(_ id: String) {
-        if responsesToIgnore > 0 && settings.mode != .vad {
-            responsesToIgnore -= 1
-            ignore(id)
-            return
-        }
         if settings.mode == .vad && ignoreResponsesUntilSpeech {
             ignore(id)
             return
@@ -53,7 +53,7 @@ extension ApplianceMachine {
             lastTurnLatencies = ApplianceTurnLatencies()
             go(to: .thinking)
         }
-        guard state == .thinking, var t = turn, t.responseID == nil, !ignoredResponses.contains(id) else {
+        guard state == .thinking, var t = turn, t.onLink, t.responseID == nil, !ignoredResponses.contains(id) else {
             if state != .thinking && state != .speaking { ignore(id) }
             return
         }
@@ -65,8 +65,10 @@ extension ApplianceMachine {
         arm(.answerIdle, after: settings.answerIdleTimeout)
     }
 
+    /// Whether an event of response `id` belongs to the turn's answer. A turn held for a new
+    /// session has no answer yet: whatever arrives meanwhile is the old session's.
     func accepts(_ id: String) -> Bool {
-        guard let t = turn, !ignoredResponses.contains(id) else { return false }
+        guard let t = turn, t.onLink, !ignoredResponses.contains(id) else { return false }
         return t.responseID == nil || id.isEmpty || id == t.responseID
     }
 
@@ -74,6 +76,15 @@ extension ApplianceMachine {
     mutating func audioDelta(_ id: String, ms: Int, base64: String) {
         guard state == .thinking || state == .speaking, accepts(id), var t = turn else { return }
         if t.responseID == nil && !id.isEmpty { t.responseID = id }
+        let length = t.audio + .milliseconds(max(0, ms))
+        let ahead = length - (t.firstDeltaAt.map { now - $0 } ?? .zero)
+        if t.audio > .zero && (length > settings.maxAnswer || ahead > settings.maxQueuedAnswer) {
+            turn = t
+            cutAnswer(t.responseID ?? id, why: length > settings.maxAnswer
+                ? "the answer is longer than \(Self.ms(settings.maxAnswer) / 1000) s"
+                : "the service sends the answer far faster than it plays (\(Self.ms(ahead) / 1000) s ahead)")
+            return
+        }
         t.serverHasIt = true
         emit(.playAudioDelta(base64: base64))
         t.audio += .milliseconds(max(0, ms))
@@ -110,7 +121,7 @@ extension ApplianceMachine {
             // An answer without audio (text modality): it is in the log; the turn is done.
             endTurn(as: .answered)
         } else {
-            failTurn("the service ended the answer with status \(status ?? "-") and no audio")
+            failTurn("the service ended the answer with status \(status ?? "-") and no audio", .answerStopped)
         }
     }
 
@@ -118,6 +129,15 @@ extension ApplianceMachine {
         guard var t = turn else { return }
         t.lastActivity = now
         turn = t
+    }
+
+    /// An answer over the bounds: cancelled, what arrived plays to its end, the rest is dropped.
+    mutating func cutAnswer(_ id: String, why: String) {
+        counters.answersCut += 1
+        if linkUp { emit(.cancelResponse) }
+        ignore(id)
+        emit(.logNotice("\(why); the rest of it is cancelled"))
+        endAnswer()
     }
 
     /// No more audio will come for this answer.

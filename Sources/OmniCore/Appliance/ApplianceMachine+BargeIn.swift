@@ -28,9 +28,12 @@ extension ApplianceMachine {
             ignore(id)
         } else if settings.mode == .vad {
             if t.committedAt != nil { ignoreResponsesUntilSpeech = true }
-        } else if t.responseRequested && !t.responseDone && linkUp {
-            responsesToIgnore += 1
         }
+        // Manual modes: a response asked for but not yet created is not counted here (a count
+        // goes stale when that response never comes and then swallows the next answer). The
+        // session manager withdraws or cancels it and reports its `response.created`, should it
+        // come after the next request, as stale; before that request it arrives while no turn
+        // is thinking, and is ignored as any unasked-for response.
         if t.audio > .zero || state == .speaking { emit(.flushPlayback) }
     }
 

@@ -121,7 +121,7 @@ extension ApplianceMachine {
     var refusalReason: String {
         if !audioAvailable { return "the audio device is not available" }
         switch link {
-        case .up: return "busy"
+        case .up, .renewing: return "busy"
         case .connecting: return "still connecting to the service"
         case .down, .stopped: return "offline"
         case .authFailed: return "the service rejected the API key"

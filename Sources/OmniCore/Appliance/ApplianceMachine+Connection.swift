@@ -1,18 +1,20 @@
 // The link and the audio devices: what the machine does when the session manager reports the
 // link's state, when the user asks for a new connection, and when the audio device comes and
-// goes. A turn cut by a lost link is kept here for replay when that is safe.
+// goes. A turn cut by a lost link is kept here for replay when that is safe; a turn under a
+// session that is being replaced quietly (renewing) is held and re-sent to the new one.
 
 extension ApplianceMachine {
     var linkUp: Bool { link == .up }
+    /// The link takes turns: up, or being replaced quietly (their audio then waits for it).
+    var linkServes: Bool { link == .up || link == .renewing }
     /// A turn can be taken now.
-    var canServe: Bool { linkUp && audioAvailable }
+    var canServe: Bool { linkServes && audioAvailable }
 
     mutating func linkChanged(_ new: ApplianceLink) {
         link = new
         if new != .connecting && new != .up {
             disrupted = true
             // A new session knows nothing of the old one's responses.
-            responsesToIgnore = 0
             ignoredResponses.removeAll()
             ignoreResponsesUntilSpeech = false
         }
@@ -28,6 +30,8 @@ extension ApplianceMachine {
         link = .up
         if pendingReplay != nil, turn == nil, audioAvailable {
             replay()
+        } else if let t = turn, !t.onLink {
+            resendHeldTurn()
         } else if turn != nil {
             // An answer that is already all here plays on; VAD streams again.
             syncStreaming()
@@ -66,8 +70,66 @@ extension ApplianceMachine {
             settle()
         } else {
             if t.audio > .zero { emit(.flushPlayback) }
-            failTurn("link lost during a turn; the turn is lost")
+            failTurn("link lost during a turn; the turn is lost", .linkLost)
         }
+    }
+
+    /// The session is being replaced quietly (the service's idle close or session cap, or a
+    /// reload): nothing the user can see changes. The new session knows nothing of this one, so a
+    /// manual turn whose answer has not started is held and re-sent whole when it is ready.
+    mutating func linkRenewing() {
+        // Only a session that is up is renewed; anything else is already a (re)connect.
+        guard link == .up else { return }
+        link = .renewing
+        ignoredResponses.removeAll()
+        ignoreResponsesUntilSpeech = false
+        guard var t = turn else {
+            settle()
+            return
+        }
+        switch state {
+        case .listening:
+            // Hands-free too: the new session's VAD must hear the utterance from its start.
+            if t.onLink {
+                t.onLink = false
+                turn = t
+                emit(.holdCapture)
+            }
+        case .thinking where settings.mode != .vad && t.audio == .zero:
+            // Asked for or not, no answer will come from the old session: ask the new one.
+            t.onLink = false
+            t.responseRequested = false
+            t.responseID = nil
+            t.serverHasIt = false
+            turn = t
+            disarm(.answerIdle)
+        case .speaking where t.answerEnded:
+            break  // everything is in the playback ring
+        case .thinking, .speaking:
+            if t.audio > .zero { emit(.flushPlayback) }
+            failTurn("the session ended in the middle of the answer", .sessionEnded)
+        default:
+            break
+        }
+    }
+
+    /// The new session is ready: the held turn goes to it whole (then, if the capture is over,
+    /// commit + response.create); live audio follows the recording.
+    mutating func resendHeldTurn() {
+        guard var t = turn, !t.onLink else { return }
+        t.onLink = true
+        counters.turnsResent += 1
+        emit(.clearInputBuffer)
+        emit(.replayTurn)
+        if state == .thinking && settings.mode != .vad {
+            emit(.commit)
+            emit(.createResponse)
+            t.responseRequested = true
+            t.lastActivity = now
+            arm(.response, after: settings.responseTimeout)
+        }
+        turn = t
+        emit(.logNotice("the session was renewed during a turn; its audio went to the new one"))
     }
 
     mutating func replay() {
@@ -111,15 +173,13 @@ extension ApplianceMachine {
         if pendingReplay != nil {
             pendingReplay = nil
             disarm(.replay)
-            counters.turnsFailed += 1
-            emit(.earcon(.error))
-            emit(.logNotice("audio device lost; the turn waiting for the link is dropped"))
+            countFailure(.audioDevice, "audio device lost; the turn waiting for the link is dropped")
         }
         if turn != nil {
             setStreaming(false)
             if state == .listening && linkUp { emit(.clearInputBuffer) }
             if state == .thinking || state == .speaking { stopAnswer(sendCancel: true) }
-            failTurn("audio device lost during a turn")
+            failTurn("audio device lost during a turn", .audioDevice)
         } else {
             syncStreaming()
             settle()

@@ -12,7 +12,7 @@ extension ApplianceMachine {
             if settings.mode == .vad {
                 // The service's VAD never heard the end of the speech.
                 if linkUp { emit(.clearInputBuffer) }
-                failTurn("the service did not hear the end of speech within \(Self.ms(settings.maxTurn) / 1000) s")
+                failTurn("the service did not hear the end of speech within \(Self.ms(settings.maxTurn) / 1000) s", .endOfSpeech)
             } else {
                 emit(.logNotice("turn reached \(Self.ms(settings.maxTurn) / 1000) s; sending it"))
                 finishCapture()
@@ -20,7 +20,7 @@ extension ApplianceMachine {
         case .response:
             guard state == .thinking, turn != nil else { return }
             if linkUp, let tt = turn, tt.responseRequested || tt.responseID != nil { emit(.cancelResponse) }
-            failTurn("no answer within \(Self.ms(settings.responseTimeout) / 1000) s")
+            failTurn("no answer within \(Self.ms(settings.responseTimeout) / 1000) s", .noResponse)
         case .answerIdle:
             guard let tt = turn, state == .thinking || state == .speaking, !tt.answerEnded else { return }
             let idle = now - tt.lastActivity
@@ -30,7 +30,7 @@ extension ApplianceMachine {
                 endAnswer()
             } else {
                 if linkUp && !tt.responseDone { emit(.cancelResponse) }
-                failTurn("the answer stopped before any audio arrived")
+                failTurn("the answer stopped before any audio arrived", .answerStopped)
             }
         case .drain:
             guard state == .speaking, let tt = turn, tt.answerEnded else { return }
@@ -39,9 +39,7 @@ extension ApplianceMachine {
         case .replay:
             guard pendingReplay != nil else { return }
             pendingReplay = nil
-            counters.turnsFailed += 1
-            emit(.earcon(.error))
-            emit(.logNotice("the link did not come back within \(Self.ms(settings.replayWindow) / 1000) s; the turn is lost"))
+            countFailure(.linkDown, "the link did not come back within \(Self.ms(settings.replayWindow) / 1000) s; the turn is lost")
         }
     }
 

@@ -8,8 +8,14 @@ extension ApplianceMachine {
         if origin == .press || origin == .tap { pressActed = true }
         if settings.mode != .vad {
             setStreaming(true)
+            if link == .renewing {
+                // The session is being replaced: the turn's audio waits for the new one.
+                turn?.onLink = false
+                emit(.holdCapture)
+            }
             emit(.earcon(.listen))
         }
+        if origin == .speech { emit(.recordUtterance(true)) }
         arm(.maxTurn, after: settings.maxTurn)
         go(to: .listening)
     }
@@ -27,11 +33,13 @@ extension ApplianceMachine {
             endTurn(as: .cancelled)
             return
         }
-        emit(.commit)
-        emit(.createResponse)
+        if t.onLink {
+            emit(.commit)
+            emit(.createResponse)
+            t.responseRequested = true
+        }  // else: the new session gets the whole turn, then commit + create (resendHeldTurn)
         emit(.earcon(.send))
         t.committedAt = now
-        t.responseRequested = true
         t.lastActivity = now
         turn = t
         lastTurnLatencies = ApplianceTurnLatencies(releaseToCommit: .zero)
@@ -44,23 +52,32 @@ extension ApplianceMachine {
     }
 
     /// Forgets the turn and returns to the resting state.
-    mutating func endTurn(as end: TurnEnd, thenSettle: Bool = true) {
+    mutating func endTurn(as end: TurnEnd, thenSettle: Bool = true, counted: Bool = false) {
         switch end {
         case .answered: counters.turnsAnswered += 1
-        case .failed: counters.turnsFailed += 1
+        case .failed: if !counted { counters.turnsFailed += 1 }
         case .cancelled: counters.turnsCancelled += 1
         }
         disarmTurnTimers()
+        if settings.mode == .vad && state == .listening { emit(.recordUtterance(false)) }
         turn = nil
         guard thenSettle else { return }
         syncStreaming()
         settle()
     }
 
-    mutating func failTurn(_ why: String) {
+    mutating func failTurn(_ why: String, _ cause: TurnFailure) {
+        countFailure(cause, why)
+        endTurn(as: .failed, counted: true)
+    }
+
+    /// A failure the user must notice: error earcon, error LED flash, one log line, counted.
+    mutating func countFailure(_ cause: TurnFailure, _ why: String) {
+        counters.turnsFailed += 1
+        counters.failures[cause, default: 0] += 1
         emit(.earcon(.error))
-        emit(.logNotice(why))
-        endTurn(as: .failed)
+        emit(.flashLEDs(.error))
+        emit(.logNotice("\(why) [turn failed: \(cause.rawValue)]"))
     }
 
     mutating func disarmTurnTimers() {
@@ -84,9 +101,11 @@ extension ApplianceMachine {
     }
 
     mutating func speechStopped() {
-        guard settings.mode == .vad, state == .listening, var t = turn else { return }
+        // A held utterance's end can only come from the new session, after it has it all.
+        guard settings.mode == .vad, state == .listening, var t = turn, t.onLink else { return }
         // Responses from here on answer this speech, not an interrupted earlier one.
         ignoreResponsesUntilSpeech = false
+        emit(.recordUtterance(false))
         disarm(.maxTurn)
         t.committedAt = now
         t.lastActivity = now

@@ -24,12 +24,19 @@
 //   speaking + link lost → keeps playing if the whole answer is already here, else flush +
 //     error earcon → offline.
 //   offline with a kept turn + link ready → clear + replay + commit + response.create → thinking.
+//   any state + link renewing (the service's routine close, or our renewal ahead of it) → no
+//     change the user can see: presses are taken; a manual turn's audio is held (`.holdCapture`)
+//     and sent whole to the new session when it is ready (clear + replay [+ commit + create]);
+//     a turn whose answer had not started is re-sent the same way. Only an answer cut in the
+//     middle fails (the renewal waits for turns to end, so only the service's hard cap can do it).
 //
 // Push-to-talk
 //   ready + press → listening (stream, record, "listen" earcon, max-turn timer)
 //   listening + release → thinking (commit + response.create), or ready with
 //     input_audio_buffer.clear if shorter than minTurn; max-turn timer → the same as release.
-//   thinking/speaking + press → barge-in: response.cancel + flush + listening at once.
+//   thinking/speaking + press → barge-in: response.cancel + flush + listening at once (the
+//     session manager holds the next response.create until the cancelled response has ended and
+//     marks a late `response.created` of it stale).
 //   connecting/offline/error + press → error earcon + LEDs re-asserted; nothing is queued.
 //   muted + press → mute earcon. long press during the turn it started: ignored.
 // Toggle
@@ -99,6 +106,9 @@ public struct ApplianceMachine: Sendable {
         var lastActivity: Duration
         /// How many times this turn has been resent.
         var replays = 0
+        /// Whether the session has everything of this turn sent so far; false once the session
+        /// was replaced under it (its audio is then held, and re-sent when the new one is ready).
+        var onLink = true
     }
 
     struct PendingReplay {
@@ -108,8 +118,6 @@ public struct ApplianceMachine: Sendable {
 
     var turn: Turn?
     var pendingReplay: PendingReplay?
-    /// Responses requested for turns that were abandoned before `response.created` arrived.
-    var responsesToIgnore = 0
     /// VAD: an answer was stopped before its `response.created`; responses until the end of
     /// the next speech belong to it (the service answers only after speech).
     var ignoreResponsesUntilSpeech = false
@@ -141,6 +149,7 @@ public struct ApplianceMachine: Sendable {
         switch event {
         case .linkConnecting: linkChanged(.connecting)
         case .linkReady: linkReady()
+        case .linkRenewing: linkRenewing()
         case .linkLost: linkChanged(.down)
         case .linkAuthFailed: linkChanged(.authFailed)
         case .linkStopped: linkChanged(.stopped)
@@ -174,7 +183,7 @@ public struct ApplianceMachine: Sendable {
         case .authFailed: return .error
         case .down, .stopped: return .offline
         case .connecting: return .connecting
-        case .up: return muted ? .muted : .ready
+        case .up, .renewing: return muted ? .muted : .ready
         }
     }
 
@@ -187,7 +196,7 @@ public struct ApplianceMachine: Sendable {
 
     var wantsStreaming: Bool {
         switch settings.mode {
-        case .vad: return linkUp && audioAvailable && !muted
+        case .vad: return linkServes && audioAvailable && !muted
         case .pushToTalk, .toggle: return state == .listening && turn != nil && canServe
         }
     }

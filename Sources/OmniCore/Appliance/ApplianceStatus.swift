@@ -15,8 +15,35 @@ public struct ApplianceStatus: Sendable, Equatable {
         public var droppedFrames = 0
         public var xruns = 0
         public var underruns = 0
+        /// Turns sent again, whole, to a session that replaced theirs quietly.
+        public var resent = 0
+        /// Answers cancelled for their length or for running far ahead of the speaker.
+        public var answersCut = 0
+        /// Answer deltas whose audio was not valid Base64 (dropped).
+        public var invalidAudio = 0
+        /// Failed turns by cause (`TurnFailure` raw values); the sum is `failed`.
+        public var failedByCause: [String: Int] = [:]
 
         public init() {}
+    }
+
+    /// The realtime session on the service's rules (from the session manager's counters).
+    public struct Session: Sendable, Equatable {
+        /// Age of the current session (nil while there is none).
+        public var age: Duration?
+        /// Sessions we replaced before the service's idle close / cap, or for a reload.
+        public var renewals = 0
+        /// Sessions the service closed on its rules, replaced quietly.
+        public var routineCloses = 0
+        /// Link losses the user could see (offline).
+        public var outages = 0
+
+        public init(age: Duration? = nil, renewals: Int = 0, routineCloses: Int = 0, outages: Int = 0) {
+            self.age = age
+            self.renewals = renewals
+            self.routineCloses = routineCloses
+            self.outages = outages
+        }
     }
 
     public var state: ApplianceState
@@ -25,6 +52,7 @@ public struct ApplianceStatus: Sendable, Equatable {
     /// The session manager's phase (`ready`, `connecting`, `waitingToReconnect`, …).
     public var connection: String
     public var counters: Counters
+    public var session = Session()
     public var lastTurn: ApplianceTurnLatencies?
 
     public init(state: ApplianceState, mode: InteractionMode, muted: Bool = false, connection: String,
@@ -52,12 +80,24 @@ public struct ApplianceStatus: Sendable, Equatable {
         c.append("dropped_frames", .int(Int64(counters.droppedFrames)))
         c.append("xruns", .int(Int64(counters.xruns)))
         c.append("underruns", .int(Int64(counters.underruns)))
+        c.append("resent", .int(Int64(counters.resent)))
+        c.append("answers_cut", .int(Int64(counters.answersCut)))
+        c.append("invalid_audio", .int(Int64(counters.invalidAudio)))
+        var causes = JSONObject()
+        for (k, v) in counters.failedByCause.sorted(by: { $0.key < $1.key }) { causes.append(k, .int(Int64(v))) }
+        c.append("failed_by_cause", .object(causes))
+        var sess = JSONObject()
+        sess.append("age_s", session.age.map { .double(Double($0.wholeMilliseconds) / 1000) } ?? .null)
+        sess.append("renewals", .int(Int64(session.renewals)))
+        sess.append("routine_closes", .int(Int64(session.routineCloses)))
+        sess.append("outages", .int(Int64(session.outages)))
         var o = JSONObject()
         o.append("state", .string(state.rawValue))
         o.append("mode", .string(mode.rawValue))
         o.append("muted", .bool(muted))
         o.append("connection", .string(connection))
         o.append("counters", .object(c))
+        o.append("session", .object(sess))
         if let l = lastTurn {
             var t = JSONObject()
             t.append("release_to_commit_ms", Self.msValue(l.releaseToCommit))
@@ -89,6 +129,19 @@ public struct ApplianceStatus: Sendable, Equatable {
             counters.droppedFrames = n("dropped_frames")
             counters.xruns = n("xruns")
             counters.underruns = n("underruns")
+            counters.resent = n("resent")
+            counters.answersCut = n("answers_cut")
+            counters.invalidAudio = n("invalid_audio")
+            if let f = c["failed_by_cause"]?.objectValue {
+                for (k, v) in f { counters.failedByCause[k] = v.intValue ?? 0 }
+            }
+        }
+        var sess = Session()
+        if let so = o["session"]?.objectValue {
+            sess.age = so["age_s"]?.doubleValue.map { Duration.milliseconds(Int64(($0 * 1000).rounded())) }
+            sess.renewals = so["renewals"]?.intValue ?? 0
+            sess.routineCloses = so["routine_closes"]?.intValue ?? 0
+            sess.outages = so["outages"]?.intValue ?? 0
         }
         var last: ApplianceTurnLatencies?
         if let t = o["last_turn"]?.objectValue {
@@ -103,6 +156,7 @@ public struct ApplianceStatus: Sendable, Equatable {
         }
         self.init(state: state, mode: mode, muted: o["muted"]?.boolValue ?? false,
                   connection: o["connection"]?.stringValue ?? "unknown", counters: counters, lastTurn: last)
+        session = sess
     }
 
     /// For people: a few aligned lines.
@@ -117,8 +171,11 @@ public struct ApplianceStatus: Sendable, Equatable {
             "state:       \(state.rawValue)\(muted && state != .muted ? " (muted)" : "")",
             "mode:        \(mode.rawValue)",
             "connection:  \(connection)",
-            "turns:       \(c.turns) (answered \(c.answered), failed \(c.failed), cancelled \(c.cancelled), replayed \(c.replayed), barge-ins \(c.bargeIns))",
+            "turns:       \(c.turns) (answered \(c.answered), failed \(c.failed), cancelled \(c.cancelled), replayed \(c.replayed), resent \(c.resent), barge-ins \(c.bargeIns))",
+            "failed by:   \(c.failedByCause.isEmpty ? "-" : c.failedByCause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))",
+            "session:     age \(session.age.map { "\($0.wholeMilliseconds / 1000) s" } ?? "-"), renewals \(session.renewals), routine closes \(session.routineCloses), outages \(session.outages)",
             "reconnects:  \(c.reconnects)",
+            "answers:     cut \(c.answersCut), invalid audio deltas \(c.invalidAudio)",
             "audio:       dropped frames \(c.droppedFrames), xruns \(c.xruns), underruns \(c.underruns)",
         ]
         if let l = lastTurn {
@@ -147,6 +204,9 @@ extension ApplianceMachine {
         c.failed = counters.turnsFailed
         c.cancelled = counters.turnsCancelled
         c.replayed = counters.turnsReplayed
+        c.resent = counters.turnsResent
+        c.answersCut = counters.answersCut
+        for (k, v) in counters.failures { c.failedByCause[k.rawValue] = v }
         c.bargeIns = counters.bargeIns
         c.reconnects = reconnects
         c.droppedFrames = droppedFrames
@@ -176,6 +236,12 @@ public struct ApplianceTurnRecording: Sendable {
         chunks.removeAll(keepingCapacity: true)
         characters = 0
         truncated = false
+    }
+
+    /// Starts a recording that begins with `preroll` (audio sent just before it started).
+    public mutating func start(preroll: [String]) {
+        start()
+        for c in preroll { append(base64: c) }
     }
 
     public mutating func append(base64 chunk: String) {

@@ -36,6 +36,9 @@ public enum ApplianceLink: String, Sendable, Equatable, CaseIterable {
     case connecting
     /// Configured; client events flow.
     case up
+    /// Being replaced quietly on the service's rules (idle close, session cap) or for a reload:
+    /// not an outage. Turns are taken as when up; a manual turn's audio waits for the new session.
+    case renewing
     /// Lost; waiting to reconnect.
     case down
     /// The API key was rejected; waiting the long retry.
@@ -80,8 +83,9 @@ public enum ApplianceServerSignal: Sendable, Equatable {
     case speechStopped
     /// `input_audio_buffer.committed`: the service has the turn's audio.
     case committed
-    /// `response.created`.
-    case responseCreated(responseID: String)
+    /// `response.created`. `stale`: it answers an earlier request of ours than the latest (the
+    /// session manager knows; see SessionEvent.responseStarted), so it is not this turn's answer.
+    case responseCreated(responseID: String, stale: Bool = false)
     /// `response.audio.delta` carrying `audioMs` milliseconds of 24 kHz audio, Base64 s16le as
     /// received. The machine only passes `base64` on, in `.playAudioDelta`, so a caller with no
     /// audio to play (a test) may leave it empty.
@@ -153,6 +157,8 @@ public enum ApplianceEvent: Sendable, Equatable {
     case linkConnecting
     /// Session manager: ready (`session.updated`); queued client events flow.
     case linkReady
+    /// Session manager: the session is being replaced quietly (`.renewing`); `.linkReady` follows.
+    case linkRenewing
     /// Session manager: the link was lost; a reconnect is scheduled.
     case linkLost
     /// Session manager: the API key was rejected.
@@ -180,6 +186,13 @@ public enum ApplianceAction: Sendable, Equatable {
     case startStreaming(record: Bool)
     /// Stop sending captured audio.
     case stopStreaming
+    /// Keep capturing and recording the turn but send nothing to the session until `.replayTurn`
+    /// (the session is being replaced; the new one gets the whole turn).
+    case holdCapture
+    /// Hands-free: an utterance began (on) or its capture ended (off). While on, keep a copy of
+    /// its audio from just before its start (the service's prefix padding), so that a session
+    /// replaced in the middle of it can be sent the whole utterance (`.replayTurn`).
+    case recordUtterance(Bool)
     /// `input_audio_buffer.commit`.
     case commit
     /// `response.create`.
@@ -188,8 +201,9 @@ public enum ApplianceAction: Sendable, Equatable {
     case cancelResponse
     /// `input_audio_buffer.clear`.
     case clearInputBuffer
-    /// Append the recorded audio of the interrupted turn again (always preceded by
-    /// `.clearInputBuffer` and followed by `.commit` + `.createResponse`).
+    /// Send the recorded audio of the turn again, whole, to the new session (always preceded by
+    /// `.clearInputBuffer`; followed by `.commit` + `.createResponse` once the capture is over).
+    /// Ends a `.holdCapture`: live audio follows the recording.
     case replayTurn
     /// Only as an answer to `.server(.audioDelta)`: decode this delta (the event's Base64 s16le
     /// 24 kHz audio) into the playback ring. Deltas that do not get this action (a cancelled
@@ -204,6 +218,8 @@ public enum ApplianceAction: Sendable, Equatable {
     /// Show this state on the LEDs. Emitted on every state change, and again to re-assert the
     /// state when a press cannot be served (e.g. offline).
     case setLEDs(ApplianceState)
+    /// Show this state's pattern for a moment, then the current state again (a failed turn).
+    case flashLEDs(ApplianceState)
     /// Log at info level: `user: …` / `assistant: …`.
     case logTranscript(TranscriptRole, String)
     /// Something worth one info line in the log (why a press did nothing, a turn was lost, …).
@@ -232,13 +248,19 @@ public struct ApplianceSettings: Sendable, Equatable {
     public var drainMargin: Duration
     /// How long a turn cut by a lost link waits for the link to be replayed.
     public var replayWindow: Duration
+    /// Longest answer accepted; beyond it the response is cancelled (what came plays) and counted.
+    public var maxAnswer: Duration
+    /// Most answer audio allowed to wait for the speaker (a server sending far faster than real
+    /// time); beyond it the response is cancelled the same way. Bounds memory.
+    public var maxQueuedAnswer: Duration
     public var longPressAction: ApplianceGestureAction
     public var doublePressAction: ApplianceGestureAction
 
     public init(mode: InteractionMode = .pushToTalk, minTurn: Duration = .milliseconds(150),
                 maxTurn: Duration = .seconds(60), responseTimeout: Duration = .seconds(15),
                 answerIdleTimeout: Duration = .seconds(5), drainMargin: Duration = .seconds(3),
-                replayWindow: Duration = .seconds(20), longPressAction: ApplianceGestureAction = .reconnect,
+                replayWindow: Duration = .seconds(20), maxAnswer: Duration = .seconds(300),
+                maxQueuedAnswer: Duration = .seconds(120), longPressAction: ApplianceGestureAction = .reconnect,
                 doublePressAction: ApplianceGestureAction = .none) {
         self.mode = mode
         self.minTurn = minTurn
@@ -247,6 +269,8 @@ public struct ApplianceSettings: Sendable, Equatable {
         self.answerIdleTimeout = answerIdleTimeout
         self.drainMargin = drainMargin
         self.replayWindow = replayWindow
+        self.maxAnswer = maxAnswer
+        self.maxQueuedAnswer = maxQueuedAnswer
         self.longPressAction = longPressAction
         self.doublePressAction = doublePressAction
     }
@@ -264,12 +288,38 @@ public struct ApplianceCounters: Sendable, Equatable {
     public var turnsCancelled = 0
     /// Turns resent after a reconnect.
     public var turnsReplayed = 0
+    /// Turns whose audio was sent again, whole, to a session that replaced theirs quietly.
+    public var turnsResent = 0
+    /// Failed turns by cause (their sum is `turnsFailed`).
+    public var failures: [TurnFailure: Int] = [:]
+    /// Answers cancelled for being longer than `maxAnswer` or far ahead of the speaker.
+    public var answersCut = 0
     /// Answers cut short by a press or by new speech.
     public var bargeIns = 0
     /// Presses that could not be served (offline, error, muted).
     public var pressesRefused = 0
 
     public init() {}
+}
+
+/// Why a turn failed (each failure is also one error earcon, one error LED flash, one log line).
+public enum TurnFailure: String, Sendable, Equatable, Hashable, CaseIterable {
+    /// The link was lost after the service had the turn (nothing to resend).
+    case linkLost = "link-lost"
+    /// The link did not come back within the replay window.
+    case linkDown = "link-down"
+    /// No answer within the response timeout.
+    case noResponse = "no-response"
+    /// The service refused the turn (an error while waiting for the answer).
+    case refused
+    /// The answer stopped (or ended unsuccessfully) before any audio.
+    case answerStopped = "answer-stopped"
+    /// The audio device went away.
+    case audioDevice = "audio-device"
+    /// The session ended in the middle of the answer.
+    case sessionEnded = "session-ended"
+    /// VAD: the service never heard the end of the speech.
+    case endOfSpeech = "end-of-speech"
 }
 
 /// The last turn's latencies (nil until measured).

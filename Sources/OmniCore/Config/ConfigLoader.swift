@@ -46,7 +46,7 @@ extension ConfigEnvironment {
 public enum ConfigLoader {
     public static let knownSections: [String: [String]] = [
         "service": ["region", "url", "model", "api_key_file", "api_key_credential", "ca_file", "allow_insecure",
-                    "ping_interval_ms", "dead_link_ms", "max_message_kb"],
+                    "ping_interval_ms", "dead_link_ms", "max_message_kb", "idle_close_s", "session_cap_s"],
         "session": ["voice", "instructions", "modalities", "mode", "vad_threshold", "vad_silence_ms",
                     "vad_prefix_padding_ms", "transcription"],
         "audio": ["capture", "playback", "period_ms", "buffer_periods", "preroll_ms", "volume", "earcons",
@@ -178,6 +178,8 @@ public enum ConfigLoader {
         if let v = try s.int("ping_interval_ms", 1000...60_000) { c.service.pingIntervalMs = v }
         if let v = try s.int("dead_link_ms", 2000...300_000) { c.service.deadLinkMs = v }
         if let v = try s.int("max_message_kb", 64...65_536) { c.service.maxMessageKB = v }
+        if let v = try s.int("idle_close_s", 0...86_400) { c.service.idleCloseS = v }
+        if let v = try s.int("session_cap_s", 0...604_800) { c.service.sessionCapS = v }
 
         let se = SectionReader(doc: doc, section: "session")
         if let v = try se.string("voice") {

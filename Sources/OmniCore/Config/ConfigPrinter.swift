@@ -23,6 +23,8 @@ extension OmniConfig {
         lines.append("ping_interval_ms = \(service.pingIntervalMs)")
         lines.append("dead_link_ms = \(service.deadLinkMs)")
         lines.append("max_message_kb = \(service.maxMessageKB)")
+        lines.append("idle_close_s = \(service.idleCloseS)")
+        lines.append("session_cap_s = \(service.sessionCapS)")
         lines.append("")
         lines.append("[session]")
         lines.append("voice = \(q(session.voice))")

@@ -44,7 +44,17 @@ public struct OmniConfig: Sendable, Equatable {
         public var allowInsecure = false
         public var pingIntervalMs = 10_000
         public var deadLinkMs = 25_000
-        public var maxMessageKB = 4096
+        /// Largest message accepted from the service. Sized from the largest legitimate event:
+        /// `session.updated` echoes the instructions (at most 64 KiB, ≤ 6 bytes per character once
+        /// JSON-escaped: ≤ 384 KiB), `response.done` carries the whole transcript of an answer of
+        /// at most 16,384 tokens (≤ ~400 KiB escaped); audio deltas are ~6.5 KiB (100 ms). 1 MiB
+        /// is 2.5× the largest of them; a bigger frame is a broken or hostile server.
+        public var maxMessageKB = 1024
+        /// The service's rules, as the session plans around them: it closes a session after
+        /// this long without a response (0 = it does not) and at this age. Only tests against
+        /// omni-sim with shortened timers change them.
+        public var idleCloseS = 300
+        public var sessionCapS = 7200
 
         public var effectiveURL: String { url ?? region.url }
     }

@@ -9,7 +9,9 @@ extension OmniConfig {
         s.modalities = session.modalities
         s.voice = session.voice
         s.inputAudioFormat = "pcm16"
-        s.outputAudioFormat = "pcm16"
+        // The service guide: "only pcm24 is supported" (the SDK samples send "pcm16"; the session
+        // manager falls back to it once if the service refuses this spelling).
+        s.outputAudioFormat = "pcm24"
         s.inputAudioTranscription = session.transcription ? .set(InputAudioTranscription(model: .set("gummy-realtime-v1"))) : .null
         switch session.mode {
         case .vad:
@@ -19,7 +21,8 @@ extension OmniConfig {
         case .pushToTalk, .toggle:
             s.turnDetection = .null
         }
-        if !session.instructions.isEmpty { s.instructions = session.instructions }
+        // Always sent, empty too: after a reload that emptied it, "" is what clears the prompt.
+        s.instructions = session.instructions
         return s
     }
 }

@@ -18,7 +18,7 @@ public struct ConnectRequest: Sendable, Equatable, CustomStringConvertible {
     public var maxMessageDuration: Duration
 
     public init(url: String, headers: [(name: String, value: String)] = [], caFile: String? = nil,
-                allowInsecure: Bool = false, maxMessageBytes: Int = 4 << 20,
+                allowInsecure: Bool = false, maxMessageBytes: Int = 1 << 20,
                 maxMessageDuration: Duration = .seconds(25)) {
         self.url = url
         self.headers = headers

@@ -47,6 +47,9 @@ extension SessionManager {
     }
 
     func becomeReady(at now: Duration) {
+        if let r = renewal { logger.debug("quiet renewal (\(r)) complete") }
+        renewal = nil
+        inOutage = false
         transition(to: .ready)
         backoff.connectionReady(at: now)
         pendingEvents.append(.ready)
@@ -54,8 +57,10 @@ extension SessionManager {
         flush()
     }
 
-    /// Sends a close frame and waits (bounded) for `.closed`, then does `then`.
+    /// Sends a close frame and waits (bounded) for `.closed`, then does `then`. What is still
+    /// queued belonged to this link and is dropped.
     func beginClose(then: AfterClose, reason: String) {
+        discardStaleQueue()
         afterClose = then
         closeDeadline = clock.now() + settings.closeTimeout
         transition(to: .closing)
@@ -87,5 +92,9 @@ extension SessionManager {
         configEventIDs.removeAll()
         renewalPostponedLogged = false
         turn.reset()
+        routineCloseAnnounced = nil
+        lastResponseAt = nil
+        audioProduced = false
+        resetResponseGate()
     }
 }

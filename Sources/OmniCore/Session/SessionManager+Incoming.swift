@@ -27,6 +27,7 @@ extension SessionManager {
             return
         }
         if case .audioDelta(let ref, let delta) = event.body, !acceptAudioDelta(ref, delta, at: now) { return }
+        noteIncoming(event.body, at: now)
         pendingEvents.append(.server(event))
         turn.server(event.body, at: now)
         switch event.body {
@@ -41,24 +42,25 @@ extension SessionManager {
 
     private func serverError(_ d: ErrorDetail, at now: Duration) {
         counters.serverErrors += 1
+        if absorbKnownError(d, at: now) { return }
         let message = redact(d.message)
         let desc = "\(d.type ?? "-")/\(d.code ?? "-"): \(message)"
         let reason = LinkLossReason.serverError(type: d.type, code: d.code, message: d.message)
         if Self.isAuthError(d) {
             report(d, recoverable: false)
             logger.error("the service rejected the API key (\(desc)); retrying in \(settings.reconnect.fixedFailureDelay) — check the key")
-            pendingEvents.append(.linkLost(reason))
+            reportLinkLost(reason)
             beginClose(then: .reconnect(reason, .auth), reason: "authentication failed")
         } else if state == .configuring && (d.isRecoverable || d.eventID.map(configEventIDs.contains) == true) {
             report(d, recoverable: false)
             logger.error("the service rejected the session config (\(desc)); retrying in \(settings.reconnect.fixedFailureDelay) — fix the config")
             let r = LinkLossReason.invalidConfig(code: d.code, message: d.message)
-            pendingEvents.append(.linkLost(r))
+            reportLinkLost(r)
             beginClose(then: .reconnect(r, .cap), reason: "invalid session config")
         } else if !d.isRecoverable {
             report(d, recoverable: false)
             logger.warning("fatal server error (\(desc)); closing and reconnecting")
-            pendingEvents.append(.linkLost(reason))
+            reportLinkLost(reason)
             beginClose(then: .reconnect(reason, .backoff), reason: "server error")
         } else {
             report(d, recoverable: true)

@@ -7,10 +7,19 @@ import RealtimeProtocol
 extension SessionManager {
     // MARK: Public API
 
-    /// Queues `input_audio_buffer.append` (Base64 of 16 kHz mono s16le).
+    /// Queues `input_audio_buffer.append` (Base64 of 16 kHz mono s16le). Behind a re-sent turn
+    /// still going out, it is part of that turn and is not dropped either.
     public func appendAudio(base64: String) {
         defer { deliverEvents() }
-        enqueue(.inputAudioBufferAppend(audio: base64), kind: .audio)
+        enqueue(.inputAudioBufferAppend(audio: base64), kind: queue.resendCount > 0 ? .resend : .audio)
+    }
+
+    /// Sends the audio of a turn again, whole, on this link (after its first link was lost or
+    /// renewed): the chunks are exempt from the drop-oldest bound and leave as fast as the
+    /// transport takes them (`.writable` paces them), ahead of whatever is queued after them.
+    public func resendTurn(_ chunks: [String]) {
+        defer { deliverEvents() }
+        for c in chunks { enqueue(.inputAudioBufferAppend(audio: c), kind: .resend) }
     }
 
     /// Queues `input_audio_buffer.append` for 16 kHz mono samples.
@@ -40,16 +49,18 @@ extension SessionManager {
         enqueue(.inputAudioBufferClear, kind: .control)
     }
 
-    /// Queues `response.create`.
+    /// Queues `response.create`; it goes out once no earlier response is active
+    /// (SessionManager+Responses).
     public func createResponse(_ params: ResponseParameters? = nil) {
         defer { deliverEvents() }
-        enqueue(.responseCreate(params), kind: .control)
+        enqueue(.responseCreate(params), kind: .responseCreate)
     }
 
-    /// Queues `response.cancel`.
+    /// Cancels the response in progress or asked for: withdraws a `response.create` that has not
+    /// left yet, else queues `response.cancel` (sent only if there is something to cancel).
     public func cancelResponse() {
         defer { deliverEvents() }
-        enqueue(.responseCancel, kind: .control)
+        queueCancel()
     }
 
     /// Queues `session.finish` (§3.8). The manager keeps the link; see `stop()`.
@@ -92,16 +103,33 @@ extension SessionManager {
     /// Hands queued messages to the transport while ready and while it accepts them.
     func flush() {
         guard state == .ready else { return }
+        let now = clock.now()
         while let m = queue.first {
+            switch gate(m, at: now) {
+            case .hold: return
+            case .skip:
+                queue.removeFirst()
+                continue
+            case .send: break
+            }
             guard transport.send(text: m.text) else { break }
             queue.removeFirst()
             counters.messagesSent += 1
-            if m.kind == .sessionUpdate { configEventIDs.insert(m.eventID) }
+            didSend(m, at: now)
         }
         if queue.isEmpty, droppingSinceDrain > 0 {
             logger.notice("send queue drained after dropping \(droppingSinceDrain) audio message(s)")
             droppingSinceDrain = 0
         }
+    }
+
+    /// The link these messages were queued for has ended: none of them may reach the next
+    /// session (a stale commit or response.create there would start an answer nobody asked for).
+    func discardStaleQueue() {
+        let n = queue.count
+        queue.removeAll()
+        droppingSinceDrain = 0
+        if n > 0 { logger.debug("dropped \(n) message(s) queued for the link that ended") }
     }
 
     func nextEventID() -> String {

@@ -12,6 +12,10 @@ extension SessionManager {
             logger.debug("link closed (\(code))")
             finishClose(at: now)
         case .connecting, .configuring, .ready:
+            if state != .connecting, let routine = routineClose(code: code, at: now) {
+                routineClosed(routine, code: code)
+                return
+            }
             let r = LinkLossReason.closedByPeer(code: code, reason: reason)
             logger.warning("link closed by the service: code \(code)\(reason.isEmpty ? "" : " (\(redact(reason)))")")
             loseLink(r, wait: .backoff, at: now)
@@ -27,6 +31,11 @@ extension SessionManager {
             logger.debug("link failed while closing: \(redact(failure.description))")
             finishClose(at: now)
         case .connecting, .configuring, .ready:
+            if state != .connecting, let routine = routineCloseAnnounced {
+                // The service announced its close and then dropped the socket without a close frame.
+                routineClosed(routine, code: 1006)
+                return
+            }
             let during = state == .connecting ? "connection attempt failed" : "link failed"
             let detail = redact(failure.description)
             if failure.isAuthFailure {
@@ -48,8 +57,19 @@ extension SessionManager {
 
     /// The link is gone (already aborted or closed): report it and schedule the next connect.
     func loseLink(_ reason: LinkLossReason, wait: Wait, at now: Duration) {
-        pendingEvents.append(.linkLost(reason))
+        reportLinkLost(reason)
+        discardStaleQueue()
         scheduleReconnect(reason, wait: wait, at: now)
+    }
+
+    /// An outage: the appliance hears of it (a quiet renewal that failed becomes one here).
+    /// Counted once from the loss of a working session to the next ready one, however many
+    /// attempts fail in between.
+    func reportLinkLost(_ reason: LinkLossReason) {
+        if !inOutage { counters.outages += 1 }
+        inOutage = true
+        renewal = nil
+        pendingEvents.append(.linkLost(reason))
     }
 
     func scheduleReconnect(_ reason: LinkLossReason, wait: Wait, at now: Duration) {

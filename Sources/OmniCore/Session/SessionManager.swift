@@ -7,13 +7,17 @@
 // anything else → `session.updated` → ready → flush the queue. Keepalive pings every
 // `pingInterval`; nothing received for `deadAfter` → abort and reconnect. Lost links reconnect
 // after a jittered exponential backoff; a rejected API key or session config waits the cap.
-// Before the service's session cap the session is renewed (clean close, immediate reconnect)
-// while no turn is in progress.
+// The service's own rules (its idle close, its session cap) are not outages: the session is
+// renewed quietly before either deadline while no turn is in progress, and a routine close the
+// service makes anyway is followed by an immediate reconnect; both are reported as `.renewing`,
+// never as `.linkLost` (RoutineClose.swift, SessionManager+Renewal). Each link has its own
+// outgoing queue: what is left of it when the link ends is discarded, never sent to the next.
 //
 // This file holds the type, its state and public lifecycle, and the two entry points (`handle`,
 // `tick`). Each concern lives in its own extension: SessionManager+Connection (connect, open,
 // configure, close), +Reconnect (lost links, backoff), +Keepalive (pings, dead links), +Renewal
-// (the session cap), +Queue (the outgoing API and queue), +Incoming (server events and errors),
+// (the service's rules, reloads), +Queue (the outgoing API and queue), +Incoming (server events
+// and errors), +Responses (one response at a time: holding response.create, placing cancels),
 // +Warnings (rate-limited warnings for what a hostile service can repeat per frame).
 // Those files share the manager's state, which is therefore internal rather than private.
 
@@ -26,7 +30,7 @@ public final class SessionManager {
     public private(set) var state: SessionState = .disconnected
     public internal(set) var counters = SessionCounters()
     /// The config sent on every (re)connect; replaced by `updateSession`.
-    public private(set) var session: SessionConfig
+    public internal(set) var session: SessionConfig
     /// Where to connect; replaced by `updateRequest`, used from the next connect on.
     public private(set) var request: ConnectRequest
     public let settings: SessionSettings
@@ -61,6 +65,31 @@ public final class SessionManager {
     var droppingSinceDrain = 0
     var repeated: SessionRepeatedWarnings
 
+    // The service's rules (SessionManager+Renewal).
+    /// A quiet renewal is under way (from its start until ready, or until it turns into an outage).
+    var renewal: RoutineClose?
+    /// A renewal asked for by a reload, done at the next moment no turn is in progress.
+    var renewalRequested: (cause: RoutineClose, at: Duration)?
+    /// The service announced (with an `error`) that it is closing this session on its rules.
+    var routineCloseAnnounced: RoutineClose?
+    /// The service's idle timer restarts at each response; this is our (earlier) view of it.
+    var lastResponseAt: Duration?
+    /// The current session produced answer audio (its voice can no longer change).
+    var audioProduced = false
+    /// Between the loss of a working session and the next ready one (outages count once).
+    var inOutage = false
+
+    // One response at a time (SessionManager+Responses).
+    /// Our `response.create` went out and its `response.created` has not arrived.
+    var createSentAt: Duration?
+    /// Cancels for a response whose `response.created` has not arrived yet.
+    var deferredCancels = 0
+    var cancelSentAt: Duration?
+    var createRetries = 0
+    var createHeldLogged = false
+    /// The service refused our output format spelling once; the other one is used from then on.
+    var outputFormatSwitched = false
+
     let idTag: String
     var idCounter: UInt64 = 0
 
@@ -70,7 +99,8 @@ public final class SessionManager {
 
     enum AfterClose: Equatable {
         case stop
-        case renew
+        /// Connect again at once, quietly (a renewal).
+        case renew(RoutineClose)
         case reconnect(LinkLossReason, Wait)
     }
 
@@ -123,7 +153,8 @@ public final class SessionManager {
             return [connectStartedAt.map { $0 + settings.connectTimeout }, lastFrameAt + settings.deadAfter, nextPingAt]
                 .compactMap { $0 }.min()
         case .ready:
-            return [lastFrameAt + settings.deadAfter, nextPingAt, renewalDeadline()].compactMap { $0 }.min()
+            return [lastFrameAt + settings.deadAfter, nextPingAt, renewalDeadline(), heldCreateDeadline()]
+                .compactMap { $0 }.min()
         case .closing:
             return closeDeadline
         case .waitingToReconnect(let until, _), .authFailed(let until, _):
@@ -138,6 +169,12 @@ public final class SessionManager {
     public var queuedAudioMessages: Int { queue.audioCount }
     /// The retry number the next ordinary link loss will use.
     public var reconnectAttempt: Int { backoff.attempt }
+    /// Whether a quiet renewal is under way (the link is being replaced, not lost).
+    public var isRenewing: Bool { renewal != nil }
+    /// How long the current session has been open (nil without an open link).
+    public var sessionAge: Duration? { openedAt.map { clock.now() - $0 } }
+    /// Whether the current session has produced answer audio (its voice is then fixed).
+    public var hasProducedAudio: Bool { audioProduced }
 
     // MARK: Lifecycle
 
@@ -159,6 +196,9 @@ public final class SessionManager {
         defer { deliverEvents() }
         queue.removeAll()
         turn.reset()
+        renewal = nil
+        renewalRequested = nil
+        inOutage = false
         switch state {
         case .disconnected:
             return
@@ -188,21 +228,31 @@ public final class SessionManager {
         }
     }
 
-    /// Replaces the session config. When ready it is sent at once (no reconnect) in queue order;
-    /// it is always what the next connect sends first.
+    /// Replaces the session config. When ready it is sent at once (no reconnect) in queue order,
+    /// except a voice change once the session has produced audio (the service refuses it with
+    /// `cannot_update_voice`): then the session is renewed between turns and the new one starts
+    /// with the whole config. It is always what the next connect sends first.
     public func updateSession(_ config: SessionConfig) {
         defer { deliverEvents() }
+        let old = session
+        let config = withLearnedFormat(config)
         session = config
         switch state {
         case .ready, .configuring:
-            // While configuring, our first update is still unanswered: send the new one once ready.
-            enqueue(.sessionUpdate(config), kind: .sessionUpdate)
+            if config.voice != old.voice && audioProduced {
+                logger.info("the voice can only change in a new session (this one has produced audio); renewing between turns")
+                requestRenewal(.reload)
+            } else {
+                // While configuring, our first update is still unanswered: send the new one once ready.
+                enqueue(.sessionUpdate(config), kind: .sessionUpdate)
+            }
         default:
             logger.debug("session config replaced; used on the next connect")
         }
     }
 
-    /// Replaces where to connect (URL, headers, TLS); used from the next connect on.
+    /// Replaces where to connect (URL, headers, TLS); used from the next connect on. To use it
+    /// at once, call `renew(.reload)` after it.
     public func updateRequest(_ request: ConnectRequest) {
         self.request = request
     }
@@ -218,6 +268,8 @@ public final class SessionManager {
             opened(at: now)
         case .text(let text):
             received(text, at: now)
+            // An event may have ended the response a held `response.create` waits for.
+            flush()
         case .pong:
             if state.hasLink { lastFrameAt = now }
         case .binary(let bytes):

@@ -43,7 +43,9 @@ public enum LinkLossReason: Sendable, Equatable, CustomStringConvertible {
 /// | configuring | ready | `session.updated` |
 /// | configuring | closing | `error` (config rejected → wait the cap; bad key → authFailed; fatal → backoff), `stop()` |
 /// | configuring | waitingToReconnect / authFailed | `.failed`, `.closed`, connect timeout, dead link |
+/// | configuring | connecting | `renew()` (a reload changed the URL or key mid-configure) |
 /// | ready | closing | `stop()`, renewal, non-recoverable or auth `error` |
+/// | ready | connecting | the service's routine close (idle, session cap): a quiet reconnect |
 /// | ready | waitingToReconnect / authFailed | `.failed`, `.closed`, dead link |
 /// | closing | disconnected / connecting / waitingToReconnect / authFailed | `.closed` (or close timeout): after `stop()` / renewal / an error |
 /// | waitingToReconnect, authFailed | connecting | the timer (`until`), `reconnectNow()` |
@@ -97,9 +99,9 @@ public enum SessionState: Sendable, Equatable, CustomStringConvertible {
             (.connecting, .disconnected):
             true
         case (.configuring, .ready), (.configuring, .closing), (.configuring, .waitingToReconnect),
-            (.configuring, .authFailed):
+            (.configuring, .authFailed), (.configuring, .connecting):
             true
-        case (.ready, .closing), (.ready, .waitingToReconnect), (.ready, .authFailed): true
+        case (.ready, .closing), (.ready, .connecting), (.ready, .waitingToReconnect), (.ready, .authFailed): true
         case (.closing, .disconnected), (.closing, .connecting), (.closing, .waitingToReconnect),
             (.closing, .authFailed):
             true
@@ -136,6 +138,14 @@ public enum SessionEvent: Sendable, Equatable {
     /// (`SessionSettings.logRepeatInterval`): sent for the first drop, then at most once per
     /// interval, so a receiver may log each one.
     case droppedAudio(total: Int)
+    /// The session is being replaced on the service's own rules (or for a reload) and the new
+    /// one follows at once: not an outage. The states pass through closing/connecting/configuring
+    /// as usual and `.ready` ends it; should the new link fail, `.linkLost` follows instead.
+    case renewing(RoutineClose)
+    /// `response.created` arrived. `stale`: a newer `response.create` of ours is still waiting
+    /// to go out, so this response answers an earlier request (one the user barged into).
+    /// Sent just before the `.server` event that carries it.
+    case responseStarted(responseID: String, stale: Bool)
 }
 
 /// Running totals since the manager was created.
@@ -144,7 +154,8 @@ public struct SessionCounters: Sendable, Equatable {
     public var connectAttempts = 0
     /// Connects made after a lost link (not the first one, not renewals).
     public var reconnects = 0
-    /// Planned close-and-reconnect cycles before the service's session cap.
+    /// Planned close-and-reconnect cycles: ahead of the service's idle close or session cap, or
+    /// for a reload that needs a new session. Counted when the new connect starts.
     public var renewals = 0
     /// Links aborted because nothing arrived for `deadAfter`.
     public var deadLinks = 0
@@ -168,8 +179,32 @@ public struct SessionCounters: Sendable, Equatable {
     public var messagesReceived = 0
     /// WebSocket pings sent.
     public var pingsSent = 0
+    /// Sessions the service closed on its own rules (idle close, session cap), reconnected quietly.
+    public var routineCloses = 0
+    /// Real outages: a working session lost (`.linkLost`), counted once until a session is
+    /// ready again however many reconnect attempts fail meanwhile.
+    public var outages = 0
+    /// `response.create` held back while an earlier response was still active.
+    public var responseCreatesHeld = 0
+    /// `response.cancel` not sent because no response was active or pending.
+    public var cancelsDropped = 0
+    /// `session.update` rejected for its audio format and sent again with the other spelling.
+    public var formatFallbacks = 0
 
     public init() {}
+}
+
+extension SessionSettings {
+    /// Sets the service's idle close and session cap, and renewal margins that fit them: 30 s
+    /// (or a fifth of a short idle close) before the idle close, 5 min (or three quarters of a
+    /// short cap, so a long turn started just before the renewal still ends before the cap)
+    /// before the cap.
+    public mutating func adoptServiceRules(idleClose: Duration?, sessionCap: Duration?) {
+        self.idleClose = idleClose
+        if let i = idleClose { idleRenewalMargin = min(.seconds(30), i / 5) }
+        maxSessionLength = sessionCap
+        if let c = sessionCap { renewalMargin = min(.seconds(300), c * 3 / 4) }
+    }
 }
 
 /// The session manager's figures. Defaults follow the protocol notes (§7) and the design brief.
@@ -189,6 +224,13 @@ public struct SessionSettings: Sendable, Equatable {
     /// The service's session cap (120 min, §7); nil = none. Renewal happens `renewalMargin` earlier.
     public var maxSessionLength: Duration?
     public var renewalMargin: Duration
+    /// The service closes a session after this long without a response (300 s; pings do not
+    /// count); nil = never. Renewal happens `idleRenewalMargin` earlier, between turns.
+    public var idleClose: Duration?
+    public var idleRenewalMargin: Duration
+    /// After our `response.cancel` the service may not announce the end of that response
+    /// (§5.3): a `response.create` held behind it goes out at the latest this long after the cancel.
+    public var cancelGrace: Duration
     /// A turn that shows no activity (appends, response events) for this long is over (§5.3).
     public var turnIdleTimeout: Duration
     public var reconnect: ReconnectPolicy
@@ -201,6 +243,8 @@ public struct SessionSettings: Sendable, Equatable {
                 connectTimeout: Duration = .seconds(15), closeTimeout: Duration = .seconds(2),
                 maxQueuedAudio: Int = 50, maxQueuedImages: Int = 2,
                 maxSessionLength: Duration? = .seconds(120 * 60), renewalMargin: Duration = .seconds(5 * 60),
+                idleClose: Duration? = .seconds(300), idleRenewalMargin: Duration = .seconds(30),
+                cancelGrace: Duration = .seconds(1),
                 turnIdleTimeout: Duration = .seconds(5), reconnect: ReconnectPolicy = ReconnectPolicy(),
                 logRepeatInterval: Duration = .seconds(10)) {
         self.pingInterval = pingInterval
@@ -211,6 +255,9 @@ public struct SessionSettings: Sendable, Equatable {
         self.maxQueuedImages = maxQueuedImages
         self.maxSessionLength = maxSessionLength
         self.renewalMargin = renewalMargin
+        self.idleClose = idleClose
+        self.idleRenewalMargin = idleRenewalMargin
+        self.cancelGrace = cancelGrace
         self.turnIdleTimeout = turnIdleTimeout
         self.reconnect = reconnect
         self.logRepeatInterval = logRepeatInterval

@@ -25,6 +25,16 @@ struct SessionTurnTracker {
         [captureUntil, awaitingUntil, responseUntil].contains { $0.map { now < $0 } ?? false }
     }
 
+    /// The response the service is producing now, as far as we can tell (its end is not always
+    /// announced, so it also ends after `idleTimeout` without any of its events).
+    func activeResponse(at now: Duration) -> String? {
+        guard let id = responseID, let u = responseUntil, now < u else { return nil }
+        return id
+    }
+
+    /// When the active response counts as ended without an announcement.
+    var activeResponseExpiry: Duration? { responseID == nil ? nil : responseUntil }
+
     /// The earliest time a running timer expires (nil when no turn is in progress).
     func nextExpiry(after now: Duration) -> Duration? {
         [captureUntil, awaitingUntil, responseUntil].compactMap { $0 }.filter { $0 > now }.min()

@@ -19,6 +19,8 @@ extension OmniConfig {
         s.pingInterval = .milliseconds(service.pingIntervalMs)
         s.deadAfter = .milliseconds(service.deadLinkMs)
         s.logRepeatInterval = .milliseconds(log.repeatIntervalMs)
+        s.adoptServiceRules(idleClose: service.idleCloseS > 0 ? .seconds(service.idleCloseS) : nil,
+                            sessionCap: service.sessionCapS > 0 ? .seconds(service.sessionCapS) : nil)
         return s
     }
 }
