@@ -288,7 +288,7 @@ final class SessionLifecycleTests: XCTestCase {
         m.commit()
         m.createResponse()
         serveCreated(h, "r1")
-        h.serve(.audioDelta(ContentRef(responseID: "r1", itemID: "i1"), delta: "AAAA"))
+        h.serve(.audioDelta(ContentRef(responseID: "r1", itemID: "i1"), delta: "AAAAAAAA"))
         XCTAssertTrue(m.hasProducedAudio)
         var third = next
         third.voice = "Serena"
