@@ -251,7 +251,9 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         let start = try XCTUnwrap(baseline)
         print("day-in-the-life resources: at turn 10 \(start); at the end \(end)")
         XCTAssertLessThan(end.rssKB - start.rssKB, 6 * 1024, "RSS")
-        XCTAssertEqual(end.threads, start.threads, "threads")
+        XCTAssertEqual(end.namedThreads, start.namedThreads, "omnid's own threads")
+        // libdispatch grows and reaps its worker pool on demand; a leak would grow without bound.
+        XCTAssertLessThanOrEqual(end.threads, start.threads + 2, "threads")
         XCTAssertLessThanOrEqual(abs(end.fds - start.fds), 1, "fds")
         XCTAssertEqual(ptt.leds.filter { $0 == "error" }.count, 1, "one error flash: the failed turn")
     }

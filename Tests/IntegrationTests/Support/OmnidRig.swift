@@ -99,8 +99,11 @@ final class OmnidRig {
     struct Resources: CustomStringConvertible {
         var rssKB: Int
         var threads: Int
+        /// Threads omnid started itself (each is named: omni-audio, omni-lws-client, …). The
+        /// rest are the main thread and libdispatch's workers, whose number the pool varies.
+        var namedThreads: Int
         var fds: Int
-        var description: String { "RSS \(rssKB) KiB, \(threads) threads, \(fds) fds" }
+        var description: String { "RSS \(rssKB) KiB, \(threads) threads (\(namedThreads) named), \(fds) fds" }
     }
 
     func resources() -> Resources? {
@@ -111,7 +114,12 @@ final class OmnidRig {
         }
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
         guard let rss = field("VmRSS"), let threads = field("Threads") else { return nil }
-        return Resources(rssKB: rss, threads: threads, fds: fds)
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let named = tasks.filter { tid in
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? ""
+            return comm.trimmingCharacters(in: .whitespacesAndNewlines) != "omnid"
+        }.count
+        return Resources(rssKB: rss, threads: threads, namedThreads: named, fds: fds)
     }
 
     // MARK: Audio files
