@@ -54,6 +54,7 @@ public enum ConfigLoader {
         "board": ["name", "file", "description"],
         "control": ["socket"],
         "log": ["level"],
+        "camera": cameraKeys,
     ]
     /// Sections only a board file may hold; their keys are checked by the device layer.
     public static let boardOnlySections = ["button", "leds"]
@@ -109,6 +110,7 @@ public enum ConfigLoader {
             config.log.level = l
         }
         try checkConnection(config, docs: [doc] + boardDocs)
+        try checkCamera(config, docs: [doc] + boardDocs)
         try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
         return LoadedConfig(config: config, warnings: warnings)
     }
@@ -230,6 +232,8 @@ public enum ConfigLoader {
 
         let l = SectionReader(doc: doc, section: "log")
         if let v = try l.choice("level", LogLevelName.self) { c.log.level = v }
+
+        try applyCamera(doc, to: &c.camera)
     }
 
     static func resolveAPIKey(_ c: inout OmniConfig, doc: ConfigDocument, env: ConfigEnvironment,

@@ -66,6 +66,8 @@ extension OmniConfig {
         lines.append("")
         lines.append("[log]")
         lines.append("level = \(q(log.level.rawValue))")
+        lines.append("")
+        lines += ConfigLoader.cameraTOML(camera, quote: q)
         return lines.joined(separator: "\n") + "\n"
     }
 }
