@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         // toml++ (C++), the config parser; Swift reaches it only through COmniShim's omni_toml.h.
         .systemLibrary(name: "CTomlPlusPlus", providers: [.apt(["libtomlplusplus-dev"])]),
+        // libjpeg-turbo's TurboJPEG API: camera frames to JPEG (omnid), JPEG to pixels (omni-sim).
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         // C shims, one per library: only what Swift cannot import directly (see each header).
         .target(name: "CSystemShim"),
         .target(name: "CALSAShim", dependencies: ["CALSA"]),
@@ -49,6 +51,8 @@ let package = Package(
             swiftSettings: swift6),
         // The toml++ side of OmniCore's config seam (TOMLSyntax.swift).
         .target(name: "OmniTOML", dependencies: ["OmniCore", "CTomlShim"], swiftSettings: swift6),
+        // libjpeg-turbo, wrapped once: encode planes or RGB, decode headers and pixels.
+        .target(name: "OmniJPEG", dependencies: ["CTurboJPEG"], swiftSettings: swift6),
         // libwebsockets client and server: omnid's transport and omni-sim's listener.
         .target(
             name: "OmniWebSocket",
@@ -58,7 +62,7 @@ let package = Package(
         .target(
             name: "OmniLinux",
             dependencies: ["OmniCore", "OmniSystem", "OmniTOML", "OmniWebSocket", "CSystemShim", "CALSAShim", "CGPIOShim", "CALSA",
-                           "CGPIOD", "CSpeexDSP", .product(name: "Logging", package: "swift-log")],
+                           "CGPIOD", "CSpeexDSP", "OmniJPEG", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .executableTarget(
@@ -72,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "omni-sim",
             dependencies: [
-                "SimulatorCore", "OmniWebSocket", "OmniSystem",
+                "SimulatorCore", "OmniWebSocket", "OmniSystem", "OmniJPEG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -87,6 +91,11 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
         .testTarget(name: "ConfigFileTests", dependencies: ["OmniCore", "OmniTOML"], swiftSettings: swift6),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
+        // The camera pipeline: libjpeg-turbo for real.
+        .testTarget(
+            name: "CameraTests",
+            dependencies: ["OmniLinux", "OmniJPEG", "OmniCore", "OmniSystem", "RealtimeProtocol", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", "CWebSocketShim", "CLibWebSockets", .product(name: "Logging", package: "swift-log")],
