@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "CALSAShim", dependencies: ["CALSA"]),
         .target(name: "CGPIOShim", dependencies: ["CGPIOD"]),
         .target(name: "CWebSocketShim", dependencies: ["CLibWebSockets"]),
+        // V4L2 (kernel headers only): the VIDIOC_* request numbers and ioctl, which Swift cannot import.
+        .target(name: "CV4L2Shim"),
         .target(
             name: "CTomlShim", dependencies: ["CTomlPlusPlus"],
             // Must match how Debian built libtomlplusplus.so (also what its pkg-config file says).
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "OmniLinux",
             dependencies: ["OmniCore", "OmniSystem", "OmniTOML", "OmniWebSocket", "CSystemShim", "CALSAShim", "CGPIOShim", "CALSA",
-                           "CGPIOD", "CSpeexDSP", "OmniJPEG", .product(name: "Logging", package: "swift-log")],
+                           "CGPIOD", "CSpeexDSP", "OmniJPEG", "CV4L2Shim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .executableTarget(
@@ -91,10 +93,10 @@ let package = Package(
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
         .testTarget(name: "ConfigFileTests", dependencies: ["OmniCore", "OmniTOML"], swiftSettings: swift6),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
-        // The camera pipeline: libjpeg-turbo for real.
+        // The camera pipeline: libjpeg-turbo for real, V4L2 through a fake kernel (CameraTests/FakeV4L2Kernel.swift).
         .testTarget(
             name: "CameraTests",
-            dependencies: ["OmniLinux", "OmniJPEG", "OmniCore", "OmniSystem", "RealtimeProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OmniLinux", "OmniJPEG", "OmniCore", "OmniSystem", "RealtimeProtocol", "CV4L2Shim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .testTarget(
             name: "IntegrationTests",
