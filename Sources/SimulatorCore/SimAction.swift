@@ -14,4 +14,6 @@ public enum SimAction: Sendable, Equatable {
     case stall
     /// A fault fired (informational, for the log).
     case faultFired(FaultKind)
+    /// An image was accepted (informational, for the log): its size, dimensions, colour.
+    case imageReceived(SimImage)
 }
