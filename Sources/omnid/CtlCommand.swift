@@ -4,10 +4,12 @@ import OmniLinux
 struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
-        abstract: "Press, release or tap the button, or show the status, through the control socket.")
+        abstract: "Press, release or tap the button (or make a gesture), or show the status, through the control socket.")
 
     enum Verb: String, ExpressibleByArgument, CaseIterable {
         case press, release, tap, status
+        /// The gestures themselves (the virtual board's way to a look turn: double-press, then press).
+        case longPress = "long-press", doublePress = "double-press"
     }
 
     @Option(name: .long, help: "Control socket of the running omnid.")
@@ -20,7 +22,7 @@ struct CtlCommand: ParsableCommand {
     @Option(name: .long, help: "Seconds to wait for omnid to answer before giving up (exit status 1).")
     var timeout: Double = 3
 
-    @Argument(help: "press | release | tap | status")
+    @Argument(help: "press | release | tap | long-press | double-press | status")
     var verb: Verb
 
     func validate() throws {

@@ -30,6 +30,7 @@ extension Daemon {
         let b64 = PCM16.base64(chunk)
         if capture.recording { recording.append(base64: b64) }
         session.withManager { $0.appendAudio(base64: b64) }
+        cameraAudioSent()
     }
 }
 

@@ -24,6 +24,7 @@ extension Daemon {
             self.startWatchdog()
         }
         try audio.start(waitForDevice: true)
+        startCamera()
         loop.post {
             // A first open that succeeds at once is not reported as an event.
             if self.audio.status.devicesOpen {
@@ -69,8 +70,10 @@ extension Daemon {
         timers.cancelAll()
         control.stop()
         button?.shutdown()
+        stopCamera()
         session.stop(timeout: Self.cleanStopBudget) { [self] in
             audio.stop()
+            joinCamera()
             leds.close()
             exit(0)
         }
@@ -131,8 +134,8 @@ extension Daemon {
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
                 do { try audio.start(waitForDevice: true) } catch { logger.error("audio: \(error)") }
             }
-            if old.session.mode != config.session.mode || old.board != config.board {
-                logger.warning("mode and board changes take effect at the next restart")
+            if old.session.mode != config.session.mode || old.board != config.board || old.camera != config.camera {
+                logger.warning("mode, board and camera changes take effect at the next restart")
             }
             logger.info("configuration reloaded from \(configPath)")
         } catch {

@@ -5,7 +5,8 @@ struct Omnid: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omnid",
         abstract: "Voice appliance daemon for the Qwen-Omni-Realtime service.",
-        subcommands: [RunCommand.self, CheckConfigCommand.self, CtlCommand.self, DevicesCommand.self, TestAudioCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, CtlCommand.self, DevicesCommand.self, TestAudioCommand.self,
+                      TestCameraCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 

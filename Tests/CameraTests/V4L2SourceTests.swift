@@ -154,4 +154,20 @@ final class V4L2SourceTests: XCTestCase {
         XCTAssertNotNil(try src.nextFrame(timeout: .milliseconds(200)), "frame 0 comes at stream on")
         XCTAssertNil(try src.nextFrame(timeout: .milliseconds(200)))
     }
+
+    func testDevicesListing() {
+        let k = FakeV4L2Kernel()
+        k.add("/dev/video0", webcam())
+        k.add("/dev/video1", rawCamera([FrameSize(width: 640, height: 480)], nv12: true))
+        XCTAssertEqual(CameraDevices.scan(syscalls: k.syscalls), """
+            Cameras (V4L2):
+              /dev/video0: HD Webcam (fake, platform:fake)
+                MJPG (Motion-JPEG): 1920x1080, 1280x720, 640x480
+                YUYV (YUYV): 640x480
+              /dev/video1: vivid-like (fake, platform:fake)
+                NV12 (NV12): 640x480
+            """)
+        XCTAssertEqual(k.openCount, 0)
+        XCTAssertEqual(CameraDevices.scan(syscalls: FakeV4L2Kernel().syscalls), "Cameras (V4L2):\n  none (no /dev/video* device)")
+    }
 }

@@ -70,7 +70,7 @@ final class CameraTurnGateTests: XCTestCase {
         _ = g.turnOpened(at: ms(0))
         _ = g.frame(1, capturedAt: ms(10), at: ms(20))
         // Released before the first audio chunk: the held frame goes nowhere, the turn ends.
-        XCTAssertEqual(names(g.turnClosed(at: ms(90))), ["drop(no turn open)", "stopCapture", "turnEnded(0)"])
+        XCTAssertEqual(names(g.turnClosed(at: ms(90), committed: false)), ["drop(no turn open)", "stopCapture", "turnEnded(0, dropped)"])
         XCTAssertFalse(g.capturing)
     }
 
@@ -114,7 +114,7 @@ final class CameraTurnGateTests: XCTestCase {
         _ = g.audioAppended(at: ms(100))
         _ = g.frame(1, capturedAt: ms(100), at: ms(110))
         // The appliance goes listening again without leaving the old turn first: the old one ends.
-        XCTAssertEqual(names(g.turnOpened(at: ms(5000))), ["stopCapture", "turnEnded(1)", "startCapture"])
+        XCTAssertEqual(names(g.turnOpened(at: ms(5000))), ["stopCapture", "turnEnded(1, dropped)", "startCapture"])
         XCTAssertEqual(names(g.frame(2, capturedAt: ms(5010), at: ms(5020))), [], "needs this turn's audio first")
     }
 }

@@ -24,8 +24,9 @@ public enum CameraGateOutput<Frame>: CustomStringConvertible {
     case send(Frame)
     /// This frame is not sent, and why (for the debug log and the tests).
     case drop(CameraFrameDropReason)
-    /// The turn ended; how many frames it carried (for one info line).
-    case turnEnded(framesSent: Int, look: Bool)
+    /// The turn ended; how many frames it carried, and whether it was committed (sent) or
+    /// dropped (too short, cancelled) with its frames (for one info line).
+    case turnEnded(framesSent: Int, look: Bool, committed: Bool)
 
     public var description: String {
         switch self {
@@ -33,7 +34,7 @@ public enum CameraGateOutput<Frame>: CustomStringConvertible {
         case .stopCapture: "stopCapture"
         case .send: "send"
         case .drop(let r): "drop(\(r.rawValue))"
-        case .turnEnded(let n, let look): "turnEnded(\(n)\(look ? ", look" : ""))"
+        case .turnEnded(let n, let look, let committed): "turnEnded(\(n)\(look ? ", look" : "")\(committed ? "" : ", dropped"))"
         }
     }
 }
@@ -102,7 +103,7 @@ public struct CameraTurnGate<Frame> {
 
     /// The appliance entered `listening`: a turn's capture began.
     public mutating func turnOpened(at now: Duration) -> [CameraGateOutput<Frame>] {
-        var out = closeTurn()
+        var out = closeTurn(committed: false)
         var look = false
         if let armed = lookArmedAt, now - armed <= settings.lookWindow {
             look = true
@@ -113,9 +114,10 @@ public struct CameraTurnGate<Frame> {
         return out
     }
 
-    /// The appliance left `listening`: the turn's capture is over (committed, cancelled or lost).
-    public mutating func turnClosed(at now: Duration) -> [CameraGateOutput<Frame>] {
-        closeTurn()
+    /// The appliance left `listening`: the turn's capture is over, `committed` (thinking) or not
+    /// (cancelled, too short, lost).
+    public mutating func turnClosed(at now: Duration, committed: Bool = true) -> [CameraGateOutput<Frame>] {
+        closeTurn(committed: committed)
     }
 
     /// The board's look gesture: marks the open turn, or the next one to open.
@@ -178,13 +180,15 @@ public struct CameraTurnGate<Frame> {
         out.append(.send(frame))
     }
 
-    private mutating func closeTurn() -> [CameraGateOutput<Frame>] {
+    private mutating func closeTurn(committed: Bool) -> [CameraGateOutput<Frame>] {
         var out: [CameraGateOutput<Frame>] = []
         guard let t = turn else { return out }
         turn = nil
         if t.pending != nil { out.append(.drop(.noTurn)) }
         setCapturing(false, &out)
-        if settings.trigger == .turn || t.look { out.append(.turnEnded(framesSent: t.framesSent, look: t.look)) }
+        if settings.trigger == .turn || t.look {
+            out.append(.turnEnded(framesSent: t.framesSent, look: t.look, committed: committed))
+        }
         return out
     }
 
