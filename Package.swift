@@ -89,6 +89,10 @@ let package = Package(
             name: "omni-bench-audio", dependencies: ["OmniLinux", "OmniCore"], path: "bench/audio",
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
 
+        .executableTarget(
+            name: "omni-bench-camera", dependencies: ["OmniLinux", "OmniCore", "OmniJPEG", .product(name: "Logging", package: "swift-log")],
+            path: "bench/camera", exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
         .testTarget(name: "ConfigFileTests", dependencies: ["OmniCore", "OmniTOML"], swiftSettings: swift6),
