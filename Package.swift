@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         // toml++ (C++), the config parser; Swift reaches it only through COmniShim's omni_toml.h.
         .systemLibrary(name: "CTomlPlusPlus", providers: [.apt(["libtomlplusplus-dev"])]),
+        // libjpeg-turbo's TurboJPEG API: camera frames to JPEG (omnid), JPEG to pixels (omni-sim).
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         // C shims, one per library: only what Swift cannot import directly (see each header).
         .target(name: "CSystemShim"),
         .target(name: "CALSAShim", dependencies: ["CALSA"]),
@@ -32,6 +34,8 @@ let package = Package(
         // OpenSSL directly for the client TLS context only (tls_client.c); lws links it anyway.
         .target(name: "CWebSocketShim", dependencies: ["CLibWebSockets"],
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // V4L2 (kernel headers only): the VIDIOC_* request numbers and ioctl, which Swift cannot import.
+        .target(name: "CV4L2Shim"),
         .target(
             name: "CTomlShim", dependencies: ["CTomlPlusPlus"],
             // Must match how Debian built libtomlplusplus.so (also what its pkg-config file says).
@@ -51,6 +55,8 @@ let package = Package(
             swiftSettings: swift6),
         // The toml++ side of OmniCore's config seam (TOMLSyntax.swift).
         .target(name: "OmniTOML", dependencies: ["OmniCore", "CTomlShim"], swiftSettings: swift6),
+        // libjpeg-turbo, wrapped once: encode planes or RGB, decode headers and pixels.
+        .target(name: "OmniJPEG", dependencies: ["CTurboJPEG"], swiftSettings: swift6),
         // libwebsockets client and server: omnid's transport and omni-sim's listener.
         .target(
             name: "OmniWebSocket",
@@ -60,7 +66,7 @@ let package = Package(
         .target(
             name: "OmniLinux",
             dependencies: ["OmniCore", "OmniSystem", "OmniTOML", "OmniWebSocket", "CSystemShim", "CALSAShim", "CGPIOShim", "CALSA",
-                           "CGPIOD", "CSpeexDSP", .product(name: "Logging", package: "swift-log")],
+                           "CGPIOD", "CSpeexDSP", "OmniJPEG", "CV4L2Shim", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swift6),
         .target(name: "SimulatorCore", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .executableTarget(
@@ -75,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "omni-sim",
             dependencies: [
-                "SimulatorCore", "OmniWebSocket", "OmniSystem",
+                "SimulatorCore", "OmniWebSocket", "OmniSystem", "OmniJPEG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -86,10 +92,19 @@ let package = Package(
             name: "omni-bench-audio", dependencies: ["OmniLinux", "OmniCore"], path: "bench/audio",
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
 
+        .executableTarget(
+            name: "omni-bench-camera", dependencies: ["OmniLinux", "OmniCore", "OmniJPEG", .product(name: "Logging", package: "swift-log")],
+            path: "bench/camera", exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),
         .testTarget(name: "ConfigFileTests", dependencies: ["OmniCore", "OmniTOML"], swiftSettings: swift6),
         .testTarget(name: "SimulatorCoreTests", dependencies: ["SimulatorCore"], swiftSettings: swift6),
+        // The camera pipeline: libjpeg-turbo for real, V4L2 through a fake kernel (CameraTests/FakeV4L2Kernel.swift).
+        .testTarget(
+            name: "CameraTests",
+            dependencies: ["OmniLinux", "OmniJPEG", "OmniCore", "OmniSystem", "RealtimeProtocol", "CV4L2Shim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swift6),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["OmniLinux", "OmniWebSocket", "OmniSystem", "OmniCore", "RealtimeProtocol", "CSystemShim", "CWebSocketShim", "CLibWebSockets", .product(name: "Logging", package: "swift-log")],

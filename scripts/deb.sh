@@ -19,7 +19,7 @@ Architecture: $ARCH
 Maintainer: omnid maintainers <omnid@localhost>
 Section: sound
 Priority: optional
-Depends: libc6, libstdc++6, libasound2, libgpiod2, libwebsockets17, libspeexdsp1, libtomlplusplus3, systemd
+Depends: libc6, libstdc++6, libasound2, libgpiod2, libwebsockets17, libspeexdsp1, libtomlplusplus3, libturbojpeg0, systemd
 Description: voice appliance daemon for the Qwen-Omni-Realtime service
  Hold a button, speak, release, and hear the answer: omnid turns a Raspberry Pi class board
  with a microphone, a speaker, a button and LEDs into a voice appliance.

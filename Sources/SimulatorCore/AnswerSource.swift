@@ -20,6 +20,8 @@ public enum AnswerSource: Sendable, Equatable {
     case tone(ToneSpec)
     /// Used in order, wrapping around, per connection.
     case script([ScriptAnswer])
+    /// Says what images came with the turn: "I see one 640×480 image, mostly red."
+    case describe
 }
 
 /// One rendered answer.
@@ -32,7 +34,7 @@ struct Answer {
 
 extension AnswerSource {
     /// The answer number `index` (0-based) of a connection, given the last committed user audio.
-    func render(index: Int, userAudio: [Int16], maxEchoMs: Int) -> Answer {
+    func render(index: Int, userAudio: [Int16], maxEchoMs: Int, images: [SimImage] = []) -> Answer {
         switch self {
         case .echo:
             guard !userAudio.isEmpty else { return AnswerSource.tone(ToneSpec()).render(index: index, userAudio: [], maxEchoMs: 0) }
@@ -47,6 +49,9 @@ extension AnswerSource {
             guard !answers.isEmpty else { return Answer(transcript: "", audio: [], userTranscript: nil) }
             let a = answers[index % answers.count]
             return Answer(transcript: a.transcript, audio: a.audio, userTranscript: a.userTranscript)
+        case .describe:
+            let text = SimImage.describe(images)
+            return Answer(transcript: text, audio: ScriptFile.silence(for: text), userTranscript: nil)
         }
     }
 

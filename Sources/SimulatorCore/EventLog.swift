@@ -4,7 +4,8 @@ import RealtimeProtocol
 //   {"t_ms": <monotonic ms since the simulator started>, "conn": <connection id>,
 //    "dir": "client" | "server" | "sim", "event": <wire JSON object or pseudo-event>}
 // Pseudo-events (type starting with `_`, as in the golden traces): `_ws.open`, `_ws.reject`,
-// `_ws.close`, `_ws.reset`, `_sim.fault`, `_sim.stall`, `_sim.raw`, `_sim.unparsable`.
+// `_ws.close`, `_ws.reset`, `_sim.fault`, `_sim.stall`, `_sim.raw`, `_sim.unparsable`, `_sim.image`
+// (an accepted image: bytes, base64_bytes, width, height, process, mean_rgb, colour).
 public enum EventLog {
     public static func line(tMs: Double, conn: JSONValue, dir: String, event: JSONValue, logAudio: Bool = true) -> String {
         var o = JSONObject()

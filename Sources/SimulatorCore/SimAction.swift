@@ -16,6 +16,8 @@ public enum SimAction: Sendable, Equatable {
     case stall
     /// A fault fired (informational, for the log).
     case faultFired(FaultKind)
+    /// An image was accepted (informational, for the log): its size, dimensions, colour.
+    case imageReceived(SimImage)
 }
 
 /// A message as bytes on the wire, for faults a String cannot express.

@@ -35,6 +35,11 @@ public struct SimOptions: Sendable {
     public var vadMinSpeechMs = 100
     /// Image limit (Base64 characters), protocol §3.5.
     public var maxImageBase64Bytes = 256 * 1024
+    /// Two images closer than this are refused as too fast (the service wants about 1 a second;
+    /// 250 ms leaves room for a client's 2 fps and its jitter).
+    public var imageMinIntervalMs: Double = 250
+    /// Decodes a JPEG to its mean colour (omni-sim passes libjpeg-turbo); nil: colour unknown.
+    public var decodeImage: (@Sendable ([UInt8]) -> SimImageDecoding)?
     /// Longest echo answer.
     public var maxEchoMs = 30_000
     /// Text of `…transcription.completed` when the answer source has none; nil = "(N.N s of audio)".

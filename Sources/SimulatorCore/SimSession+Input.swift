@@ -1,6 +1,7 @@
 import RealtimeProtocol
 
-// The input buffer: appends (with server VAD), commit, clear and images (protocol §3.2–3.5, §5).
+// The input buffer: appends (with server VAD), commit and clear (protocol §3.2–3.4, §5); images
+// are in SimSession+Images.swift.
 extension SimSession {
     /// Ten minutes of 16 kHz audio; older audio of an uncommitted manual buffer is dropped.
     static let maxManualBufferSamples = 16_000 * 600
@@ -72,6 +73,7 @@ extension SimSession {
 
     func clear(into out: inout [SimAction]) {
         resetBuffer()
+        pendingImages = []
         out.append(event(.inputAudioBufferCleared))
     }
 
@@ -86,6 +88,7 @@ extension SimSession {
     /// `committed` + the user item; the item's transcription follows with the next answer.
     private func commitItem(_ itemID: String, audio: [Int16], now: Duration, into out: inout [SimAction]) {
         out.append(event(.inputAudioBufferCommitted(itemID: itemID, previousItemID: nil)))
+        takePendingImages()
         let item = ConversationItem(id: itemID, status: "in_progress", role: "user",
                                     content: [ContentPart(type: "input_audio")])
         out.append(event(.conversationItemCreated(item)))
@@ -109,22 +112,5 @@ extension SimSession {
         guard let p = pendingTranscription else { return }
         pendingTranscription = nil
         out.append(event(.inputTranscriptionCompleted(itemID: p.itemID, contentIndex: 0, transcript: p.text)))
-    }
-
-    func appendImage(_ image: String, into out: inout [SimAction]) {
-        guard hasAudioSinceCommit else {
-            out.append(error(SimError.imageBeforeAudio))
-            return
-        }
-        guard image.utf8.count <= options.maxImageBase64Bytes else {
-            out.append(error(SimError.imageTooLarge(limit: options.maxImageBase64Bytes)))
-            return
-        }
-        // JPEG starts with the SOI marker FF D8.
-        guard let bytes = Base64.decode(image), bytes.count > 2, bytes[0] == 0xFF, bytes[1] == 0xD8 else {
-            out.append(error(SimError.badImage))
-            return
-        }
-        // Images ride along with the next commit; nothing is sent for them.
     }
 }

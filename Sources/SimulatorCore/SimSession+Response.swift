@@ -31,7 +31,7 @@ extension SimSession {
     func startResponse(now: Duration, modalities: [String]?) {
         responseCount += 1
         let answer = options.answer.render(index: responseCount - 1, userAudio: lastUserAudio,
-                                           maxEchoMs: options.maxEchoMs)
+                                           maxEchoMs: options.maxEchoMs, images: turnImages)
         response = ResponseStream(
             number: responseCount, id: ids.response(), itemID: ids.item(), modalities: modalities ?? state.modalities,
             answer: answer, start: now + .ms(options.responseDelayMs), options: options,

@@ -26,6 +26,13 @@ public final class SimSession {
     var commitFloor = 0
     var lastUserAudio: [Int16] = []
     var pendingTranscription: (itemID: String, text: String, due: Duration)?
+    /// Images since the last commit, and those of the turn committed last (SimSession+Images).
+    var pendingImages: [SimImage] = []
+    var turnImages: [SimImage] = []
+    var lastImageAtMs: Double?
+    /// Turns that carried images; the service keeps at most `maxVideoTurns` of them.
+    public internal(set) var videoTurns = 0
+    static let maxVideoTurns = 8
 
     // Output side.
     var response: ResponseStream?
@@ -97,7 +104,7 @@ public final class SimSession {
         case .inputAudioBufferAppend(let audio): append(audio, now: now, into: &out)
         case .inputAudioBufferCommit: commit(now: now, into: &out)
         case .inputAudioBufferClear: clear(into: &out)
-        case .inputImageBufferAppend(let image): appendImage(image, into: &out)
+        case .inputImageBufferAppend(let image): appendImage(image, now: now, into: &out)
         case .responseCreate(let params): createResponse(params, now: now, into: &out)
         case .responseCancel: cancelResponse(now: now, into: &out)
         case .sessionFinish:

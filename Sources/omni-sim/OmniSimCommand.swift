@@ -43,7 +43,7 @@ struct OmniSim: ParsableCommand {
     @Option(name: .customLong("api-key"), help: "Require exactly this Bearer key (default: any non-empty key).")
     var apiKey: String?
 
-    @Option(help: "Answers: echo (the user's audio at 24 kHz), tone, or script:FILE.")
+    @Option(help: "Answers: echo (the user's audio at 24 kHz), tone, describe (names the turn's images), or script:FILE.")
     var answer = "echo"
 
     @Option(help: "Write every event received and sent as JSON Lines to this file.")
@@ -90,6 +90,9 @@ struct OmniSim: ParsableCommand {
 
     @Option(name: .customLong("vad-min-speech-ms"), help: "Speech must last this long before speech_started.")
     var vadMinSpeechMs = 100
+
+    @Option(name: .customLong("image-min-interval-ms"), help: "Refuse an image closer than this to the previous one.")
+    var imageMinIntervalMs = 250.0
 
     @Option(name: .customLong("user-transcript"), help: "Text of input transcriptions (default: the audio length).")
     var userTranscript: String?
@@ -142,8 +145,9 @@ struct OmniSim: ParsableCommand {
         switch answer {
         case "echo": return .echo
         case "tone": return .tone(ToneSpec(frequencyHz: toneHz, amplitude: toneAmplitude, durationMs: toneMs))
+        case "describe": return .describe
         case let s where s.hasPrefix("script:"): return .script(try loadScript(String(s.dropFirst(7))))
-        default: throw ValidationError("--answer must be echo, tone or script:FILE")
+        default: throw ValidationError("--answer must be echo, tone, describe or script:FILE")
         }
     }
 
@@ -177,6 +181,8 @@ struct OmniSim: ParsableCommand {
         o.vadMinSpeechMs = vadMinSpeechMs
         o.userTranscript = userTranscript
         o.rejectedOutputFormats = Set(rejectOutputFormat)
+        o.imageMinIntervalMs = imageMinIntervalMs
+        o.decodeImage = SimImageLog.decode
         return o
     }
 

@@ -201,6 +201,9 @@ final class SimServer: @unchecked Sendable {
             case .faultFired(let kind):
                 logger.info("connection \(id): fault \(kind.rawValue)")
                 eventLog.write(conn: id, dir: "sim", event: EventLog.pseudo("_sim.fault", [("fault", .string(kind.rawValue))]))
+            case .imageReceived(let image):
+                logger.info("connection \(id): image \(image.summary)")
+                eventLog.write(conn: id, dir: "sim", event: SimImageLog.event(image))
             }
         }
         endRawRun(&rawRun, on: id)

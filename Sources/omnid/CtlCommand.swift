@@ -1,10 +1,11 @@
 import OmniLinux
 
 struct CtlCommand {
-    static let verbs = ["press", "release", "tap", "status"]
+    /// The gestures themselves too: the virtual board's way to a look turn (double-press, then press).
+    static let verbs = ["press", "release", "tap", "long-press", "double-press", "status"]
 
     static let info = CommandInfo(
-        name: "ctl", abstract: "Press, release or tap the button, or show the status, through the control socket.",
+        name: "ctl", abstract: "Press, release or tap the button (or make a gesture), or show the status, through the control socket.",
         options: [
             .init(name: "socket", valueName: "path", help: "Control socket of the running omnid.",
                   defaultValue: "/run/omnid/control.sock"),
@@ -13,7 +14,7 @@ struct CtlCommand {
             .init(name: "timeout", valueName: "seconds",
                   help: "Seconds to wait for omnid to answer before giving up (exit status 1).", defaultValue: "3"),
         ],
-        argument: ("verb", "press | release | tap | status")
+        argument: ("verb", "press | release | tap | long-press | double-press | status")
     ) { a in
         let verb = a.argument ?? ""
         guard verbs.contains(verb) else { throw UsageError("<verb> must be one of \(verbs.joined(separator: ", ")), not '\(verb)'") }

@@ -33,7 +33,10 @@ extension Daemon {
         if capture.recording { recording.append(base64: b64) }
         capture.remember(b64)
         // Held: the session is being replaced; `.replayTurn` sends the recording to the new one.
-        if !capture.holding { session.withManager { $0.appendAudio(base64: b64) } }
+        if !capture.holding {
+            session.withManager { $0.appendAudio(base64: b64) }
+            cameraAudioSent()
+        }
     }
 }
 

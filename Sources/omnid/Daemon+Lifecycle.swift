@@ -27,6 +27,7 @@ extension Daemon {
         }
         audio.setCaptureInterest(.idle)
         try audio.start(waitForDevice: true)
+        startCamera()
         loop.post {
             // A first open that succeeds at once is not reported as an event.
             if self.audio.status.devicesOpen {
@@ -70,8 +71,10 @@ extension Daemon {
         timers.cancelAll()
         control.stop()
         button?.shutdown()
+        stopCamera()
         session.stop(timeout: Self.cleanStopBudget) { [self] in
             audio.stop()
+            joinCamera()
             leds.close()
             exit(0)
         }
@@ -142,8 +145,8 @@ extension Daemon {
                 armCapture()
                 do { try audio.start(waitForDevice: true) } catch { logger.error("audio: \(error)") }
             }
-            if old.session.mode != config.session.mode || old.board != config.board {
-                logger.warning("mode and board changes take effect at the next restart")
+            if old.session.mode != config.session.mode || old.board != config.board || old.camera != config.camera {
+                logger.warning("mode, board and camera changes take effect at the next restart")
             }
             logger.info("configuration reloaded from \(configPath)")
         } catch {

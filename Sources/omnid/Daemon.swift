@@ -23,6 +23,8 @@ final class Daemon: @unchecked Sendable {
     let session: SessionHost
     let button: (any ApplianceButtonInput)?
     let control: ControlServer
+    /// nil without a camera (Daemon+Camera.swift).
+    let camera: DaemonCamera?
     /// Replaced when a reload changes the audio settings.
     var audio: AudioEngine
 
@@ -78,6 +80,7 @@ final class Daemon: @unchecked Sendable {
         session = parts.session
         button = parts.button
         control = parts.control
+        camera = parts.camera
         audio = parts.audio
         machine = ApplianceMachine(settings: ApplianceSettings(config: config, board: parts.board))
         inbox.attach(self)
@@ -100,6 +103,7 @@ final class Daemon: @unchecked Sendable {
         let actions = machine.handle(event, at: loop.clock.now())
         for action in actions { perform(action) }
         if machine.state != before { notifier.status("\(machine.state)") }
+        cameraStepped(from: before, to: machine.state)
     }
 
     private func sessionEvent(_ event: SessionEvent) {
@@ -160,10 +164,13 @@ final class Daemon: @unchecked Sendable {
 extension Daemon: DaemonInputReceiver {
     func receive(_ input: DaemonInput) {
         switch input {
-        case .button(let b): feed(.button(b))
+        case .button(let b):
+            feed(.button(b))
+            cameraButton(b)
         case .timer(let t): feed(.timer(t))
         case .session(let e): sessionEvent(e)
         case .audio(let e): audioEvent(e)
+        case .camera(let f): cameraFrame(f)
         }
     }
 

@@ -10,6 +10,8 @@ enum DaemonInput: Sendable {
     case timer(ApplianceTimer)
     case session(SessionEvent)
     case audio(AudioEvent)
+    /// An encoded frame from the camera thread.
+    case camera(CameraFrame)
 }
 
 /// The daemon as the inbox sees it. Both calls come on the controller loop.

@@ -23,6 +23,8 @@ struct DaemonParts {
     let button: (any ApplianceButtonInput)?
     /// Built, not yet listening: `Daemon.start()` opens the socket.
     let control: ControlServer
+    /// nil without a camera; its thread starts in `Daemon.start()`.
+    let camera: DaemonCamera?
 
     /// Builds the parts for `config`. Nothing runs yet except the button, whose API opens and
     /// starts it in one call (presses made before the daemon is attached wait in the inbox);
@@ -49,6 +51,7 @@ struct DaemonParts {
         // The handler may only be set on the loop; the session reports nothing before `start()`.
         loop.post { session.setEventHandler { [inbox] in inbox.deliver(.session($0)) } }
         let audio = audioEngine(config.audio, reportingTo: inbox)
+        let camera = try DaemonCamera.make(config: config, board: board, inbox: inbox)
         let button: (any ApplianceButtonInput)?
         let control: ControlServer
         do {
@@ -64,7 +67,8 @@ struct DaemonParts {
             throw StartupConfigError(description: "control socket \(config.control.socket): \(error)")
         }
         return DaemonParts(board: board, loop: loop, inbox: inbox, notifier: SystemdNotifier(environment: Files.environment()),
-                           leds: leds, timers: timers, session: session, audio: audio, button: button, control: control)
+                           leds: leds, timers: timers, session: session, audio: audio, button: button, control: control,
+                           camera: camera)
     }
 
     /// An audio engine for `audioConfig` that reports to `inbox` (at startup, and again when a

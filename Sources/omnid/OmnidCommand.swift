@@ -124,7 +124,7 @@ struct ParsedArguments {
 
 enum OmnidCommandLine {
     static let commands = [RunCommand.info, CheckConfigCommand.info, CtlCommand.info, DevicesCommand.info,
-                           TestAudioCommand.info]
+                           TestAudioCommand.info, TestCameraCommand.info]
 
     static var overview: String {
         var text = "Voice appliance daemon for the Qwen-Omni-Realtime service.\n\n"

@@ -92,7 +92,7 @@ final class ApplianceBoardConfigTests: XCTestCase {
         XCTAssertEqual(error("[button]\nlong_pres = \"mute\"\n"),
                        "/boards/test.toml:2: button.long_pres: unknown key in [button]; did you mean long_press?")
         XCTAssertEqual(error("[button]\nlong_press = \"explode\"\n"),
-                       "/boards/test.toml:2: button.long_press: must be one of none, mute, reconnect, interrupt, not \"explode\"")
+                       "/boards/test.toml:2: button.long_press: must be one of none, mute, reconnect, interrupt, look, not \"explode\"")
         XCTAssertEqual(error("[button]\ndebounce_ms = 5000\n"),
                        "/boards/test.toml:2: button.debounce_ms: must be between 0 and 500, not 5000")
         XCTAssertEqual(error("[button]\nbackend = \"gpio\"\n"),

@@ -5,7 +5,7 @@ import XCTest
 
 /// Every `error` of protocol §8.2 and the validation rules of §3.1, each leaving the session usable.
 final class ErrorTests: XCTestCase {
-    let jpeg: String = Base64.encode([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + [UInt8](repeating: 0, count: 60) + [0xFF, 0xD9])
+    let jpeg: String = Base64.encode(CameraFixtures.bytes("grey-16x16.jpg"))
 
     private func assertError(_ h: Harness, type: String = "invalid_request_error", code: String, message: String,
                              param: String, file: StaticString = #filePath, line: UInt = #line) {

@@ -87,6 +87,7 @@ final class TraceReplayTests: XCTestCase {
                 case .send(let e): sent.append(e.json)
                 case .close(let code, let reason):
                     sent.append(["type": "_ws.close", "code": .int(Int64(code)), "reason": .string(reason)])
+                case .imageReceived: break  // informational (the log); nothing goes on the wire
                 default: XCTFail("unexpected action \(a)", file: file, line: line)
                 }
             }

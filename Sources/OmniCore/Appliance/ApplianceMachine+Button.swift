@@ -95,8 +95,8 @@ extension ApplianceMachine {
 
     mutating func doublePress() {
         guard settings.doublePressAction != .none else { return }
-        if state == .listening, let t = turn, t.startedByCurrentPress {
-            // The second press started a turn; the gesture wins over it.
+        if state == .listening, let t = turn, t.startedByCurrentPress, settings.doublePressAction != .look {
+            // The second press started a turn; the gesture wins over it (a look is about that turn).
             setStreaming(false)
             if linkUp { emit(.clearInputBuffer) }
             endTurn(as: .cancelled)
@@ -134,6 +134,7 @@ extension ApplianceMachine {
         case .mute: setMuted(!muted)
         case .reconnect: reconnect()
         case .interrupt: interrupt()
+        case .look: break  // the turn goes on; omnid's camera side marks it
         }
     }
 

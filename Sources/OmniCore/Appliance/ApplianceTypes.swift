@@ -72,6 +72,9 @@ public enum ApplianceGestureAction: String, Sendable, Equatable, CaseIterable {
     case reconnect
     /// Stop the answer that is being prepared or played.
     case interrupt
+    /// Let the camera see this turn (`[camera] when = "look"`): the turn that is open, or the
+    /// next one. The machine keeps the turn going; the camera side (omnid) acts on the gesture.
+    case look
 }
 
 /// The server events that matter to the appliance, reduced from `ServerEvent`

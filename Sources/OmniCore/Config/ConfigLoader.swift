@@ -54,6 +54,7 @@ public enum ConfigLoader {
         "board": ["name", "file", "description"],
         "control": ["socket"],
         "log": ["level", "repeat_interval_ms"],
+        "camera": cameraKeys,
     ]
     /// Sections only a board file may hold; their keys are checked by the device layer.
     public static let boardOnlySections = ["button", "leds"]
@@ -109,6 +110,7 @@ public enum ConfigLoader {
             config.log.level = l
         }
         try checkConnection(config, docs: [doc] + boardDocs)
+        try checkCamera(config, docs: [doc] + boardDocs)
         try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
         return LoadedConfig(config: config, warnings: warnings)
     }
@@ -237,6 +239,8 @@ public enum ConfigLoader {
         let l = SectionReader(doc: doc, section: "log")
         if let v = try l.choice("level", LogLevelName.self) { c.log.level = v }
         if let v = try l.int("repeat_interval_ms", 100...3_600_000) { c.log.repeatIntervalMs = v }
+
+        try applyCamera(doc, to: &c.camera)
     }
 
     static func resolveAPIKey(_ c: inout OmniConfig, doc: ConfigDocument, env: ConfigEnvironment,

@@ -59,6 +59,8 @@ extension OmniConfig {
         lines.append("[log]")
         lines.append("level = \(q(log.level.rawValue))")
         lines.append("repeat_interval_ms = \(log.repeatIntervalMs)")
+        lines.append("")
+        lines += ConfigLoader.cameraTOML(camera, quote: q)
         return lines.joined(separator: "\n") + "\n"
     }
 }

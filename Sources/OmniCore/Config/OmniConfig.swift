@@ -108,6 +108,7 @@ public struct OmniConfig: Sendable, Equatable {
     public var board = Board()
     public var control = Control()
     public var log = Log()
+    public var camera = Camera()
     /// The API key, never printed: `APIKey.description` is redacted.
     public var apiKey: APIKey?
     public var sources = ConfigSources()

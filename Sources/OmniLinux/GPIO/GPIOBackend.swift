@@ -89,6 +89,7 @@ public struct GPIOError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The key that holds the chip, next to the line's key (`button.chip`, `leds.chip`).
     var chipKey: String {
+        if line.location.key == "camera.privacy_led" { return "camera.privacy_led_chip" }
         let section = line.location.key.split(separator: ".").first.map(String.init) ?? "board"
         return "\(section).chip"
     }
