@@ -5,7 +5,7 @@ import RealtimeProtocol
 import SimulatorCore
 import Synchronization
 
-/// The network side of omni-sim: an LWSServer, one SimSession per connection and a timer per
+/// The network side of omni-sim: an LWSServer, one SimConnection per connection and a timer per
 /// connection that calls `tick` at the session's next deadline.
 ///
 /// Threading: LWSServer calls back on its service thread; everything else (sessions, timers,
@@ -27,11 +27,11 @@ final class SimServer: @unchecked Sendable {
 
     private final class Connection {
         let id: Int
-        let session: SimSession
+        let session: SimConnection
         let opened: ContinuousClock.Instant
         var timer: DispatchSourceTimer?
 
-        init(id: Int, session: SimSession, opened: ContinuousClock.Instant) {
+        init(id: Int, session: SimConnection, opened: ContinuousClock.Instant) {
             self.id = id
             self.session = session
             self.opened = opened
@@ -111,7 +111,7 @@ final class SimServer: @unchecked Sendable {
         guard var p = pending.withLock({ $0.removeValue(forKey: id) }) else { return }
         openedCount += 1
         if let f = p.fault, !f.applies(toConnection: openedCount) { p.fault = nil }
-        let session = SimSession(model: p.model, options: settings.options, fault: p.fault,
+        let session = SimConnection(model: p.model, options: settings.options, fault: p.fault,
                                  seed: settings.seed &+ UInt64(id) &* 0x9E37_79B9)
         let conn = Connection(id: id, session: session, opened: .now)
         connections[id] = conn

@@ -3,15 +3,15 @@ import XCTest
 
 @testable import SimulatorCore
 
-/// Drives one SimSession with injected time and records everything it asks to send.
+/// Drives one SimConnection with injected time and records everything it asks to send.
 final class Harness {
-    let session: SimSession
+    let session: SimConnection
     private(set) var now: Duration = .zero
     private(set) var log: [(at: Duration, action: SimAction)] = []
 
     init(options: SimOptions = SimOptions(), fault: FaultPlan? = nil, model: String = "qwen3-omni-flash-realtime",
          seed: UInt64 = 42) {
-        session = SimSession(model: model, options: options, fault: fault, seed: seed)
+        session = SimConnection(model: model, options: options, fault: fault, seed: seed)
         record(session.open())
     }
 

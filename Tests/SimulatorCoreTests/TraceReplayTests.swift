@@ -5,7 +5,7 @@ import XCTest
 @testable import SimulatorCore
 
 /// Feeds the client side of each golden trace (Tests/Fixtures/traces, protocol §12) into a
-/// SimSession at the trace's times and compares what the simulator sends with the trace's
+/// SimConnection at the trace's times and compares what the simulator sends with the trace's
 /// server side: the same event types in the same order (a run of deltas counts as one step,
 /// since delta counts depend on pacing) and, event by event, the same field names.
 final class TraceReplayTests: XCTestCase {
@@ -78,7 +78,7 @@ final class TraceReplayTests: XCTestCase {
         let open = lines.first { $0.type == "_ws.open" }!
         let url = open.object["url"]!.stringValue!
         let model = QueryString.value("model", in: QueryString.parse(String(url.split(separator: "?")[1])))!
-        let session = SimSession(model: model, options: options, seed: 1)
+        let session = SimConnection(model: model, options: options, seed: 1)
 
         var sent: [JSONObject] = []
         func take(_ actions: [SimAction]) {

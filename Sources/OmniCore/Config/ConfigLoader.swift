@@ -1,3 +1,4 @@
+import RealtimeProtocol
 // Builds an OmniConfig from defaults < board file < omni.conf < environment, validating every key.
 
 public struct LoadedConfig: Sendable {
@@ -186,9 +187,9 @@ public enum ConfigLoader {
         let se = SectionReader(doc: doc, section: "session")
         if let v = try se.string("voice") {
             if v.isEmpty { throw se.error("voice", "must not be empty; e.g. \"Cherry\"") }
-            if !KnownVoices.flash.contains(v) {
+            if !RealtimeVoices.flash.contains(v) {
                 var msg = "\"\(v)\" is not a voice listed for \(c.service.model); the service may still accept it"
-                if let sug = DidYouMean.suggest(v, among: KnownVoices.flash) { msg += " (did you mean \(sug)?)" }
+                if let sug = DidYouMean.suggest(v, among: RealtimeVoices.flash) { msg += " (did you mean \(sug)?)" }
                 warnings.append(se.error("voice", msg))
             }
             c.session.voice = v

@@ -125,12 +125,3 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var debugDescription: String { "<redacted>" }
 }
 
-/// Voices of qwen3-omni-flash-realtime (protocol §3.1): 17 on 2025-09-15 plus later additions.
-/// An unlisted voice is a warning, not an error: the service adds voices.
-public enum KnownVoices {
-    public static let flash = [
-        "Cherry", "Ethan", "Nofish", "Jennifer", "Ryan", "Katerina", "Elias", "Jada", "Dylan", "Sunny", "Li",
-        "Marcus", "Roy", "Peter", "Rocky", "Kiki", "Eric", "Serena", "Chelsie", "Momo", "Vivian", "Moon", "Maia",
-        "Kai", "Bella", "Aiden",
-    ]
-}

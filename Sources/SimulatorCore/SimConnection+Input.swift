@@ -1,8 +1,8 @@
 import RealtimeProtocol
 
 // The input buffer: appends (with server VAD), commit and clear (protocol §3.2–3.4, §5); images
-// are in SimSession+Images.swift.
-extension SimSession {
+// are in SimConnection+Images.swift.
+extension SimConnection {
     /// Ten minutes of 16 kHz audio; older audio of an uncommitted manual buffer is dropped.
     static let maxManualBufferSamples = 16_000 * 600
 

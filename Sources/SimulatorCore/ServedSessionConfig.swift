@@ -6,7 +6,7 @@ import RealtimeProtocol
 
 /// The outcome of a `session.update`: the new state, or the `error` to answer with.
 public enum UpdateOutcome: Sendable, Equatable {
-    case accepted(SessionState)
+    case accepted(ServedSessionConfig)
     case rejected(ErrorDetail)
 }
 
@@ -20,13 +20,9 @@ public struct TurnDetectionState: Sendable, Equatable {
     public init() {}
 }
 
-public struct SessionState: Sendable, Equatable {
-    /// Voices of the 2025-09-15 snapshot plus those the 2025-12-01 page names (protocol §3.1).
-    public static let voices: Set<String> = [
-        "Cherry", "Ethan", "Nofish", "Jennifer", "Ryan", "Katerina", "Elias", "Jada", "Dylan", "Sunny", "Li",
-        "Marcus", "Roy", "Peter", "Rocky", "Kiki", "Eric",
-        "Serena", "Chelsie", "Momo", "Vivian", "Moon", "Maia", "Kai", "Bella", "Aiden",
-    ]
+public struct ServedSessionConfig: Sendable, Equatable {
+    /// The voices the service knows (RealtimeProtocol's one list).
+    public static let voices = Set(RealtimeVoices.flash)
     /// Every format string in official material means the fixed PCM formats (protocol §3.1).
     public static let audioFormats: Set<String> = ["pcm", "pcm16", "pcm24"]
     /// What the service echoes whatever the client asked for (transcription model is fixed).

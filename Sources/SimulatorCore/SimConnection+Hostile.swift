@@ -2,7 +2,7 @@ import RealtimeProtocol
 
 // The hostile faults' frames (issue 16): what a broken or malicious service could send, built so
 // a client test can count exactly what it must survive. See FaultPlan for the parameters.
-extension SimSession {
+extension SimConnection {
     /// The frames of a hostile fault that goes out before an answer.
     func sendHostile(_ f: FaultPlan, into out: inout [SimAction]) {
         switch f.kind {

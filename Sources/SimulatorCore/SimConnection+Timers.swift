@@ -1,7 +1,7 @@
 import RealtimeProtocol
 
 // Timed output: answer streaming, late transcriptions, idle and session-length closes, faults.
-extension SimSession {
+extension SimConnection {
     enum Timer { case close, fault, maxSession, responseHeader, responseChunk, idle, transcription }
 
     /// When `tick` next has something to do (time since the socket opened), nil when nothing is planned.

@@ -4,7 +4,7 @@ import RealtimeProtocol
 // the same turn, ≤ 256 KB of Base64, a JPEG (markers, a frame header with a size within 1080p),
 // decodable — and at a sane rate. Accepted images wait for the next commit (manual or VAD) and
 // ride along with that turn; `--answer describe` then says what they were.
-extension SimSession {
+extension SimConnection {
     func appendImage(_ image: String, now: Duration, into out: inout [SimAction]) {
         guard hasAudioSinceCommit else {
             out.append(error(SimError.imageBeforeAudio))
@@ -56,6 +56,6 @@ extension SimSession {
     func takePendingImages() {
         turnImages = pendingImages
         pendingImages = []
-        if !turnImages.isEmpty { videoTurns = min(SimSession.maxVideoTurns, videoTurns + 1) }
+        if !turnImages.isEmpty { videoTurns = min(SimConnection.maxVideoTurns, videoTurns + 1) }
     }
 }

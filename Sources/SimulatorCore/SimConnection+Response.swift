@@ -1,7 +1,7 @@
 import RealtimeProtocol
 
 // Answers: response.create / cancel, the event tail of protocol §5.1 and the closeout of §5.3.
-extension SimSession {
+extension SimConnection {
     func createResponse(_ params: ResponseParameters?, now: Duration, into out: inout [SimAction]) {
         guard response == nil else {
             out.append(error(SimError.alreadyActive))
@@ -9,7 +9,7 @@ extension SimSession {
         }
         var modalities: [String]?
         if let m = params?.modalities {
-            guard SessionState.validModalities(m) else {
+            guard ServedSessionConfig.validModalities(m) else {
                 out.append(error(SimError.invalidModalities(m, param: "response.modalities")))
                 return
             }

@@ -4,7 +4,7 @@ import RealtimeProtocol
 /// client frames with the time since the socket opened and returns what to send; timed output
 /// (answer streaming, transcription, idle close, faults) comes from `tick(now:)`, which the
 /// owner calls at `nextDeadline`. Not thread-safe: keep each session on one queue.
-public final class SimSession {
+public final class SimConnection {
     public let model: String
     public let options: SimOptions
     public let fault: FaultPlan?
@@ -12,7 +12,7 @@ public final class SimSession {
     let conversationID: String
     var ids: IDGenerator
 
-    public internal(set) var state = SessionState()
+    public internal(set) var state = ServedSessionConfig()
     public internal(set) var isClosed = false
     public internal(set) var isStalled = false
 
@@ -26,7 +26,7 @@ public final class SimSession {
     var commitFloor = 0
     var lastUserAudio: [Int16] = []
     var pendingTranscription: (itemID: String, text: String, due: Duration)?
-    /// Images since the last commit, and those of the turn committed last (SimSession+Images).
+    /// Images since the last commit, and those of the turn committed last (SimConnection+Images).
     var pendingImages: [SimImage] = []
     var turnImages: [SimImage] = []
     var lastImageAtMs: Double?
