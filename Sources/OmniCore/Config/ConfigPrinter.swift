@@ -46,6 +46,7 @@ extension OmniConfig {
         lines.append("rt_priority = \(audio.rtPriority)")
         if let r = audio.captureRate { lines.append("capture_rate = \(r)") }
         if let r = audio.playbackRate { lines.append("playback_rate = \(r)") }
+        if let r = audio.room { lines.append("room = \(q(r.description))") }
         lines.append("")
         lines.append("[board]")
         if let n = board.name { lines.append("name = \(q(n))") }

@@ -72,6 +72,8 @@ public struct OmniConfig: Sendable, Equatable {
         public var rtPriority = 70
         public var captureRate: Int?
         public var playbackRate: Int?
+        /// A simulated room between the `file:` speaker and microphone (tests, demos, benchmarks).
+        public var room: RoomSpec?
     }
 
     public struct Board: Sendable, Equatable {
