@@ -82,6 +82,9 @@ let package = Package(
         .executableTarget(
             name: "omni-bench-audio", dependencies: ["OmniLinux", "OmniCore"], path: "bench/audio",
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+        .executableTarget(
+            name: "omni-bench-aec", dependencies: ["OmniLinux", "OmniCore"], path: "bench/aec",
+            exclude: ["README.md", "run.sh"], swiftSettings: swift6),
 
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),

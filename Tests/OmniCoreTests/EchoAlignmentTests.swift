@@ -192,3 +192,49 @@ final class EchoAlignmentTests: XCTestCase {
         XCTAssertEqual(late.lead, early.lead, accuracy: 3, "and moves by no more than the slow correction (20 ppm)")
     }
 }
+
+/// The start-up gate: half duplex only while the canceller falls short, and only at the start.
+final class EchoStartupGateTests: XCTestCase {
+    /// Feeds `seconds` of 20 ms frames: far end at 8000 RMS-ish, echo = far end, the canceller's
+    /// output = echo × `residual`; returns the output level relative to the microphone, dB, of
+    /// the last frame, and the gate.
+    func feed(_ gate: inout EchoStartupGate, seconds: Double, residual: Double, farEnd: Bool = true) -> Double {
+        var rng = SeededNoise(seed: 1)
+        var last = 0.0
+        for _ in 0..<Int(seconds * 50) {
+            let ref = (0..<320).map { _ in farEnd ? PCM.clampToInt16(rng.normal() * 8000) : Int16(0) }
+            let mic = ref.map { PCM.clampToInt16(Double($0) * 0.5) }
+            var out = mic.map { PCM.clampToInt16(Double($0) * residual) }
+            let before = out
+            gate.process(microphone: mic, reference: ref, output: &out, count: 320, sampleRate: 16_000)
+            let e0 = before.reduce(0.0) { $0 + Double($1) * Double($1) }, e1 = out.reduce(0.0) { $0 + Double($1) * Double($1) }
+            last = e0 > 0 ? 10 * log10(max(e1, 1e-9) / e0) : 0
+        }
+        return last
+    }
+
+    func testAttenuatesByTheShortfallThenOpensWhenTheCancellerArrives() {
+        var gate = EchoStartupGate()
+        // The canceller removes 10 dB: the gate adds the missing 15 dB.
+        XCTAssertEqual(feed(&gate, seconds: 1, residual: pow(10, -10.0 / 20)), -15, accuracy: 0.5)
+        XCTAssertFalse(gate.open)
+        // The canceller reaches 40 dB: within a second or two (its measure spans ~0.5 s) the gate
+        // opens, and stays open.
+        XCTAssertEqual(feed(&gate, seconds: 2, residual: 0.01), 0, accuracy: 0.01)
+        XCTAssertTrue(gate.open)
+        XCTAssertEqual(feed(&gate, seconds: 1, residual: 0.3), 0, accuracy: 0.01, "open for good, double talk included")
+    }
+
+    func testOpensAfterTheLongestStartEvenIfTheCancellerNeverArrives() {
+        var gate = EchoStartupGate()
+        _ = feed(&gate, seconds: gate.maximumSeconds - 0.5, residual: 0.3)
+        XCTAssertFalse(gate.open)
+        _ = feed(&gate, seconds: 1, residual: 0.3)
+        XCTAssertTrue(gate.open, "no permanent half duplex in a room the canceller cannot handle")
+    }
+
+    func testNearEndAloneIsNeverGated() {
+        var gate = EchoStartupGate()
+        XCTAssertEqual(feed(&gate, seconds: 2, residual: 1, farEnd: false), 0, accuracy: 0.01)
+    }
+}

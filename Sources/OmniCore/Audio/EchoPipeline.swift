@@ -53,18 +53,25 @@ public final class EchoPipeline {
         public var maxDelayMs = 500
         /// Audio correlated per measurement, ms.
         public var analysisWindowMs = 1000
-        /// Time between measurements while the speaker plays, ms.
+        /// Time between measurements while the speaker plays, ms …
         public var analysisIntervalMs = 500
+        /// … once `steadyAfterMeasurements` have been accepted (the path and drift are known;
+        /// each measurement costs three FFTs, more than the canceller spends in that time).
+        public var steadyAnalysisIntervalMs = 2000
+        public var steadyAfterMeasurements = 20
         /// … until the first measurement: sooner, since the canceller waits for it.
         public var firstAnalysisIntervalMs = 100
         /// How far ahead of the direct path the aligned reference runs, ms.
         public var leadMs = 3.0
         /// A correction larger than this jumps (and resets the canceller), ms.
         public var jumpMs = 2.0
-        /// Smaller corrections are spread over about this long …
+        /// Smaller errors are left alone up to this, ms (the lead absorbs them; every
+        /// correction moves the echo under the adaptive filter) …
+        public var correctionDeadbandMs = 1.0
+        /// … and beyond it spread over about this long …
         public var correctionSeconds = 5.0
         /// … at no more than this rate change.
-        public var maximumCorrectionPPM = 20.0
+        public var maximumCorrectionPPM = 10.0
         /// Least reference level (RMS over the window, dBFS) worth measuring against.
         public var minimumReferenceDBFS = -55.0
         /// Least GCC-PHAT peak-to-average ratio accepted as a measurement (chance peaks of
@@ -73,6 +80,8 @@ public final class EchoPipeline {
         /// Follow measured drift (off: the rate stays 1; only the delay is compensated, with a
         /// jump and a canceller reset whenever drift has moved it by `jumpMs`).
         public var compensateDrift = true
+        /// Half duplex until the canceller has converged (EchoStartupGate).
+        public var startupGate = true
         /// Compensate the bulk delay at all (off: the reference goes to the canceller as it came).
         public var compensateDelay = true
         public var tracker = EchoPathTracker.Settings()
@@ -89,6 +98,7 @@ public final class EchoPipeline {
     private let estimator: EchoDelayEstimator
     private let interpolator = SincInterpolator()
     private var tracker: EchoPathTracker
+    private var gate = EchoStartupGate()
     private let alignedFrame: UnsafeMutablePointer<Int16>
     private let referenceWindow: UnsafeMutablePointer<Float>
     private let microphoneWindow: UnsafeMutablePointer<Float>
@@ -155,9 +165,11 @@ public final class EchoPipeline {
             position += step
         }
         canceller.cancel(microphone: input, reference: alignedFrame, output: output)
+        if settings.startupGate { gate.process(microphone: input, reference: alignedFrame, output: output, count: n, sampleRate: rate) }
         micIndex += n
         samplesSinceAnalysis += n
-        let interval = tracker.model == nil ? settings.firstAnalysisIntervalMs : settings.analysisIntervalMs
+        let interval = tracker.model == nil ? settings.firstAnalysisIntervalMs
+            : tracker.accepted >= settings.steadyAfterMeasurements ? settings.steadyAnalysisIntervalMs : settings.analysisIntervalMs
         if settings.compensateDelay, samplesSinceAnalysis >= interval * rate / 1000 {
             samplesSinceAnalysis = 0
             analyze()
@@ -167,8 +179,9 @@ public final class EchoPipeline {
     /// Where the next frame reads, and how fast: jumps when far off, otherwise the measured
     /// clock ratio plus a slow correction. The adaptive filter tolerates an alignment a few
     /// samples off (the lead absorbs it) but not one that moves: speexdsp's filter loses 20 dB
-    /// and more while the echo slides by a few samples a second, so corrections are limited to
-    /// `maximumCorrectionPPM`, never the sudden re-fit of a model.
+    /// and more while the echo slides by a few samples a second (and still ~20 dB at 20 ppm), so
+    /// errors within `correctionDeadbandMs` stay, larger ones are corrected at
+    /// `maximumCorrectionPPM` at most, and a re-fitted model never moves the position at once.
     private func steer() -> Double {
         guard settings.compensateDelay, let model = tracker.model else { return 1 }
         let lead = settings.leadMs / 1000 * Double(rate)
@@ -178,7 +191,10 @@ public final class EchoPipeline {
             // Whole samples when there is no drift: a static room then gets the reference
             // bit-exact, with no interpolation at all.
             position = model.rate == 1 ? target.rounded() : target
-            if aligned || micIndex > 0 { canceller.reset() }
+            if aligned || micIndex > 0 {
+                canceller.reset()
+                gate.reset()
+            }
             aligned = true
             jumps += 1
             error = target - position
@@ -186,7 +202,7 @@ public final class EchoPipeline {
         // Delay only: the reference keeps the speaker's clock (until the drift forces a jump).
         guard settings.compensateDrift else { return 1 }
         var step = model.rate
-        if abs(error) > 0.5 {
+        if abs(error) > settings.correctionDeadbandMs / 1000 * Double(rate) {
             let limit = settings.maximumCorrectionPPM * 1e-6
             step += max(-limit, min(limit, error / (settings.correctionSeconds * Double(rate))))
         }
@@ -227,6 +243,7 @@ public final class EchoPipeline {
         microphone.reset()
         tracker.reset()
         canceller.reset()
+        gate.reset()
         micIndex = 0
         samplesSinceAnalysis = 0
         position = 0

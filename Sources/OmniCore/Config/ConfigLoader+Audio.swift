@@ -1,11 +1,15 @@
-// [audio] keys with more to check than a range: the simulated room. Kept out of
-// ConfigLoader.apply, which reads the plain keys.
+// [audio] keys of echo cancellation and its test room. Kept out of ConfigLoader.apply, which
+// reads the plain keys.
 
 extension ConfigLoader {
     /// Names the `file:` audio backend (OmniLinux's FileBackend.prefix).
     public static let fileDevicePrefix = "file:"
 
     static func applyEcho(_ a: SectionReader, to audio: inout OmniConfig.Audio) throws(ConfigError) {
+        if let v = try a.bool("echo_cancel") { audio.echoCancel = v }
+        // 100 ms models little more than a dry box; speexdsp's cost grows with the length.
+        if let v = try a.int("echo_filter_ms", 100...500) { audio.echoFilterMs = v }
+        if let v = try a.bool("noise_suppression") { audio.noiseSuppression = v }
         if let v = try a.string("room") {
             do {
                 audio.room = try RoomSpec.parse(v)

@@ -113,3 +113,24 @@ public final class SpeexEchoCanceller: EchoCancellerCore {
         speex_echo_state_reset(echo)
     }
 }
+
+extension SpeexEchoCanceller.Settings {
+    /// From `[audio]`: the filter length and the noise suppression switch.
+    public init(audio: OmniConfig.Audio) {
+        self.init()
+        filterMs = audio.echoFilterMs
+        noiseSuppressionDB = audio.noiseSuppression ? -15 : nil
+    }
+}
+
+extension EchoPipeline {
+    /// The pipeline `[audio]` asks for, or nil with `echo_cancel = false`. The delay searched
+    /// covers both device buffers twice over (the reference is tapped when written to the
+    /// playback device, the echo read a capture buffer later) plus the air.
+    public static func make(audio: OmniConfig.Audio) throws -> EchoPipeline? {
+        guard audio.echoCancel else { return nil }
+        var settings = EchoPipeline.Settings()
+        settings.maxDelayMs = max(500, 2 * audio.periodMs * audio.bufferPeriods + 250)
+        return EchoPipeline(canceller: try SpeexEchoCanceller(settings: SpeexEchoCanceller.Settings(audio: audio)), settings: settings)
+    }
+}

@@ -2,8 +2,9 @@ import XCTest
 @testable import OmniCore
 import OmniTOML
 
-/// `[audio] room`: the simulated room is parsed, printed back, and refused with a real device.
-final class RoomConfigTests: XCTestCase {
+/// `[audio]` echo keys: the canceller's switches, and the simulated room (parsed, printed back,
+/// refused with a real device).
+final class EchoConfigTests: XCTestCase {
     let files = "[audio]\ncapture = \"file:/tmp/mic.wav\"\nplayback = \"file:/tmp/spk.wav\"\n"
 
     func load(_ text: String, files: [String: String] = [:]) throws -> LoadedConfig {
@@ -65,5 +66,22 @@ final class RoomConfigTests: XCTestCase {
         let board = "[audio]\ncapture = \"file:/var/lib/omnid/mic.wav\"\nplayback = \"file:/var/lib/omnid/spk.wav\"\n"
         let c = try load("[board]\nname = \"virtual\"\n[audio]\nroom = \"seed=3\"\n", files: ["/boards/virtual.toml": board]).config
         XCTAssertEqual(c.audio.room?.seed, 3)
+    }
+
+    func testEchoCancellationKeys() throws {
+        let defaults = try load("").config.audio
+        XCTAssertFalse(defaults.echoCancel)
+        XCTAssertEqual(defaults.echoFilterMs, 250)
+        XCTAssertFalse(defaults.noiseSuppression)
+        let c = try load("[audio]\necho_cancel = true\necho_filter_ms = 300\nnoise_suppression = true\n").config
+        XCTAssertTrue(c.audio.echoCancel)
+        XCTAssertEqual(c.audio.echoFilterMs, 300)
+        XCTAssertTrue(c.audio.noiseSuppression)
+        XCTAssertTrue(c.effectiveTOML.contains("echo_cancel = true\necho_filter_ms = 300\nnoise_suppression = true\n"))
+        XCTAssertEqual(error("[audio]\necho_filter_ms = 2000\n"),
+                       "/etc/omni.conf:2: audio.echo_filter_ms: 2000 is out of range; allowed 100 to 500")
+        XCTAssertEqual(error("[audio]\necho_cancel = \"yes\"\n"),
+                       "/etc/omni.conf:2: audio.echo_cancel: must be true or false, got \"yes\"")
+        XCTAssertTrue(error("[audio]\necho_cancell = true\n").contains("unknown key; did you mean echo_cancel?"))
     }
 }

@@ -1,0 +1,143 @@
+// One benchmark run: a far-end signal played into a simulated room, a near-end talker mixed
+// into the microphone for a while, the echo pipeline on the microphone; figures from the
+// signals, not from the pipeline's own opinion.
+#if canImport(Glibc)
+import Glibc
+#endif
+import OmniCore
+import OmniLinux
+
+struct Scenario {
+    var name: String
+    var room: RoomSpec
+    var seconds: Double
+    /// Where the near-end talker speaks over the far end, s.
+    var doubleTalk: Range<Double>?
+    /// Where ERLE after convergence is measured (far end only), s.
+    var erleWindow: Range<Double>
+    var pipeline = EchoPipeline.Settings()
+    var canceller = SpeexEchoCanceller.Settings()
+}
+
+struct Figures {
+    var erle: Double
+    /// From the first far-end sound to the end of the first window from which on every active
+    /// window reaches 20 dB (before the double talk), s; nil if never.
+    var convergence: Double?
+    /// The same ERLE measure over the far-end-only stretch after the double talk.
+    var erleAfterDoubleTalk: Double?
+    /// Output level minus the near-end talker's level at the microphone during double talk, dB.
+    var nearEndKept: Double?
+    /// CPU seconds of the echo pipeline per minute of audio (this thread only).
+    var cpuPerMinute: Double
+    var status: EchoPipelineStatus
+}
+
+enum Bench {
+    static let rate = Signals.rate
+    static let window = rate / 4  // 250 ms analysis windows
+    static let activeLevel = -40.0  // dBFS: a window with less echo than this is a pause (or a reverberation tail)
+
+    static func run(_ s: Scenario, far: [Int16], near: [Int16]) throws -> Figures {
+        let canceller = try SpeexEchoCanceller(settings: s.canceller)
+        let pipeline = EchoPipeline(canceller: canceller, settings: s.pipeline)
+        let room = RoomSimulator(spec: s.room, sampleRate: rate)
+        let n = pipeline.frameSize
+        let total = Int(s.seconds * Double(rate)) / n * n
+        var echo = [Int16](repeating: 0, count: total)   // what the room added (echo + noise)
+        var nearAtMic = [Int16](repeating: 0, count: total)
+        var out = [Int16](repeating: 0, count: total)
+        var mic = [Int16](repeating: 0, count: n)
+        if let dt = s.doubleTalk {
+            let a = Int(dt.lowerBound * Double(rate)), b = min(total, Int(dt.upperBound * Double(rate)))
+            for i in a..<b { nearAtMic[i] = near[(i - a) % near.count] }
+        }
+        // The speaker plays on its own clock: 1/(1 + drift) speaker samples per microphone sample.
+        let step = 1 / (1 + s.room.driftPPM * 1e-6)
+        var played = 0
+        var cpu = 0.0
+        var m = 0
+        while m < total {
+            let due = Int((Double(m + n) * step).rounded())
+            if due > played {
+                let chunk = (played..<due).map { $0 < far.count ? far[$0] : 0 }
+                chunk.withUnsafeBufferPointer { c in
+                    room.play(c)
+                    pipeline.pushReference(c)
+                }
+                played = due
+            }
+            for i in 0..<n { mic[i] = 0 }
+            mic.withUnsafeMutableBufferPointer { room.capture(into: $0) }
+            for i in 0..<n {
+                echo[m + i] = mic[i]
+                mic[i] = PCM.saturate(Int32(mic[i]) + Int32(nearAtMic[m + i]))
+            }
+            let t0 = threadCPU()
+            mic.withUnsafeBufferPointer { mp in
+                out.withUnsafeMutableBufferPointer { op in pipeline.process(microphone: mp.baseAddress!, output: op.baseAddress! + m) }
+            }
+            cpu += threadCPU() - t0
+            m += n
+        }
+
+        // ERLE per 250 ms window where the far end is heard and the near end is not.
+        func energy(_ x: [Int16], _ r: Range<Int>) -> Double { r.reduce(0.0) { $0 + Double(x[$1]) * Double(x[$1]) } }
+        let threshold = Double(window) * pow(32768 * pow(10, activeLevel / 20), 2)
+        let dtRange = s.doubleTalk.map { Int($0.lowerBound * Double(rate))..<Int($0.upperBound * Double(rate)) }
+        func erle(over seconds: Range<Double>) -> Double {
+            var e = 0.0, o = 0.0
+            var w = Int(seconds.lowerBound * Double(rate)) / window * window
+            while w + window <= min(total, Int(seconds.upperBound * Double(rate))) {
+                let r = w..<(w + window)
+                if energy(echo, r) >= threshold, energy(nearAtMic, r) == 0 { e += energy(echo, r); o += energy(out, r) }
+                w += window
+            }
+            return 10 * log10(e / max(o, 1))
+        }
+        // Convergence: ERLE over a sliding 0.5 s (two 250 ms windows, active ones only), the end
+        // of the first such half second from which on every later one reaches 20 dB.
+        let firstSound = far.firstIndex { abs($0) > 100 } ?? 0
+        let convergenceEnd = dtRange?.lowerBound ?? total
+        var blocks: [(echo: Double, out: Double)] = []
+        var w = 0
+        while w + window <= convergenceEnd {
+            let r = w..<(w + window)
+            blocks.append(energy(echo, r) >= threshold ? (energy(echo, r), energy(out, r)) : (0, 0))
+            w += window
+        }
+        var convergence: Double?
+        for end in stride(from: 2, through: blocks.count, by: 1) {
+            let e = blocks[(end - 2)..<end].reduce(0.0) { $0 + $1.echo }, o = blocks[(end - 2)..<end].reduce(0.0) { $0 + $1.out }
+            guard e > 0 else { continue }
+            let value = 10 * log10(e / max(o, 1))
+            if getenv("AEC_TRACE") != nil { print("  t=\(Double(end * window) / Double(rate)) ERLE(0.5 s) \(Int(value))") }
+            if value >= 20 {
+                if convergence == nil { convergence = Double(end * window - firstSound) / Double(rate) }
+            } else {
+                convergence = nil
+            }
+        }
+        var nearKept: Double?
+        var afterDT: Double?
+        if let dt = s.doubleTalk, let dr = dtRange {
+            var nearE = 0.0, outE = 0.0
+            var w = dr.lowerBound
+            while w + window <= dr.upperBound {
+                let r = w..<(w + window)
+                if energy(nearAtMic, r) >= threshold { nearE += energy(nearAtMic, r); outE += energy(out, r) }
+                w += window
+            }
+            if nearE > 0 { nearKept = 10 * log10(outE / nearE) }
+            if dt.upperBound + 1 < s.seconds { afterDT = erle(over: (dt.upperBound + 0.5)..<s.seconds) }
+        }
+        return Figures(erle: erle(over: s.erleWindow), convergence: convergence, erleAfterDoubleTalk: afterDT,
+                       nearEndKept: nearKept, cpuPerMinute: cpu / (Double(total) / Double(rate)) * 60, status: pipeline.status)
+    }
+
+    static func threadCPU() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
