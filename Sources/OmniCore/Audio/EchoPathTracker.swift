@@ -157,7 +157,13 @@ public struct EchoPathTracker: Sendable {
             let p = points[(head + i) % Self.capacity]
             offsets.append(p.s - rate * p.m)
         }
-        offsets.sort()
+        // Insertion sort in place: at most 256 values, and Array.sort may allocate a buffer.
+        for i in 1..<max(1, offsets.count) {
+            let v = offsets[i]
+            var j = i - 1
+            while j >= 0, offsets[j] > v { offsets[j + 1] = offsets[j]; j -= 1 }
+            offsets[j + 1] = v
+        }
         let median = count % 2 == 1 ? offsets[count / 2] : (offsets[count / 2 - 1] + offsets[count / 2]) / 2
         model = EchoPathModel(rate: rate, offset: median)
     }
