@@ -6,19 +6,47 @@ import OmniSystem
 struct TestAudioCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test-audio",
-        abstract: "Record from the configured microphone, print peak and RMS level, and play it back.")
+        abstract: "Record from the configured microphone, print peak and RMS level, and play it back.",
+        discussion: """
+            With --echo: play a measurement signal on the speaker while recording, measure the echo \
+            path (delay, level, clock drift), run the echo canceller on it and print its echo return \
+            loss enhancement, a verdict and the omni.conf lines to use. Exits 1 when the microphone \
+            records silence or clips, or does not hear the speaker at all. With file: devices and \
+            [audio] room set, the simulated room stands in for the speaker and microphone.
+            """)
 
     @Option(name: .long, help: "Configuration file (for the audio devices).")
     var config: String = "/etc/omni.conf"
 
-    @Option(name: .long, help: "Seconds to record.")
-    var seconds: Double = 3
+    @Option(name: .long, help: "Seconds to record (with --echo: of measurement signal, default 10).")
+    var seconds: Double?
+
+    @Flag(name: .long, help: "Check echo cancellation: does the microphone hear the speaker, and is it removed?")
+    var echo = false
 
     func run() throws {
         let loaded = try loadConfigOrExit(config)
         OmniLogging.bootstrap(level: .warning)
+        let seconds = self.seconds ?? (echo ? 10 : 3)
         guard seconds > 0 && seconds <= 60 else { throw ValidationError("--seconds must be between 0 and 60") }
+        if echo {
+            try checkEcho(loaded.config.audio, seconds: seconds)
+            return
+        }
         print("recording \(seconds) s from \(loaded.config.audio.capture), then playing it on \(loaded.config.audio.playback)…")
         print(try AudioSelfTest.run(config: loaded.config.audio, seconds: seconds))
+    }
+}
+
+extension TestAudioCommand {
+    func checkEcho(_ audio: OmniConfig.Audio, seconds: Double) throws {
+        guard seconds >= 4 else { throw ValidationError("--echo needs at least 4 seconds for the canceller to converge") }
+        let signal = EchoCheck.measurementSignal(seconds: seconds)
+        print("echo check: \(seconds) s of measurement signal…")
+        let (recorded, source) = try EchoCheck.record(signal, audio: audio)
+        print(source)
+        let result = try EchoCheck.analyze(played: signal, recorded: recorded, audio: audio)
+        print(result)
+        if !result.passed { throw ExitCode(1) }
     }
 }
