@@ -84,7 +84,7 @@ let package = Package(
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
         .executableTarget(
             name: "omni-bench-aec", dependencies: ["OmniLinux", "OmniCore"], path: "bench/aec",
-            exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+            exclude: ["README.md", "run.sh", "webrtc"], swiftSettings: swift6),
 
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),

@@ -14,14 +14,16 @@ import OmniLinux
 var synthetic = false
 var only: Set<String>?
 var ablation = true
+var webrtc: String?
 var args = CommandLine.arguments.dropFirst()
 while let arg = args.popFirst() {
     switch arg {
     case "--synthetic": synthetic = true
     case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--no-ablation": ablation = false
+    case "--webrtc": webrtc = args.popFirst()
     default:
-        print("usage: omni-bench-aec [--synthetic] [--only NAME,…] [--no-ablation]")
+        print("usage: omni-bench-aec [--synthetic] [--only NAME,…] [--no-ablation] [--webrtc AEC_WEBRTC_BINARY]")
         exit(2)
     }
 }
@@ -93,6 +95,18 @@ if ablation {
 // Experiment knobs (not part of the published table).
 if let v = getenv("AEC_FILTER_MS").flatMap({ Int(String(cString: $0)) }) { for i in scenarios.indices { scenarios[i].canceller.filterMs = v } }
 if let v = getenv("AEC_FRAME_MS").flatMap({ Int(String(cString: $0)) }) { for i in scenarios.indices { scenarios[i].canceller.frameMs = v } }
+// The comparison: webrtc-audio-processing's AEC2 on the static rooms, given the room's delay.
+var external: [String: String] = [:]
+if let webrtc {
+    for i in 0..<8 {
+        for (suffix, mode) in [("webrtc", "moderate"), ("webrtc-high", "high")] {
+            var w = scenarios[i]
+            w.name = "\(w.name)/\(suffix)"
+            external[w.name] = "sh -c '\"$0\" \"$1\" \"$2\" \"$3\" \"$4\" \(mode)' \(webrtc)"
+            scenarios.append(w)
+        }
+    }
+}
 if let only { scenarios = scenarios.filter { only.contains($0.name) } }
 
 var template = Array("/tmp/omni-bench-aec-XXXXXX".utf8CString)
@@ -104,8 +118,15 @@ let useEspeak = !synthetic && Signals.espeakAvailable
 let longest = scenarios.map(\.seconds).max() ?? 0
 let far = Signals.farEnd(seconds: longest, levelDBFS: -20, synthetic: !useEspeak, scratch: scratch)
 let near = Signals.nearEnd(seconds: 10, levelDBFS: -26, synthetic: !useEspeak, scratch: scratch)
-_ = system("rm -rf '\(scratch)'")
 
+// As run.sh was called: the webrtc tool's path is run.sh's business.
+var shownArguments: [String] = []
+var skipNext = false
+for a in CommandLine.arguments.dropFirst() {
+    if skipNext { skipNext = false; continue }
+    shownArguments.append(a)
+    if a == "--webrtc" { skipNext = true }
+}
 var cpuModel = "?"
 if let f = fopen("/proc/cpuinfo", "r") {
     var line = [CChar](repeating: 0, count: 512)
@@ -117,7 +138,7 @@ if let f = fopen("/proc/cpuinfo", "r") {
 }
 print("Echo cancellation benchmark — speexdsp MDF + residual echo suppression, EchoPipeline (delay + drift compensation)")
 print("16 kHz, 20 ms frames, 250 ms filter; signals: \(useEspeak ? "espeak-ng speech (far end en-us at -20 dBFS, near end en-us+f3 at -26 dBFS)" : "seeded speech-shaped noise")")
-print("\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) × \(cpuModel); command: bench/aec/run.sh \(CommandLine.arguments.dropFirst().joined(separator: " "))")
+print("\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) × \(cpuModel); command: bench/aec/run.sh \(shownArguments.joined(separator: " "))")
 print("static rooms: 20 s far end, 10 s double talk, 8 s far end; ERLE over 10-20 s; noise floor -75 dBFS, DRR 3 dB")
 print("")
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
@@ -129,20 +150,27 @@ func f1(_ d: Double?) -> String {
 }
 print(pad("room", 24) + pad("delay/gain/RT60/drift", 26) + lpad("ERLE dB", 8) + lpad("conv s", 8) + lpad("after DT", 9)
       + lpad("near DT", 9) + lpad("est delay", 10) + lpad("est ppm", 9) + lpad("jumps", 6) + lpad("CPU s/min", 10))
-var staticERLE: [Double] = [], linearERLE: [Double] = []
+var staticERLE: [Double] = [], linearERLE: [Double] = [], webrtcERLE: [Double] = []
 for s in scenarios {
     let figures: Figures
-    do { figures = try Bench.run(s, far: far, near: near) } catch {
+    do {
+        if let command = external[s.name] {
+            figures = try Bench.runExternal(s, command: command, far: far, near: near, scratch: scratch)
+        } else {
+            figures = try Bench.run(s, far: far, near: near)
+        }
+    } catch {
         print("\(s.name): \(error)")
         exit(1)
     }
     if s.room.driftPPM == 0, !s.name.contains("/") { staticERLE.append(figures.erle) }
+    if s.name.hasSuffix("/webrtc") { webrtcERLE.append(figures.erle) }
     if s.room.driftPPM == 0, s.name.hasSuffix("/linear-only") { linearERLE.append(figures.erle) }
     let r = s.room
     let desc = "\(Int(r.delayMs)) ms \(Int(r.gainDB)) dB \(Int(r.rt60Ms)) ms \(Int(r.driftPPM)) ppm"
     print(pad(s.name, 24) + pad(desc, 26) + lpad(f1(figures.erle), 8) + lpad(f1(figures.convergence), 8)
-          + lpad(f1(figures.erleAfterDoubleTalk), 9) + lpad(f1(figures.nearEndKept), 9) + lpad(f1(figures.status.delayMs), 10)
-          + lpad(f1(figures.status.driftPPM), 9) + lpad("\(figures.status.jumps)", 6) + lpad(String(format2(figures.cpuPerMinute)), 10))
+          + lpad(f1(figures.erleAfterDoubleTalk), 9) + lpad(f1(figures.nearEndKept), 9) + lpad(f1(figures.status?.delayMs), 10)
+          + lpad(f1(figures.status?.driftPPM), 9) + lpad(figures.status.map { "\($0.jumps)" } ?? "-", 6) + lpad(String(format2(figures.cpuPerMinute)), 10))
     fflush(nil)
 }
 func format2(_ d: Double) -> String { let r = (d * 100).rounded() / 100; return "\(r)" }
@@ -150,6 +178,9 @@ if !staticERLE.isEmpty {
     let mean = staticERLE.reduce(0, +) / Double(staticERLE.count)
     print("")
     print("static rooms: ERLE mean \(f1(mean)) dB, min \(f1(staticERLE.min())) dB")
+}
+if !webrtcERLE.isEmpty {
+    print("static rooms, webrtc AEC2 (moderate, given the delay): ERLE mean \(f1(webrtcERLE.reduce(0, +) / Double(webrtcERLE.count))) dB, min \(f1(webrtcERLE.min())) dB")
 }
 if !linearERLE.isEmpty {
     print("static rooms, linear filter alone: ERLE mean \(f1(linearERLE.reduce(0, +) / Double(linearERLE.count))) dB, min \(f1(linearERLE.min())) dB")
@@ -163,3 +194,5 @@ extension String {
         return String(s)
     }
 }
+
+_ = system("rm -rf '\(scratch)'")
