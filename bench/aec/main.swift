@@ -107,6 +107,8 @@ if let webrtc {
         }
     }
 }
+if let v = getenv("AEC_SUPPRESS_ACTIVE_DB").flatMap({ Int(String(cString: $0)) }) { for i in scenarios.indices { scenarios[i].canceller.echoSuppressActiveDB = v } }
+if let v = getenv("AEC_SUPPRESS_DB").flatMap({ Int(String(cString: $0)) }) { for i in scenarios.indices { scenarios[i].canceller.echoSuppressDB = v } }
 if let only { scenarios = scenarios.filter { only.contains($0.name) } }
 
 var template = Array("/tmp/omni-bench-aec-XXXXXX".utf8CString)
