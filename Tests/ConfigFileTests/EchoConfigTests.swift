@@ -62,6 +62,14 @@ final class EchoConfigTests: XCTestCase {
         XCTAssertTrue(error("[audio]\nroom = \"\"\ncapture = \"file:/tmp/mic.wav\"\n").contains("but playback is \"default\""))
     }
 
+    func testImpulseResponseFileMustBeReadable() throws {
+        XCTAssertEqual(error(files + "room = \"ir=/rooms/kitchen.wav\"\n"),
+                       "/etc/omni.conf:4: audio.room: ir: /rooms/kitchen.wav cannot be read (no such file); "
+                        + "it must be a WAV file holding an impulse response")
+        let c = try load(files + "room = \"ir=/rooms/kitchen.wav,gain_db=-3\"\n", files: ["/rooms/kitchen.wav": "RIFF…"]).config
+        XCTAssertEqual(c.audio.room?.irFile, "/rooms/kitchen.wav")
+    }
+
     func testBoardFileDevicesSatisfyTheRoom() throws {
         let board = "[audio]\ncapture = \"file:/var/lib/omnid/mic.wav\"\nplayback = \"file:/var/lib/omnid/spk.wav\"\n"
         let c = try load("[board]\nname = \"virtual\"\n[audio]\nroom = \"seed=3\"\n", files: ["/boards/virtual.toml": board]).config

@@ -24,6 +24,22 @@ final class EchoCheckTests: XCTestCase {
         XCTAssertEqual(Array(r.configLines.prefix(3)), ["[audio]", "echo_cancel = true", "echo_filter_ms = 250"])
     }
 
+    func testMeasuredImpulseResponseFile() throws {
+        // A WAV impulse response: direct path, a reflection 5 ms later, a short decay.
+        var taps = [Int16](repeating: 0, count: 800)
+        taps[0] = 20_000
+        taps[80] = -9_000
+        for i in 100..<800 { taps[i] = Int16(Double(3_000) * exp(-Double(i) / 150) * (i % 2 == 0 ? 1 : -1)) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ir-\(UUID().uuidString).wav").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(WAV.encode(WAVAudio(sampleRate: 16_000, channels: 1, samples: taps))).write(to: URL(fileURLWithPath: path))
+        let r = try check(room: "ir=\(path),delay_ms=30,gain_db=-6,noise_db=-70")
+        XCTAssertEqual(r.problems, [])
+        XCTAssertEqual(try XCTUnwrap(r.delayMs), 30, accuracy: 1)
+        XCTAssertEqual(r.verdict, .good)
+        XCTAssertThrowsError(try check(room: "ir=/nonexistent/ir.wav")) { XCTAssertTrue("\($0)".contains("ir=/nonexistent/ir.wav"), "\($0)") }
+    }
+
     func testSilenceClippingAndNoEchoPathFail() throws {
         let signal = EchoCheck.measurementSignal(seconds: 5)
         let silent = try EchoCheck.analyze(played: signal, recorded: [Int16](repeating: 0, count: signal.count + 16_000), audio: audio)

@@ -21,14 +21,20 @@ extension ConfigLoader {
 
     /// A room simulates the air between a speaker and a microphone that are both files; with a
     /// real device on either side there is real air, and a simulated echo would be added to it.
-    static func checkRoom(_ c: OmniConfig, docs: [ConfigDocument]) throws(ConfigError) {
-        guard c.audio.room != nil else { return }
+    static func checkRoom(_ c: OmniConfig, docs: [ConfigDocument], env: ConfigEnvironment) throws(ConfigError) {
+        guard let room = c.audio.room else { return }
         let entry = docs.lazy.compactMap { $0.sections["audio"]?["room"] }.first
         for (key, device) in [("capture", c.audio.capture), ("playback", c.audio.playback)]
         where !device.hasPrefix(fileDevicePrefix) {
             throw ConfigError(file: entry?.file ?? docs[0].file, line: entry?.line, key: "audio.room",
                               message: "a simulated room needs the file: backend on both sides, but \(key) is \"\(escaped(device))\"; "
                                 + "set \(key) = \"file:PATH.wav\" (the virtual board does) or remove room")
+        }
+        // The impulse response is decoded when the room is built; here only that it can be read,
+        // so check-config catches a wrong path.
+        if let ir = room.irFile, case .failure(let e) = env.read(ir, 64 << 20) {
+            throw ConfigError(file: entry?.file ?? docs[0].file, line: entry?.line, key: "audio.room",
+                              message: "ir: \(escaped(ir)) cannot be read (\(e)); it must be a WAV file holding an impulse response")
         }
     }
 }

@@ -110,7 +110,7 @@ public enum ConfigLoader {
             config.log.level = l
         }
         try checkConnection(config, docs: [doc] + boardDocs)
-        try checkRoom(config, docs: [doc] + boardDocs)
+        try checkRoom(config, docs: [doc] + boardDocs, env: env)
         try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
         return LoadedConfig(config: config, warnings: warnings)
     }
