@@ -32,6 +32,8 @@ struct Figures {
     var cpuPerMinute: Double
     /// What the pipeline measured (nil for an external canceller).
     var status: EchoPipelineStatus?
+    /// The longest single `process` call (a frame with a delay measurement), ms of CPU.
+    var worstFrameMs: Double?
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -88,7 +90,7 @@ enum Bench {
         let r = record(s, far: far, near: near, frame: pipeline.frameSize)
         let n = r.frame
         var out = [Int16](repeating: 0, count: r.mic.count)
-        var cpu = 0.0
+        var cpu = 0.0, worst = 0.0
         var pushed = 0
         for (k, due) in r.due.enumerated() {
             r.speaker.withUnsafeBufferPointer { pipeline.pushReference(UnsafeBufferPointer(rebasing: $0[pushed..<due])) }
@@ -97,9 +99,13 @@ enum Bench {
             r.mic.withUnsafeBufferPointer { mp in
                 out.withUnsafeMutableBufferPointer { op in pipeline.process(microphone: mp.baseAddress! + k * n, output: op.baseAddress! + k * n) }
             }
-            cpu += threadCPU() - t0
+            let spent = threadCPU() - t0
+            cpu += spent
+            worst = max(worst, spent)
         }
-        return figures(s, r, out: out, cpu: cpu, status: pipeline.status)
+        var f = figures(s, r, out: out, cpu: cpu, status: pipeline.status)
+        f.worstFrameMs = worst * 1000
+        return f
     }
 
     /// An external canceller (bench/aec/webrtc): raw files in, raw file out, `cpu_s=` on stdout.

@@ -151,7 +151,7 @@ func f1(_ d: Double?) -> String {
     return r == r.rounded() ? "\(Int(r)).0" : "\(r)"
 }
 print(pad("room", 24) + pad("delay/gain/RT60/drift", 26) + lpad("ERLE dB", 8) + lpad("conv s", 8) + lpad("after DT", 9)
-      + lpad("near DT", 9) + lpad("est delay", 10) + lpad("est ppm", 9) + lpad("jumps", 6) + lpad("CPU s/min", 10))
+      + lpad("near DT", 9) + lpad("est delay", 10) + lpad("est ppm", 9) + lpad("jumps", 6) + lpad("CPU s/min", 10) + lpad("max ms", 8))
 var staticERLE: [Double] = [], linearERLE: [Double] = [], webrtcERLE: [Double] = []
 for s in scenarios {
     let figures: Figures
@@ -172,7 +172,8 @@ for s in scenarios {
     let desc = "\(Int(r.delayMs)) ms \(Int(r.gainDB)) dB \(Int(r.rt60Ms)) ms \(Int(r.driftPPM)) ppm"
     print(pad(s.name, 24) + pad(desc, 26) + lpad(f1(figures.erle), 8) + lpad(f1(figures.convergence), 8)
           + lpad(f1(figures.erleAfterDoubleTalk), 9) + lpad(f1(figures.nearEndKept), 9) + lpad(f1(figures.status?.delayMs), 10)
-          + lpad(f1(figures.status?.driftPPM), 9) + lpad(figures.status.map { "\($0.jumps)" } ?? "-", 6) + lpad(String(format2(figures.cpuPerMinute)), 10))
+          + lpad(f1(figures.status?.driftPPM), 9) + lpad(figures.status.map { "\($0.jumps)" } ?? "-", 6) + lpad(String(format2(figures.cpuPerMinute)), 10)
+          + lpad(figures.worstFrameMs.map { format2($0) } ?? "-", 8))
     fflush(nil)
 }
 func format2(_ d: Double) -> String { let r = (d * 100).rounded() / 100; return "\(r)" }
