@@ -15,13 +15,15 @@
 // path so the filter also covers a slightly early echo.
 //
 // A large correction (the first measurement, a moved path) jumps the position and resets the
-// canceller, whose filter would otherwise model the old alignment; small ones are steered in
-// smoothly. The canceller itself is behind `EchoCancellerCore`, so this logic is tested here
+// canceller, whose filter would otherwise model the old alignment; small ones are left alone or
+// steered in slowly (see `steer`). Until the canceller has converged, EchoStartupGate makes the
+// path half duplex. The canceller itself is behind `EchoCancellerCore`, so this logic is tested here
 // without the C library (OmniLinux's SpeexEchoCanceller is the production one).
 //
 // One owner thread, never the real-time audio thread: `process` runs the analysis inline when
-// it is due (three FFTs of ~2 s of audio, a few ms, twice a second while the speaker plays).
-// No allocation after init.
+// it is due (three FFTs of ~2 s of audio, a few ms; every 100 ms until aligned, 500 ms for the
+// next measurements, then every 2 s, and only while the speaker plays). `pushReference` must
+// come before the `process` of the same moment. No allocation after init (EchoAllocationTests).
 
 public protocol EchoCancellerCore: AnyObject {
     var sampleRate: Int { get }
