@@ -91,6 +91,9 @@ let package = Package(
         .executableTarget(
             name: "omni-bench-audio", dependencies: ["OmniLinux", "OmniCore"], path: "bench/audio",
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+        .executableTarget(
+            name: "omni-bench-aec", dependencies: ["OmniLinux", "OmniCore"], path: "bench/aec",
+            exclude: ["README.md", "run.sh", "webrtc"], swiftSettings: swift6),
 
         .executableTarget(
             name: "omni-bench-camera", dependencies: ["OmniLinux", "OmniCore", "OmniJPEG", .product(name: "Logging", package: "swift-log")],

@@ -51,7 +51,8 @@ public enum ConfigLoader {
         "session": ["voice", "instructions", "modalities", "mode", "vad_threshold", "vad_silence_ms",
                     "vad_prefix_padding_ms", "transcription"],
         "audio": ["capture", "playback", "period_ms", "buffer_periods", "preroll_ms", "volume", "earcons",
-                  "earcon_level", "rt_priority", "capture_rate", "playback_rate"],
+                  "earcon_level", "rt_priority", "capture_rate", "playback_rate", "room", "echo_cancel",
+                  "echo_filter_ms", "noise_suppression"],
         "board": ["name", "file", "description"],
         "control": ["socket"],
         "log": ["level", "repeat_interval_ms"],
@@ -112,6 +113,7 @@ public enum ConfigLoader {
         }
         try checkConnection(config, docs: [doc] + boardDocs)
         try checkCamera(config, docs: [doc] + boardDocs)
+        try checkRoom(config, docs: [doc] + boardDocs, env: env)
         try resolveAPIKey(&config, doc: doc, env: env, warnings: &warnings)
         return LoadedConfig(config: config, warnings: warnings)
     }
@@ -220,6 +222,7 @@ public enum ConfigLoader {
         if let v = try a.int("rt_priority", 0...99) { c.audio.rtPriority = v }
         if let v = try a.int("capture_rate", 8000...192_000) { c.audio.captureRate = v }
         if let v = try a.int("playback_rate", 8000...192_000) { c.audio.playbackRate = v }
+        try applyEcho(a, to: &c.audio)
 
         let b = SectionReader(doc: doc, section: "board")
         if let v = try b.string("description") { c.board.description = v }

@@ -82,6 +82,14 @@ public struct OmniConfig: Sendable, Equatable {
         public var rtPriority = 70
         public var captureRate: Int?
         public var playbackRate: Int?
+        /// A simulated room between the `file:` speaker and microphone (tests, demos, benchmarks).
+        public var room: RoomSpec?
+        /// Remove the speaker's echo from the microphone (speexdsp, EchoPipeline).
+        public var echoCancel = false
+        /// The echo canceller's filter: the reverberation tail it models, ms.
+        public var echoFilterMs = 250
+        /// Also suppress stationary noise (fans, hum) with the same library.
+        public var noiseSuppression = false
     }
 
     public struct Board: Sendable, Equatable {

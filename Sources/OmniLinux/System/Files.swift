@@ -11,6 +11,11 @@ public enum Files {
     /// a socket put where a config or key file belongs is refused at once instead of blocking
     /// startup; a larger file is refused, never cut.
     public static func readRegularFile(_ path: String, limit: Int) -> Result<String, FileReadFailure> {
+        readRegularFileBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The bytes of a whole regular file of at most `limit` bytes (WAV files, impulse responses).
+    public static func readRegularFileBytes(_ path: String, limit: Int) -> Result<[UInt8], FileReadFailure> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { return .failure(FileReadFailure(String(cString: strerror(errno)).lowercased())) }
         defer { close(fd) }
@@ -35,7 +40,7 @@ public enum Files {
             // The file grew after fstat (or lies about its size, as /proc files do).
             if out.count > limit { return .failure(FileReadFailure("is more than \(limit) bytes; the limit is \(limit) bytes")) }
         }
-        return .success(String(decoding: out, as: UTF8.self))
+        return .success(out)
     }
 
     static func fileTypeName(_ mode: mode_t) -> String {
