@@ -27,3 +27,9 @@ bench:
 
 clean:
 	rm -rf .build .build-* out
+
+# The virtual board: Debian 12's kernel and systemd under qemu with snd-aloop, vivid and gpio-sim,
+# the .deb installed with apt, every scenario against the real unit (vm/README.md).
+.PHONY: vm-test
+vm-test:
+	vm/test.sh
