@@ -94,6 +94,7 @@ name = "virtual-vm"
 level = "info"
 CONF
 }
+vm_log "installed"
 omni_conf Cherry | vm_ssh_in 'cat > /etc/omni.conf'
 # Boot again so the unit starts the way it will on a device: from boot.
 vm_ssh 'systemctl reboot' >/dev/null 2>&1 || true
@@ -109,9 +110,16 @@ scenario() {  # NAME FUNCTION
   local name="$1" fn="$2" rc out
   if ((${#only[@]})) && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then return 0; fi
   local t=$(date +%s.%N)
+  # A hang guard per scenario: the waits inside have their own timeouts; this catches the rest.
   set +e
-  ( set -e; "$fn" ) >"$RUN/scenario-$name.log" 2>&1
+  ( set -e; "$fn" ) >"$RUN/scenario-$name.log" 2>&1 &
+  local pid=$!
+  ( sleep "${SCENARIO_TIMEOUT:-300}"; echo "hung: stopped after ${SCENARIO_TIMEOUT:-300} s" >>"$RUN/scenario-$name.log"; kill -TERM "$pid" ) 2>/dev/null &
+  local guard=$!
+  wait "$pid"
   rc=$?
+  kill "$guard" 2>/dev/null
+  wait "$guard" 2>/dev/null
   set -e
   local dt
   dt="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t" | bc)")"

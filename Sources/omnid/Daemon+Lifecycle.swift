@@ -97,7 +97,9 @@ extension Daemon {
     /// reconnecting, changed devices are reopened. An invalid file keeps the running config.
     private func reload() {
         notifier.reloading()
-        defer { notifier.status("\(machine.state)") }
+        // systemd holds the unit in "reloading" (and `systemctl reload` waits) after RELOADING=1
+        // until READY=1 comes, whether the new file was good or not.
+        defer { notifier.ready(status: "\(machine.state)") }
         do {
             let loaded = try ConfigLoader.load(path: configPath, env: Files.configEnvironment())
             _ = try BoardIOConfig.parse(loaded.config.board)
