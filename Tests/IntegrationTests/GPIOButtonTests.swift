@@ -131,6 +131,26 @@ final class GPIOButtonTests: XCTestCase {
         XCTAssertEqual(e.filter { $0 == .tap }.count, 40)
     }
 
+    /// The chip goes away (its driver unbound: reads fail with ENODEV) and comes back: the
+    /// thread requests the line again and the next press is seen (found on gpio-sim in the VM).
+    func testLostLineIsRequestedAgain() throws {
+        let r = try rig()
+        defer { r.button.stop() }
+        r.fake.state.withLock { $0.readError = ENODEV }
+        r.fake.inject([])
+        let deadline = clock.now() + .seconds(5)
+        var again: FakeGPIOLine?
+        while clock.now() < deadline {
+            if let l = r.backend.line("GPIO17"), l !== r.fake { again = l; break }
+            usleep(20_000)
+        }
+        let line = try XCTUnwrap(again, "the line was not requested again")
+        XCTAssertTrue(r.fake.isClosed)
+        usleep(50_000)
+        line.inject(at: clock.now(), [(0, true)])
+        XCTAssertEqual(r.events.wait(count: 1), [.press])
+    }
+
     func testStopEndsTheThreadAndCloseReleasesTheLine() throws {
         let r = try rig()
         r.button.stop()
