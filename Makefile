@@ -33,3 +33,9 @@ FUZZ_SECONDS ?= 30
 .PHONY: fuzz
 fuzz:
 	fuzz/run.sh $(FUZZ_SECONDS)
+
+# The virtual board: Debian 12's kernel and systemd under qemu with snd-aloop, vivid and gpio-sim,
+# the .deb installed with apt, every scenario against the real unit (vm/README.md).
+.PHONY: vm-test
+vm-test:
+	vm/test.sh

@@ -1,61 +1,57 @@
 #!/usr/bin/env bash
-# Builds out/omnid_VERSION_ARCH.deb with dpkg-deb: the files of `make install`, /etc/omni.conf
-# as a conffile (0640 root:omnid), and maintainer scripts that create the user and enable the
-# service. OMNID_BIN picks a prebuilt binary; OUT names the .deb.
+# Builds out/omnid_VERSION_ARCH.deb the Debian way: debian/rules (debhelper, dh compat 13) runs
+# `swift build -c release --static-swift-stdlib`, dh_installsystemd/sysusers/tmpfiles/udev
+# install systemd/, dh_shlibdeps computes Depends; then lintian checks it (errors and warnings
+# fail). OUT_DIR picks the output folder (OUT the .deb's path); OMNID_BIN packages a prebuilt
+# binary instead of building one; LINTIAN=0 skips lintian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION="$(sed -n 's/.*static let string = "\(.*\)".*/\1/p' Sources/OmniLinux/Runtime/ConnectRequest+Config.swift)"
-ARCH="$(dpkg --print-architecture)"
-OUT="${OUT:-out/omnid_${VERSION}_${ARCH}.deb}"
-stage="$(mktemp -d)"
-trap 'rm -rf "$stage"' EXIT
+export PATH="/opt/swift/usr/bin:$PATH"
+OUT_DIR="${OUT_DIR:-out}"
+need=(debhelper dpkg-dev fakeroot)
+[ "${LINTIAN:-1}" = 0 ] || need+=(lintian)
+missing=()
+for p in "${need[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "deb: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-DESTDIR="$stage" PREFIX=/usr scripts/install.sh
-mkdir -p "$stage/DEBIAN"
-cat > "$stage/DEBIAN/control" <<CONTROL
-Package: omnid
-Version: $VERSION
-Architecture: $ARCH
-Maintainer: omnid maintainers <omnid@localhost>
-Section: sound
-Priority: optional
-Depends: libc6, libstdc++6, libasound2, libgpiod2, libwebsockets17, libspeexdsp1, libtomlplusplus3, libturbojpeg0, systemd
-Description: voice appliance daemon for the Qwen-Omni-Realtime service
- Hold a button, speak, release, and hear the answer: omnid turns a Raspberry Pi class board
- with a microphone, a speaker, a button and LEDs into a voice appliance.
-CONTROL
-echo "/etc/omni.conf" > "$stage/DEBIAN/conffiles"
-cat > "$stage/DEBIAN/postinst" <<'POSTINST'
-#!/bin/sh
-set -e
-if [ "$1" = configure ]; then
-  systemd-sysusers /usr/lib/sysusers.d/omnid.conf || true
-  if getent group omnid >/dev/null; then
-    chown root:omnid /etc/omni.conf /etc/omnid
+version="$(sed -n 's/.*static let string = "\(.*\)".*/\1/p' Sources/OmniLinux/Runtime/ConnectRequest+Config.swift)"
+changelog="$(dpkg-parsechangelog -S Version)"
+if [ "$version" != "$changelog" ]; then
+  echo "deb: the source says version $version but debian/changelog says $changelog; add a changelog entry (dch -v $version)" >&2
+  exit 1
+fi
+dpkg-checkbuilddeps || { echo "deb: build dependencies missing (scripts/setup.sh installs them)" >&2; exit 1; }
+if [ -n "${OMNID_BIN:-}" ]; then OMNID_BIN="$(realpath "$OMNID_BIN")"; export OMNID_BIN; fi
+mkdir -p "$OUT_DIR"
+arch="$(dpkg --print-architecture)"
+deb="$OUT_DIR/omnid_${version}_${arch}.deb"
+rm -f "$deb"
+# debian/rules works in the source tree: one build at a time.
+exec 8>"$(pwd)/debian/.build.lock"
+flock 8
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# Only the binary package (no source package, .changes or .buildinfo beside the clone).
+root=""; [ "$(id -u)" = 0 ] || root="fakeroot"
+if ! { debian/rules clean && debian/rules build && DEB_DESTDIR="$(realpath "$OUT_DIR")" $root debian/rules binary; } >"$log" 2>&1; then
+  tail -40 "$log" >&2
+  echo "deb: debian/rules failed" >&2
+  exit 1
+fi
+debian/rules clean >/dev/null 2>&1 || true
+[ -s "$deb" ] || { echo "deb: $deb was not made" >&2; exit 1; }
+if [ -n "${OUT:-}" ] && [ "$OUT" != "$deb" ]; then mkdir -p "$(dirname "$OUT")"; mv "$deb" "$OUT"; deb="$OUT"; fi
+if [ "${LINTIAN:-1}" != 0 ]; then
+  # --fail-on warning: warnings fail the build like errors (no overrides).
+  if ! lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "deb: lintian reported errors or warnings for $deb" >&2
+    exit 1
   fi
-  chmod 0640 /etc/omni.conf
-  chmod 0750 /etc/omnid
-  if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload || true
-    systemctl enable omnid.service || true
-  fi
+  grep -v '^N:' "$log" || true
 fi
-POSTINST
-cat > "$stage/DEBIAN/prerm" <<'PRERM'
-#!/bin/sh
-set -e
-if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
-  systemctl stop omnid.service || true
-fi
-PRERM
-cat > "$stage/DEBIAN/postrm" <<'POSTRM'
-#!/bin/sh
-set -e
-if [ "$1" = purge ] && [ -d /run/systemd/system ]; then
-  systemctl disable omnid.service || true
-fi
-POSTRM
-chmod 0755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/prerm" "$stage/DEBIAN/postrm"
-mkdir -p "$(dirname "$OUT")"
-dpkg-deb --root-owner-group --build "$stage" "$OUT" >/dev/null
-echo "$OUT"
+echo "$deb"

@@ -12,6 +12,8 @@ if [ ! -x "$BIN" ]; then scripts/release.sh; fi
 install -D -m 0755 "$BIN" "$DESTDIR$PREFIX/bin/omnid"
 install -D -m 0644 systemd/omnid.service "$DESTDIR/lib/systemd/system/omnid.service"
 install -D -m 0644 systemd/omnid.sysusers "$DESTDIR/usr/lib/sysusers.d/omnid.conf"
+install -D -m 0644 systemd/omnid.tmpfiles "$DESTDIR/usr/lib/tmpfiles.d/omnid.conf"
+install -D -m 0644 systemd/omnid.udev "$DESTDIR/lib/udev/rules.d/60-omnid.rules"
 for b in board/*.toml; do
   install -D -m 0644 "$b" "$DESTDIR$PREFIX/share/omnid/boards/$(basename "$b")"
 done
@@ -20,7 +22,12 @@ install -d -m 0750 "$DESTDIR/etc/omnid"
 if [ ! -e "$DESTDIR/etc/omni.conf" ]; then
   install -D -m 0640 etc/omni.conf "$DESTDIR/etc/omni.conf"
 fi
-# Group omnid owns the config when the user exists (the .deb's postinst does this otherwise).
-if [ -z "$DESTDIR" ] && getent group omnid >/dev/null; then
-  chown root:omnid /etc/omni.conf /etc/omnid
+# On the live system: the users, /run/omnid, and group omnid owns the config (the .deb's
+# postinst does the same).
+if [ -z "$DESTDIR" ]; then
+  command -v systemd-sysusers >/dev/null && systemd-sysusers omnid.conf || true
+  command -v systemd-tmpfiles >/dev/null && systemd-tmpfiles --create omnid.conf || true
+  if getent group omnid >/dev/null; then
+    chown root:omnid /etc/omni.conf /etc/omnid
+  fi
 fi

@@ -175,6 +175,26 @@ final class GPIOButtonTests: XCTestCase {
         XCTAssertEqual(e.filter { $0 == .tap }.count, 40)
     }
 
+    /// The chip goes away (its driver unbound: reads fail with ENODEV) and comes back: the
+    /// thread requests the line again and the next press is seen (found on gpio-sim in the VM).
+    func testLostLineIsRequestedAgain() throws {
+        let r = try rig()
+        defer { r.button.stop() }
+        r.fake.state.withLock { $0.readError = ENODEV }
+        r.fake.inject([])
+        var again: FakeGPIOLine?
+        // The thread retries once a second (a deadline while the line is lost, not a poll).
+        XCTAssertTrue(eventually {
+            if let l = r.backend.line("GPIO17"), l !== r.fake { again = l; return true }
+            return false
+        }, "the line was not requested again")
+        let line = try XCTUnwrap(again)
+        XCTAssertTrue(r.fake.isClosed)
+        line.inject(at: r.t0, [(0, true)])
+        r.time(20)
+        XCTAssertEqual(r.events.wait(count: 1).map(\.event), [.press])
+    }
+
     func testStopEndsTheThreadAndCloseReleasesTheLine() throws {
         let r = try rig()
         r.button.stop()  // joins the thread: nothing can come after this

@@ -57,6 +57,21 @@ public final class GPIOButton: Sendable {
         var fds = [pollfd(fd: line.fileDescriptor, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: thread.wakeFD, events: Int16(POLLIN), revents: 0)]
         while !stopping.load(ordering: .acquiring) {
+            if fds[0].fd < 0 {
+                // The line is lost: request it again every second until its chip is back.
+                var wake = [fds[1]]
+                wake[0].revents = 0
+                _ = poll(&wake, 1, 1000)
+                if wake[0].revents != 0 { thread.drainWake() }
+                if stopping.load(ordering: .acquiring) { break }
+                guard (try? line.reopen()) != nil else { continue }
+                let pressed = (try? line.value()) ?? false
+                detector = GestureDetector(settings: gestures, initiallyPressed: pressed, at: clock.now())
+                lastEdge = .zero
+                fds[0].fd = line.fileDescriptor
+                logger.notice("button line back on \(line.resolved)")
+                continue
+            }
             let timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
             fds[0].revents = 0
             fds[1].revents = 0
@@ -69,8 +84,9 @@ public final class GPIOButton: Sendable {
             if stopping.load(ordering: .acquiring) { break }
             var events: [GestureEvent] = []
             if fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && fds[0].revents & Int16(POLLIN) == 0 {
-                logger.error("button line \(line.resolved) failed (poll revents \(fds[0].revents)); button disabled")
-                return
+                logger.error("button line \(line.resolved) lost (poll revents \(fds[0].revents)); requesting it again every second")
+                lineLost(&fds, &detector)
+                continue
             }
             if fds[0].revents & Int16(POLLIN) != 0 {
                 do {
@@ -95,7 +111,9 @@ public final class GPIOButton: Sendable {
                         if edges.count < 16 { break }
                     }
                 } catch {
-                    logger.error("reading button edges failed: \(error.message)")
+                    logger.error("reading button edges failed: \(error.message); requesting the line again every second")
+                    lineLost(&fds, &detector)
+                    continue
                 }
             }
             events += detector.advance(to: clock.now())
@@ -104,5 +122,13 @@ public final class GPIOButton: Sendable {
                 onEvent(e)
             }
         }
+    }
+
+    /// The line went away: a press in progress ends (released), and the loop reopens the line.
+    private func lineLost(_ fds: inout [pollfd], _ detector: inout GestureDetector) {
+        line.close()
+        fds[0].fd = -1
+        let now = clock.now()
+        for e in detector.edge(pressed: false, at: now) + detector.advance(to: now + gestures.debounce) { onEvent(e) }
     }
 }

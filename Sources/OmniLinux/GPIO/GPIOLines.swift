@@ -3,21 +3,37 @@ import Synchronization
 
 // The two kinds of line omnid uses, each owning its requested line (released on deinit or
 // close()). A lock makes each safe to hand between threads; in practice one thread uses each.
+// Both can be requested again (`reopen`) after their chip went away and came back (a driver
+// unbound and bound, a USB GPIO expander replugged): the chip may return under another name.
 
 /// A button line: input, bias, active-low, both-edge events with kernel timestamps.
 public final class GPIOInputLine: Sendable {
     private let request: Mutex<(any GPIORequestedLine)?>
+    private let backend: any GPIOBackend
+    private let where_ = Mutex<(resolved: String, fd: Int32)>(("", -1))
     public let spec: GPIOLineSpec
     /// Where it was found, e.g. "gpiochip0 line 17".
-    public let resolved: String
-    public let fileDescriptor: Int32
+    public var resolved: String { where_.withLock { $0.resolved } }
+    /// The fd to poll; it changes with `reopen()`.
+    public var fileDescriptor: Int32 { where_.withLock { $0.fd } }
 
     public init(backend: any GPIOBackend, spec: GPIOLineSpec) throws(GPIOError) {
         let r = try backend.openInput(spec)
+        self.backend = backend
         self.spec = spec
-        resolved = "\(r.chipName) line \(r.offset)"
-        fileDescriptor = r.fileDescriptor
+        where_.withLock { $0 = ("\(r.chipName) line \(r.offset)", r.fileDescriptor) }
         request = Mutex(r)
+    }
+
+    /// Releases the line and requests it again, by the board file's name or offset.
+    public func reopen() throws(GPIOError) {
+        try request.withLock { (slot) throws(GPIOError) in
+            slot?.close()
+            slot = nil
+            let r = try backend.openInput(spec)
+            where_.withLock { $0 = ("\(r.chipName) line \(r.offset)", r.fileDescriptor) }
+            slot = r
+        }
     }
 
     deinit { close() }
@@ -49,15 +65,30 @@ public final class GPIOInputLine: Sendable {
 public final class GPIOOutputLine: Sendable {
     private let request: Mutex<(any GPIORequestedLine)?>
     private let last = Mutex<Bool?>(nil)
+    private let backend: any GPIOBackend
+    private let where_ = Mutex<String>("")
     public let spec: GPIOLineSpec
-    public let resolved: String
+    public var resolved: String { where_.withLock { $0 } }
 
     public init(backend: any GPIOBackend, spec: GPIOLineSpec, initial: Bool = false) throws(GPIOError) {
         let r = try backend.openOutput(spec, initial: initial)
+        self.backend = backend
         self.spec = spec
-        resolved = "\(r.chipName) line \(r.offset)"
+        where_.withLock { $0 = "\(r.chipName) line \(r.offset)" }
         request = Mutex(r)
         last.withLock { $0 = initial }
+    }
+
+    /// Releases the line and requests it again driven to `level`.
+    public func reopen(level: Bool) throws(GPIOError) {
+        try request.withLock { (slot) throws(GPIOError) in
+            slot?.close()
+            slot = nil
+            let r = try backend.openOutput(spec, initial: level)
+            where_.withLock { $0 = "\(r.chipName) line \(r.offset)" }
+            slot = r
+        }
+        last.withLock { $0 = level }
     }
 
     deinit { close() }

@@ -45,6 +45,8 @@ public final class GPIOLEDSink: LEDSink {
     public let lines: [GPIOOutputLine]
     private let logger: Logger
     private let failed = Atomic<Bool>(false)
+    /// While the lines are lost: when they were last requested again (at most once a second).
+    private let lastReopen = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(lines: [GPIOOutputLine], logger: Logger = Logger(label: "omnid.leds")) {
         self.lines = lines
@@ -68,13 +70,42 @@ public final class GPIOLEDSink: LEDSink {
     }
 
     public func show(_ levels: [Bool]) {
+        if failed.load(ordering: .relaxed) {
+            reopen(levels)
+            return
+        }
         for (line, on) in zip(lines, levels) {
             do {
                 try line.set(on)
             } catch {
-                if !failed.exchange(true, ordering: .relaxed) { logger.error("LED output failed: \(error.message)") }
+                if !failed.exchange(true, ordering: .relaxed) {
+                    logger.error("LED output failed: \(error.message); requesting the lines again every second")
+                }
+                reopen(levels)
+                return
             }
         }
+    }
+
+    /// Requests every line again (their chip went away); once a second at most.
+    private func reopen(_ levels: [Bool]) {
+        let now = ContinuousClock.now
+        let due = lastReopen.withLock { last -> Bool in
+            if let l = last, now - l < .seconds(1) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do {
+            for (i, line) in lines.enumerated() {
+                try line.reopen(level: i < levels.count ? levels[i] : false)
+            }
+        } catch {
+            return
+        }
+        failed.store(false, ordering: .relaxed)
+        lastReopen.withLock { $0 = nil }
+        logger.notice("LED lines back on \(lines.map(\.resolved).joined(separator: ", "))")
     }
 
     public func close() {

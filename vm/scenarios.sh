@@ -1,0 +1,304 @@
+# The scenarios (sourced by vm/test.sh). Each is a function run in a subshell with set -e; it
+# fails with `fail "why"` (or any failing command); its output goes to
+# .build/vm/run/scenario-NAME.log and the last line is the reason shown.
+
+# A guest command; its whole output is written at once after it ends, so `g … | grep -q` cannot
+# kill ssh with SIGPIPE half-way (pipefail would turn that into a failure).
+g() {
+  local __o __rc=0
+  __o="$(vm_ssh "$@")" || __rc=$?
+  [ -z "$__o" ] || printf '%s\n' "$__o"
+  return "$__rc"
+}
+prop() { g "systemctl show omnid -p $1 --value"; }
+main_pid() { g 'vmh main-pid'; }
+
+# Waits until omnid is active with a main process, and not the one given (after a restart).
+wait_active() {  # [OLD_PID] [SECS]
+  local old="${1:-}" secs="${2:-60}"
+  g "for i in \$(seq $((secs * 5))); do
+       s=\$(systemctl show omnid -p ActiveState --value); p=\$(systemctl show omnid -p MainPID --value)
+       if [ \"\$s\" = active ] && [ \"\$p\" != 0 ] && [ \"\$p\" != '$old' ]; then exit 0; fi
+       sleep 0.2
+     done; systemctl status omnid --no-pager | tail -5; exit 1" || fail "omnid not active again within ${secs}s"
+}
+
+# The session is up (the unit is active before that when the network is slow).
+wait_session() {  # CURSOR
+  g "vmh wait '$1' 60 'session ready'"
+}
+
+# One push-to-talk turn, checked from the host: question in, answer out, LEDs. Extra args go to
+# check_turn.py (e.g. --voice Ethan).
+turn_ok() {
+  local tag="$1"; shift
+  local skip
+  skip=$(wc -l < "$RUN/sim.jsonl")
+  g "vmh turn /root/question.wav /root/answer-$tag.wav /root/leds-$tag.log" || fail "the turn did not complete (vmh turn)"
+  vm_ssh "cat /root/answer-$tag.wav" > "$RUN/answer-$tag.wav"
+  vm_ssh "cat /root/leds-$tag.log" > "$RUN/leds-$tag.log"
+  python3 "$VM_DIR/check_turn.py" --sim "$RUN/sim.jsonl" --skip "$skip" --question "$RUN/question.wav" \
+    --answer "$RUN/answer-$tag.wav" --leds "$RUN/leds-$tag.log" "$@"
+}
+
+s_boot_active() {
+  local st
+  st="$(g 'systemctl show omnid -p ActiveState -p SubState -p Type -p NRestarts -p UnitFileState -p StatusText')"
+  echo "$st"
+  grep -qx 'ActiveState=active' <<<"$st" || fail "omnid is not active after boot"
+  grep -qx 'Type=notify' <<<"$st" || fail "not Type=notify"
+  grep -qx 'UnitFileState=enabled' <<<"$st" || fail "not enabled"
+  grep -qx 'NRestarts=0' <<<"$st" || fail "restarted during boot: $(grep NRestarts <<<"$st")"
+  grep -q '^StatusText=.' <<<"$st" || fail "no STATUS= from sd_notify"
+  # Started by the boot transaction: its activation lies before the boot marker's uptime.
+  local started booted
+  started="$(prop ActiveEnterTimestampMonotonic)"
+  booted="$(grep -a -o 'OMNID_VM_BOOTED [0-9.]*' "$RUN/console.log" | tail -1 | cut -d' ' -f2)"
+  echo "active at $((started / 1000)) ms of uptime; boot marker at ${booted} s"
+  [ "$(echo "$started / 1000000 < $booted" | bc)" = 1 ] || fail "omnid became active only after boot finished"
+  g "journalctl -b -u omnid -o cat | grep -cx 'omnid: session ready'" | grep -qx 1 || fail "not exactly one 'session ready' this boot"
+}
+
+s_identity() {
+  local pid status
+  pid="$(main_pid)"; [ -n "$pid" ] || fail "no main PID"
+  status="$(g "cat /proc/$pid/status")"
+  grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' <<<"$status"
+  local uid gid
+  uid="$(g 'id -u omnid')"; gid="$(g 'id -g omnid')"
+  grep -qP "^Uid:\t$uid\t$uid\t$uid\t$uid$" <<<"$status" || fail "not running as user omnid ($uid)"
+  grep -qP "^Gid:\t$gid\t$gid\t$gid\t$gid$" <<<"$status" || fail "not running as group omnid ($gid)"
+  [ "$uid" != 0 ] || fail "omnid's uid is 0"
+  local groups want
+  groups="$(grep '^Groups:' <<<"$status" | cut -f2 | tr ' ' '\n' | grep -v '^$' | while read -r n; do g "getent group $n | cut -d: -f1"; done | sort | xargs)"
+  want="audio gpio omnid video"
+  echo "supplementary groups: $groups"
+  [ "$groups" = "$want" ] || fail "supplementary groups are '$groups', want '$want'"
+  grep -qP '^CapEff:\t0+$' <<<"$status" || fail "has effective capabilities"
+  grep -qP '^CapBnd:\t0+$' <<<"$status" || fail "capability bounding set not empty"
+  grep -qP '^NoNewPrivs:\t1$' <<<"$status" || fail "NoNewPrivs not set"
+  g 'ls -l /dev/gpiochip0 /dev/snd/pcmC0D1c /dev/video0'
+  g 'stat -c "%U:%G %a" /dev/gpiochip0' | grep -qx 'root:gpio 660' || fail "/dev/gpiochip0 is not root:gpio 0660 (udev rule)"
+  g 'stat -c "%U:%G %a" /etc/omni.conf' | tee /dev/stderr | grep -qx 'root:omnid 640' || fail "/etc/omni.conf is not 0640 root:omnid"
+  g 'stat -c "%U:%G %a" /etc/omnid/api-key' | grep -qx 'root:root 600' || fail "/etc/omnid/api-key is not 0600 root:root"
+  g 'stat -c "%U:%G %a" /run/omnid /run/omnid/control.sock' | tee /dev/stderr | xargs | grep -qx 'omnid:omnid-ctl 2750 omnid:omnid-ctl 660' \
+    || fail "/run/omnid or its socket are not omnid:omnid-ctl 2750 / 0660"
+  g "cat /proc/$pid/limits" | grep -E 'core file|locked memory|realtime priority'
+  g "cat /proc/$pid/limits" | grep -qE '^Max core file size +0 +0' || fail "core dumps not off (LimitCORE=0)"
+}
+
+s_memlock_sched() {
+  local pid
+  pid="$(main_pid)"; [ -n "$pid" ] || fail "no main PID"
+  g "grep -E '^Vm(Lck|RSS|HWM|Size)' /proc/$pid/status"
+  g "ps -L -o tid,cls,rtprio,comm -p $pid"
+  local lck
+  lck="$(g "sed -n 's/^VmLck:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$pid/status")"
+  [ "${lck:-0}" -gt 0 ] || fail "VmLck is 0: mlockall did not take (README: memory locked for the audio thread)"
+  g "ps -L -o cls=,rtprio=,comm= -p $pid" | grep -E 'omni-audio$' | grep -qE '^ *FF +70 ' \
+    || fail "the omni-audio thread is not SCHED_FIFO priority 70: $(g "ps -L -o cls=,rtprio=,comm= -p $pid" | grep omni-audio)"
+  if g "journalctl -b -u omnid -p warning -o cat | grep -iE 'mlockall|SCHED_FIFO|priority'"; then
+    fail "omnid warned about memory locking or real-time scheduling"
+  fi
+}
+
+s_security_score() {
+  local out level
+  out="$(g 'systemd-analyze security omnid.service --no-pager')"
+  echo "$out" | tail -3
+  level="$(sed -n 's/.*Overall exposure level for omnid.service: \([0-9.]*\).*/\1/p' <<<"$out")"
+  [ -n "$level" ] || fail "no exposure level in systemd-analyze's output"
+  [ "$(echo "$level <= 2.0" | bc)" = 1 ] || fail "exposure $level > 2.0"
+  echo "exposure $level"
+}
+
+s_press_turn() {
+  turn_ok press
+}
+
+s_camera_device() {
+  g 'ls -l /dev/video0; cat /sys/class/video4linux/video0/name'
+  g 'stat -c "%G %a" /dev/video0' | grep -qx 'video 660' || fail "/dev/video0 is not group video 0660"
+  g 'runuser -u omnid -- sh -c "exec 3<>/dev/video0"' || fail "user omnid cannot open /dev/video0"
+}
+
+s_press_turn() {
+  turn_ok press
+}
+
+s_reload_voice() {
+  local skip pid cur
+  skip=$(wc -l < "$RUN/sim.jsonl")
+  pid="$(main_pid)"
+  cur="$(g 'vmh cursor')"
+  omni_conf Ethan | vm_ssh_in 'cat > /etc/omni.conf'
+  g 'timeout 60 systemctl reload omnid' || fail "systemctl reload failed or hung (unit $(prop ActiveState)/$(prop SubState))"
+  g "vmh wait '$cur' 30 'configuration reloaded'" || fail "omnid did not log 'configuration reloaded'"
+  wait_active
+  [ "$(main_pid)" = "$pid" ] || fail "the reload restarted omnid"
+  [ "$(prop ActiveState)" = active ] || fail "not active after the reload"
+  # session.update on the same connection: no new session.created since the reload.
+  [ "$(tail -n +"$((skip + 1))" "$RUN/sim.jsonl" | grep -c '"type":"session.created"' || true)" = 0 ] || fail "the reload reconnected"
+  turn_ok reload --voice Ethan
+}
+
+s_reload_broken() {
+  local pid cur
+  pid="$(main_pid)"
+  cur="$(g 'vmh cursor')"
+  g 'cp /etc/omni.conf /root/omni.conf.good && printf "[session]\nvoice = \"Ethan\"\nmode = \"sideways\"\n" > /etc/omni.conf'
+  g 'timeout 60 systemctl reload omnid' || fail "systemctl reload failed or hung (unit $(prop ActiveState)/$(prop SubState))"
+  g "vmh wait '$cur' 30 'reload failed, keeping the running configuration'" || fail "no 'reload failed, keeping the running configuration' line"
+  g "vmh since '$cur' | grep 'reload failed'"
+  [ "$(prop ActiveState)" = active ] || fail "not active after a broken reload"
+  [ "$(main_pid)" = "$pid" ] || fail "a broken reload restarted omnid"
+  g 'omnid ctl status' | tee /dev/stderr | grep -q 'ready' || fail "omnid is not ready after a broken reload"
+  g 'cp /root/omni.conf.good /etc/omni.conf'
+}
+
+s_start_broken() {
+  local nr
+  nr="$(prop NRestarts)"
+  g 'cp /etc/omni.conf /root/omni.conf.good && printf "[session]\nvoice = 42\n" > /etc/omni.conf'
+  if g 'systemctl restart omnid'; then fail "systemctl restart succeeded with a broken config"; fi
+  g 'systemctl show omnid -p ActiveState -p Result -p ExecMainStatus -p NRestarts' | tee "$RUN/start-broken.props"
+  grep -qx 'ExecMainStatus=78' "$RUN/start-broken.props" || fail "exit status is not 78: $(grep ExecMainStatus "$RUN/start-broken.props")"
+  grep -qx 'ActiveState=failed' "$RUN/start-broken.props" || fail "the unit is not failed"
+  # Not restarted: watch for three RestartSec= periods.
+  sleep 6
+  [ "$(prop NRestarts)" = "$nr" ] && [ "$(prop ActiveState)" = failed ] || fail "systemd restarted omnid after exit 78"
+  grep -E '/etc/omni.conf:[0-9]+: session.voice' <<<"$(g 'journalctl -b -u omnid -o cat -n 20')" || fail "no FILE:LINE: key message in the journal"
+  g 'cp /root/omni.conf.good /etc/omni.conf && systemctl reset-failed omnid && systemctl start omnid' || fail "omnid did not start again with the good config"
+  wait_active
+}
+
+s_kill_9() {
+  local pid nr cur
+  pid="$(main_pid)"; nr="$(prop NRestarts)"
+  cur="$(g 'vmh cursor')"
+  g "kill -9 $pid"
+  wait_active "$pid"
+  [ "$(prop NRestarts)" = "$((nr + 1))" ] || fail "NRestarts did not go up by one"
+  g "vmh wait '$cur' 60 'session ready'" || fail "no session after the restart"
+}
+
+s_watchdog() {
+  local pid nr cur
+  pid="$(main_pid)"; nr="$(prop NRestarts)"
+  cur="$(g 'vmh cursor')"
+  g "kill -STOP $pid"
+  g "vmh wait '$cur' 60 'Watchdog timeout'" || { g "kill -CONT $pid"; fail "systemd's watchdog did not fire within 60 s of SIGSTOP"; }
+  g "vmh since '$cur' | grep -i watchdog"
+  wait_active "$pid" 60
+  [ "$(prop NRestarts)" = "$((nr + 1))" ] || fail "NRestarts did not go up by one"
+  g "vmh wait '$cur' 60 'session ready'" || fail "no session after the watchdog restart"
+}
+
+s_sound_rebind() {
+  local cur
+  cur="$(g 'vmh cursor')"
+  g 'echo snd_aloop.0 > /sys/bus/platform/drivers/snd_aloop/unbind'
+  g "vmh wait '$cur' 30 'device lost'" || fail "omnid did not notice the sound card going away"
+  g 'echo snd_aloop.0 > /sys/bus/platform/drivers/snd_aloop/bind'
+  g 'cat /proc/asound/cards'
+  g "vmh wait '$cur' 60 'audio devices back|audio devices open'" || fail "omnid did not reopen the sound card"
+  turn_ok sound
+}
+
+s_gpio_rebind() {
+  local cur
+  cur="$(g 'vmh cursor')"
+  g 'echo gpio-sim.0 > /sys/bus/platform/drivers/gpio-sim/unbind'
+  g 'sleep 1; echo gpio-sim.0 > /sys/bus/platform/drivers/gpio-sim/bind'
+  g 'ls -l /dev/gpiochip*; gpioinfo | head -5'
+  g "vmh since '$cur'"
+  turn_ok gpio
+}
+
+s_journal_priorities() {
+  local warn
+  warn="$(g 'journalctl -b -u omnid _COMM=omnid -p warning -o cat')"
+  echo "$warn" | sort | uniq -c | sort -rn | head -20
+  if grep -E 'session ready|LED state|starting;|control socket at|configuration reloaded' <<<"$warn"; then
+    fail "info lines show up at warning priority"
+  fi
+  grep -q 'session ready' <<<"$(g 'journalctl -b -u omnid _COMM=omnid -p info -o cat')" || fail "no info lines in the journal at all"
+  if grep -a '"MESSAGE":"<[0-9]>' <<<"$(g 'journalctl -b -u omnid _COMM=omnid -o json')"; then
+    fail "a <N> prefix reached the journal as text"
+  fi
+  if grep -q 'reload failed' <<<"$(g 'journalctl -b -u omnid -o cat')"; then
+    grep -q 'reload failed' <<<"$(g 'journalctl -b -u omnid -p err -o cat')" || fail "the reload error is not at priority err"
+  fi
+}
+
+s_key_secrecy() {
+  local pid
+  pid="$(main_pid)"
+  g 'test -s /etc/omnid/api-key' || fail "no key file to look for"
+  # The key as a pattern file, so that no command line of ours holds it.
+  [ "$(g "journalctl -b -o export | grep -acF -f /etc/omnid/api-key || true")" = 0 ] || fail "the API key is in the journal"
+  g "for f in /proc/[0-9]*/cmdline /proc/[0-9]*/environ; do grep -lF -f /etc/omnid/api-key \$f 2>/dev/null; done; true" > "$RUN/key-procs"
+  [ ! -s "$RUN/key-procs" ] || fail "the API key is in $(xargs < "$RUN/key-procs")"
+  g 'id tester >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin -G omnid-ctl tester; id tester'
+  g 'runuser -u tester -- omnid ctl status' >/dev/null || fail "a member of omnid-ctl cannot use omnid ctl"
+  if g 'runuser -u nobody -- omnid ctl status' >/dev/null 2>&1; then fail "a user outside omnid-ctl can use omnid ctl"; fi
+  local f
+  for f in /etc/omnid/api-key /run/credentials/omnid.service/dashscope-api-key /etc/omni.conf "/proc/$pid/environ"; do
+    if g "runuser -u tester -- cat '$f'" >/dev/null 2>&1; then fail "a member of omnid-ctl can read $f"; fi
+  done
+  g "ls -l /run/credentials/omnid.service/" || true
+}
+
+# A newer version of the same package: the conffile survives (unchanged by the package, changed
+# by us) and the service is restarted.
+s_upgrade() {
+  local dir new pid
+  dir="$RUN/upgrade"
+  rm -rf "$dir"; mkdir -p "$dir"
+  dpkg-deb -R "$DEB" "$dir/pkg"
+  sed -i 's/^Version: \(.*\)$/Version: \1+vmtest1/' "$dir/pkg/DEBIAN/control"
+  new="$dir/omnid_upgrade.deb"
+  dpkg-deb --root-owner-group -b "$dir/pkg" "$new" >/dev/null
+  vm_put "$new" /root/omnid_upgrade.deb
+  g 'md5sum /etc/omni.conf' > "$dir/before"
+  pid="$(main_pid)"
+  g 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/omnid_upgrade.deb' > "$dir/apt.log" 2>&1 || { cat "$dir/apt.log"; fail "apt upgrade failed"; }
+  g "dpkg-query -W -f '\${Version}' omnid" | grep -q '+vmtest1$' || fail "not upgraded"
+  g 'md5sum /etc/omni.conf' | diff - "$dir/before" || fail "/etc/omni.conf changed on upgrade"
+  g 'stat -c "%U:%G %a" /etc/omni.conf' | grep -qx 'root:omnid 640' || fail "/etc/omni.conf lost 0640 root:omnid"
+  wait_active "$pid" 60
+  g 'omnid ctl status' >/dev/null || fail "omnid ctl does not answer after the upgrade"
+}
+
+s_purge() {
+  g 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q omnid' > "$RUN/purge.log" 2>&1 || { cat "$RUN/purge.log"; fail "apt purge failed"; }
+  g 'getent passwd omnid' && fail "user omnid still exists"
+  g 'getent group omnid' && fail "group omnid still exists"
+  g 'getent group omnid-ctl' && fail "group omnid-ctl still exists"
+  local p
+  for p in /etc/omni.conf /etc/omnid /run/omnid /lib/systemd/system/omnid.service /usr/bin/omnid; do
+    g "test ! -e $p" || fail "$p is still there"
+  done
+  g 'dpkg-statoverride --list | grep omni' && fail "dpkg-statoverride entries are left"
+  g 'systemctl show omnid -p LoadState --value' | grep -qx not-found || fail "the unit is still known to systemd"
+}
+
+run_scenarios() {
+  scenario boot-active s_boot_active
+  scenario identity s_identity
+  scenario memlock-sched s_memlock_sched
+  scenario security-score s_security_score
+  scenario camera-device s_camera_device
+  scenario press-turn s_press_turn
+  scenario reload-voice s_reload_voice
+  scenario reload-broken s_reload_broken
+  scenario start-broken s_start_broken
+  scenario kill-9 s_kill_9
+  scenario watchdog s_watchdog
+  scenario sound-rebind s_sound_rebind
+  scenario gpio-rebind s_gpio_rebind
+  scenario journal-priorities s_journal_priorities
+  scenario key-secrecy s_key_secrecy
+  scenario upgrade s_upgrade
+  scenario purge s_purge
+}
