@@ -52,7 +52,8 @@ final class OmnidHostileServerTests: XCTestCase {
         XCTAssertEqual(r.reportedTotal("malformed frame"), n)
         let growth = r.peakRSSKiB() - before
         print("hostile flood: \(n) frames, peak RSS +\(growth) KiB, \(statusCalls) status calls answered")
-        XCTAssertLessThan(growth, 20_000, "peak RSS grew by \(growth) KiB during the flood")
+        // Under AddressSanitizer freed memory sits in its quarantine: RSS says nothing there.
+        if !Sanitizers.address { XCTAssertLessThan(growth, 20_000, "peak RSS grew by \(growth) KiB during the flood") }
         XCTAssertLessThanOrEqual(r.lines("malformed frame").count, 2 + 30, "about one line per second at most")
         try r.assertNextTurnAnswered()
     }

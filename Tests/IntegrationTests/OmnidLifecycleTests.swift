@@ -94,7 +94,8 @@ final class OmnidLifecycleTests: XCTestCase {
         }
         print("flood: RSS after each flood \(rss) KiB; \(rig.lines(containing: "far faster than it plays").count) answers cut")
         XCTAssertEqual(rig.status()?.counters.answersCut, 5)
-        XCTAssertLessThan(rss[4] - rss[1], 3 * 1024, "no growth from flood to flood")
+        // Under AddressSanitizer freed memory sits in its quarantine: RSS says nothing there.
+        if !Sanitizers.address { XCTAssertLessThan(rss[4] - rss[1], 3 * 1024, "no growth from flood to flood") }
     }
 
     /// A rejected key waits the long retry; a reload with the right key connects at once, not
