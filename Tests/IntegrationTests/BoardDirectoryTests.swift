@@ -12,20 +12,10 @@ final class BoardDirectoryTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let conf = dir.appendingPathComponent("omni.conf")
         try config.write(to: conf, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Binaries.path("omnid"))
-        p.arguments = args + ["--config", conf.path]
         var env = ProcessInfo.processInfo.environment
         env["OMNID_BOARD_DIR"] = nil
         env["DASHSCOPE_API_KEY"] = "test-key-not-real"
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try Binaries.runToCompletion("omnid", args + ["--config", conf.path], environment: env)
     }
 
     func testVirtualBoardIsFoundWithoutOMNID_BOARD_DIR() throws {

@@ -17,19 +17,9 @@ final class OmnidHostileConfigTests: XCTestCase {
 
     /// Runs omnid to completion, reading its output to EOF (no timing involved).
     func omnid(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Binaries.path("omnid"))
-        p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = "test-key-not-real"
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try Binaries.runToCompletion("omnid", args, environment: env)
     }
 
     /// It used to block forever in open()/read(); now it is refused at once, for both commands.

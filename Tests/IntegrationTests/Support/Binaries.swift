@@ -156,3 +156,23 @@ final class SimProcess {
 
     var url: String { "ws://127.0.0.1:\(port)/api-ws/v1/realtime" }
 }
+
+extension Binaries {
+    /// Runs one of the project's executables to completion and returns its exit status and
+    /// everything it wrote (stdout and stderr together), read to EOF: nothing depends on timing.
+    static func runToCompletion(_ name: String, _ arguments: [String], environment: [String: String]) throws
+        -> (status: Int32, output: String)
+    {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try path(name))
+        p.arguments = arguments
+        p.environment = environment
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
