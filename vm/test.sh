@@ -32,6 +32,11 @@ gcc -O2 -static -Wall -Wextra -Werror -o "$RUN/ledsample" vm/guest/ledsample.c |
 T_BUILD=$(date +%s)
 mapfile -t DEPS < <(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^$' | sort -u)
 IMG="$(vm/image.sh "${DEPS[@]}")"
+# Images of other inputs not used for a week go (each is ~850 MiB).
+touch "$IMG/last-used"
+for d in "$VM_CACHE"/image-*; do
+  [ "$d" = "$IMG" ] || [ -n "$(find "$d" -maxdepth 1 -name last-used -mtime -7 2>/dev/null)" ] || rm -rf "$d"
+done
 T_IMAGE=$(date +%s)
 
 # ---------------------------------------------------------------- omni-sim on the host
@@ -70,11 +75,13 @@ vm_boot "$IMG" "$RUN" "$SIM_PORT"
 vm_wait_booted 1
 BOOT_S="$(echo "$VM_BOOTED_AT - $VM_BOOT_START" | bc)"
 vm_log "guest up in ${BOOT_S} s ($VM_ACCEL_NAME); installing $(basename "$DEB")"
-vm_put vm/guest/vmh /usr/local/bin/vmh
-vm_put "$RUN/ledsample" /usr/local/bin/ledsample
-vm_put "$RUN/question.wav" /root/question.wav
-vm_put "$DEB" "/root/$(basename "$DEB")"
-vm_ssh_in 'install -d -m 0755 /etc/omnid && umask 077 && cat > /etc/omnid/api-key && chmod 0600 /etc/omnid/api-key' < "$RUN/api-key"
+vm_wait_ssh
+{ vm_put vm/guest/vmh /usr/local/bin/vmh &&
+  vm_put "$RUN/ledsample" /usr/local/bin/ledsample &&
+  vm_put "$RUN/question.wav" /root/question.wav &&
+  vm_put "$DEB" "/root/$(basename "$DEB")" &&
+  vm_ssh_in 'install -d -m 0755 /etc/omnid && umask 077 && cat > /etc/omnid/api-key && chmod 0600 /etc/omnid/api-key' < "$RUN/api-key"; } \
+  || vm_die "copying files into the guest failed"
 vm_ssh "chmod +x /usr/local/bin/vmh /usr/local/bin/ledsample && cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./$(basename "$DEB")" \
   >"$RUN/apt-install.log" 2>&1 || { cat "$RUN/apt-install.log" >&2; vm_die "apt install ./$(basename "$DEB") failed in the guest"; }
 
@@ -95,11 +102,12 @@ level = "info"
 CONF
 }
 vm_log "installed"
-omni_conf Cherry | vm_ssh_in 'cat > /etc/omni.conf'
+omni_conf Cherry | vm_ssh_in 'cat > /etc/omni.conf' || vm_die "writing /etc/omni.conf in the guest failed"
 # Boot again so the unit starts the way it will on a device: from boot.
 vm_ssh 'systemctl reboot' >/dev/null 2>&1 || true
 ssh $(vm_ssh_opts | tr '\n' ' ') -O exit root@127.0.0.1 >/dev/null 2>&1 || true
 vm_wait_booted 2
+vm_wait_ssh
 T_READY=$(date +%s)
 vm_log "installed and rebooted; running the scenarios"
 
