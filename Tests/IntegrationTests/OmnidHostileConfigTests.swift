@@ -36,20 +36,11 @@ final class OmnidHostileConfigTests: XCTestCase {
     func testDirectoryAsKeyFileIsRefusedWithItsKey() throws {
         let conf = "\(dir)/omni.conf"
         try "[board]\nname = \"virtual\"\n[service]\napi_key_file = \"\(dir)\"\n".write(toFile: conf, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try Binaries.path("omnid"))
-        p.arguments = ["check-config", "--config", conf]
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = nil
         env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 78, out)
+        let (status, out) = try Binaries.runToCompletion("omnid", ["check-config", "--config", conf], environment: env)
+        XCTAssertEqual(status, 78, out)
         XCTAssertTrue(out.contains("\(conf):4: service.api_key_file: \(dir) cannot be read (is a directory, not a regular file)"), out)
     }
 
@@ -98,22 +89,12 @@ final class CheckConfigRunParityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let conf = "\(dir)/omni.conf"
         try config.replacingOccurrences(of: "DIR", with: dir).write(toFile: conf, atomically: true, encoding: .utf8)
+        var env = ProcessInfo.processInfo.environment
+        env["DASHSCOPE_API_KEY"] = nil
+        env["CREDENTIALS_DIRECTORY"] = nil
+        for (k, v) in extra { env[k] = v }
         return try ["check-config", "run"].map { command in
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: try Binaries.path("omnid"))
-            p.arguments = [command, "--config", conf]
-            var env = ProcessInfo.processInfo.environment
-            env["DASHSCOPE_API_KEY"] = nil
-            env["CREDENTIALS_DIRECTORY"] = nil
-            for (k, v) in extra { env[k] = v }
-            p.environment = env
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, out)
+            try Binaries.runToCompletion("omnid", [command, "--config", conf], environment: env)
         }
     }
 
