@@ -42,10 +42,9 @@ extension AudioEngine {
         captureSide.withLock { side in side.reference?.read(into: buffer) ?? 0 }
     }
 
-    /// Changes nothing the echo path can follow: counts every event after which the microphone
-    /// and reference streams no longer count the same time (an xrun either way, a full
-    /// reference ring, devices (re)opened). A consumer that sees it change drains both streams
-    /// and starts its echo path over.
+    /// Counts every event after which the microphone and reference streams no longer count the
+    /// same time (an xrun either way, a full reference ring, devices (re)opened). A consumer
+    /// that sees it change drains both streams and starts its echo path over.
     public var echoDiscontinuities: Int {
         shared.pointee.captureXruns.load(ordering: .relaxed) &+ shared.pointee.playbackXruns.load(ordering: .relaxed)
             &+ shared.pointee.referenceOverflowFrames.load(ordering: .relaxed) &+ shared.pointee.streamStarts.load(ordering: .acquiring)
@@ -75,5 +74,16 @@ extension AudioEngine {
             }
             armCaptureWake(side, ring)
         }
+    }
+}
+
+extension AudioEngine {
+    /// Frames the capture device has delivered since it opened, as of now: what the ring holds
+    /// plus what a coasting clock-paced loop will catch up (for logs and tests that place an
+    /// event, e.g. a press, in the microphone's stream).
+    public var captureClockFrames: Int {
+        let rate = captureSide.withLock { $0.resampler.inputRate }
+        let behind = max(0, monotonicNanos() - shared.pointee.captureNewestNanos.load(ordering: .relaxed))
+        return shared.pointee.capturedFrames.load(ordering: .relaxed) + Int(Double(behind) / 1e9 * Double(rate))
     }
 }
