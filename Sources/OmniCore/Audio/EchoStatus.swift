@@ -64,7 +64,7 @@ public struct EchoStatus: Sendable, Equatable {
         mutedMs = o["muted_ms"]?.intValue ?? 0
     }
 
-    var text: String {
+    public var text: String {
         func f(_ d: Double?) -> String { d.map { "\(($0 * 10).rounded() / 10)" } ?? "-" }
         var s = "echo:        \(path.rawValue)"
         if let reason { s += " (\(reason))" }
