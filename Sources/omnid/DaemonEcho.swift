@@ -9,7 +9,8 @@ import OmniLinux
 // chunks (docs/echo-cancellation.md): each pump drains the speaker's reference (the engine's
 // tap, at 16 kHz) and then the microphone, and the microphone goes through one of
 //  - the echo canceller (EchoPipeline around speexdsp), in 20 ms frames (a partial frame waits
-//    for the next pump); when echo cancellation is active (`[audio] echo_cancel`);
+//    for the next pump); when echo cancellation is active (`[audio] echo_cancel`); in the
+//    button modes followed by the gate below, for the listening earcon (see init);
 //  - the half-duplex gate (HalfDuplexGate): muted while the speaker plays plus a tail; when
 //    cancellation is off or its pipeline could not be made. In push-to-talk this is what keeps
 //    the listening earcon out of the question;
@@ -59,6 +60,13 @@ final class DaemonEcho {
             frameOut = [Int16](repeating: 0, count: made.frameSize)
             status0 = EchoStatus(path: .cancelling)
             logger.info("echo cancellation on (speexdsp, filter \(config.audio.echoFilterMs) ms)")
+            if config.session.mode != .vad {
+                // A button turn's microphone is processed only while the button is held, so the
+                // canceller never hears the answers and cannot have learnt the room by the time
+                // the listening earcon plays at the turn's start (measured: the earcon's echo
+                // still correlates 0.75 with the turn). The earcon is cut instead, as without it.
+                gate = HalfDuplexGate(tailSamples: tailMs * AudioEngine.captureOutputRate / 1000)
+            }
         } else if environment["OMNID_TEST_NO_HALF_DUPLEX"] == "1" {
             status0 = EchoStatus(path: .none, reason: (reason ?? "") + "; half duplex disabled by OMNID_TEST_NO_HALF_DUPLEX")
             logger.warning("echo cancellation off (\(reason ?? "-")) and half duplex disabled (OMNID_TEST_NO_HALF_DUPLEX=1): the microphone hears the speaker")
@@ -130,6 +138,7 @@ final class DaemonEcho {
             frameIn.withUnsafeBufferPointer { input in
                 frameOut.withUnsafeMutableBufferPointer { output in
                     pipeline.process(microphone: input.baseAddress!, output: output.baseAddress!)
+                    gate?.process(output)
                 }
             }
             measure()
