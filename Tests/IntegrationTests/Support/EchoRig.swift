@@ -112,7 +112,7 @@ struct HandsFreeResult: CustomStringConvertible {
     var cancelled: Int
     var echo: EchoStatus?
     var description: String {
-        "\(utterances) utterances: \(speechStarted) speech_started, \(completed) answers completed, \(cancelled) cancelled; echo \(echo?.text ?? "-")"
+        "\(utterances) utterances: \(speechStarted) speech_started, \(completed) answers completed, \(cancelled) cancelled; \(echo?.text ?? "echo: -")"
     }
 }
 
