@@ -21,8 +21,17 @@ import OmniLinux
 // same time: when the engine reports a discontinuity (xrun, reopen), both start over.
 
 final class DaemonEcho {
-    let status0: EchoStatus
-    private let pipeline: EchoPipeline?
+    /// Far-end sound after which a canceller that has not measured an echo path gives way to
+    /// half duplex (see `selfTest`).
+    static let selfTestSeconds = 10
+
+    private(set) var status0: EchoStatus
+    private var pipeline: EchoPipeline?
+    private let logger: Logger
+    private let tailSamples: Int
+    private let handsFree: Bool
+    /// Loud reference samples since the streams last started.
+    private var farEndSamples = 0
     private var gate: HalfDuplexGate?
     private var seenDiscontinuities: Int?
     private var restarts = 0
@@ -42,6 +51,9 @@ final class DaemonEcho {
     /// The path `config` asks for; logs once which one runs and why.
     init(config: OmniConfig, logger: Logger, environment: [String: String]) {
         let tailMs = HalfDuplexGate.tailMs(periodMs: config.audio.periodMs, bufferPeriods: config.audio.bufferPeriods)
+        self.logger = logger
+        tailSamples = tailMs * AudioEngine.captureOutputRate / 1000
+        handsFree = config.session.mode == .vad
         var reason: String?
         var made: EchoPipeline?
         if config.echoCancelActive {
@@ -90,6 +102,23 @@ final class DaemonEcho {
         referenceIndex = 0
         microphoneIndex = 0
         playingUntil = 0
+        farEndSamples = 0
+    }
+
+    /// The canceller's self-test, in hands-free mode: after `selfTestSeconds` of far-end sound
+    /// without a single echo path measurement, the reference and the microphone do not match
+    /// (another device is playing, the microphone is muted or far away, the reference is not
+    /// what reaches the air) and the canceller cannot be trusted to keep the answer's echo from
+    /// the service: half duplex from then on, logged once.
+    private func selfTest() {
+        guard handsFree, let p = pipeline, farEndSamples > Self.selfTestSeconds * AudioEngine.captureOutputRate,
+              p.status.measurements == 0 else { return }
+        pipeline = nil
+        partial.removeAll(keepingCapacity: true)
+        gate = HalfDuplexGate(tailSamples: tailSamples)
+        let why = "no echo path measured in \(Self.selfTestSeconds) s of speaker sound"
+        status0 = EchoStatus(path: .halfDuplex, reason: why)
+        logger.warning("echo cancellation self-test failed (\(why)): half duplex, the microphone is muted while the speaker plays")
     }
 
     /// Drains the reference, then the microphone; hands the processed microphone to `sink`.
@@ -113,6 +142,7 @@ final class DaemonEcho {
             restarts += 1
             restart()
         }
+        selfTest()
     }
 
     private func pushReference(_ samples: UnsafeBufferPointer<Int16>) {
@@ -120,6 +150,7 @@ final class DaemonEcho {
         gate?.pushReference(samples)
         for i in 0..<samples.count where abs(Int(samples[i])) >= Int(HalfDuplexGate.playingThreshold) {
             playingUntil = referenceIndex + i + AudioEngine.captureOutputRate / 5
+            farEndSamples += 1
         }
         referenceIndex += samples.count
     }

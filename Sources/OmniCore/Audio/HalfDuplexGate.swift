@@ -14,7 +14,8 @@
 //
 // Muted samples are zeros, not dropped: the service's VAD counts time in samples, so it still
 // sees the silence that ends an utterance, its audio_start_ms stay in step with the clock, and
-// digital silence never counts as speech. Per sample, no allocation.
+// digital silence never counts as speech. On the controller, per sample; the list of waiting
+// stretches keeps its capacity.
 
 public struct HalfDuplexGate: Sendable {
     /// A reference sample at least this loud counts as the speaker playing (−60 dBFS).
@@ -24,12 +25,15 @@ public struct HalfDuplexGate: Sendable {
     public let tailSamples: Int
     private var referenceIndex = 0
     private var microphoneIndex = 0
-    /// Microphone samples before this index are muted.
-    private var muteUntil = 0
+    /// Stretches [start, end) of microphone indices to mute, in order, not overlapping; the
+    /// reference runs ahead of the microphone, so several may wait.
+    private var stretches: [(start: Int, end: Int)] = []
+    private var head = 0
     public private(set) var mutedSamples = 0
 
     public init(tailSamples: Int) {
         self.tailSamples = max(0, tailSamples)
+        stretches.reserveCapacity(64)
     }
 
     /// The tail for devices of `periodMs` × `bufferPeriods`: both buffers (speaker and
@@ -42,29 +46,43 @@ public struct HalfDuplexGate: Sendable {
     /// What the speaker was just given (in order, the microphone's rate).
     public mutating func pushReference(_ samples: UnsafeBufferPointer<Int16>) {
         for i in 0..<samples.count where samples[i] >= Self.playingThreshold || samples[i] <= -Self.playingThreshold {
-            muteUntil = max(muteUntil, referenceIndex + i + 1 + tailSamples)
+            let at = referenceIndex + i
+            if head < stretches.count, stretches[stretches.count - 1].end >= at {
+                stretches[stretches.count - 1].end = at + 1 + tailSamples
+            } else {
+                stretches.append((at, at + 1 + tailSamples))
+            }
         }
         referenceIndex += samples.count
     }
 
     /// Mutes, in place, the microphone samples that fall in a playing stretch.
     public mutating func process(_ microphone: UnsafeMutableBufferPointer<Int16>) {
-        let n = microphone.count
-        let muted = max(0, min(n, muteUntil - microphoneIndex))
-        if muted > 0 {
-            for i in 0..<muted { microphone[i] = 0 }
-            mutedSamples += muted
+        for i in 0..<microphone.count {
+            let m = microphoneIndex + i
+            while head < stretches.count, stretches[head].end <= m { head += 1 }
+            if head < stretches.count, stretches[head].start <= m {
+                microphone[i] = 0
+                mutedSamples += 1
+            }
         }
-        microphoneIndex += n
+        microphoneIndex += microphone.count
+        if head == stretches.count {
+            stretches.removeAll(keepingCapacity: true)
+            head = 0
+        }
     }
 
     /// Whether the next microphone sample is muted (the speaker plays, or did within the tail).
-    public var muting: Bool { microphoneIndex < muteUntil }
+    public var muting: Bool {
+        stretches[head...].contains { $0.start <= microphoneIndex && microphoneIndex < $0.end }
+    }
 
     /// Both streams start over (index 0 of each now).
     public mutating func reset() {
         referenceIndex = 0
         microphoneIndex = 0
-        muteUntil = 0
+        stretches.removeAll(keepingCapacity: true)
+        head = 0
     }
 }
