@@ -77,13 +77,13 @@ final class DaemonEcho {
                 // canceller never hears the answers and cannot have learnt the room by the time
                 // the listening earcon plays at the turn's start (measured: the earcon's echo
                 // still correlates 0.75 with the turn). The earcon is cut instead, as without it.
-                gate = HalfDuplexGate(tailSamples: tailMs * AudioEngine.captureOutputRate / 1000)
+                gate = HalfDuplexGate(tailSamples: tailSamples)
             }
         } else if environment["OMNID_TEST_NO_HALF_DUPLEX"] == "1" {
             status0 = EchoStatus(path: .none, reason: (reason ?? "") + "; half duplex disabled by OMNID_TEST_NO_HALF_DUPLEX")
             logger.warning("echo cancellation off (\(reason ?? "-")) and half duplex disabled (OMNID_TEST_NO_HALF_DUPLEX=1): the microphone hears the speaker")
         } else {
-            gate = HalfDuplexGate(tailSamples: tailMs * AudioEngine.captureOutputRate / 1000)
+            gate = HalfDuplexGate(tailSamples: tailSamples)
             status0 = EchoStatus(path: .halfDuplex, reason: reason)
             let why = reason.map { " (\($0))" } ?? ""
             if config.session.mode == .vad {

@@ -51,9 +51,9 @@ extension AudioLoop {
                           into: s.captureMono)
         addRoomEcho(frames: got)
         if dropped { return got }
-        noteCaptureTime()
         let pushed = s.captureRing.write(s.captureMono, count: got)
         if pushed < got { sh.pointee.captureOverflowFrames.wrappingAdd(got - pushed, ordering: .relaxed) }
+        noteCaptureTime()
         return got
     }
 }
