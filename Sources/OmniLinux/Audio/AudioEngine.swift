@@ -8,7 +8,8 @@ import OmniSystem
 import Synchronization
 
 // The audio engine: capture and playback devices (ALSA, or the `file:` backend), one audio
-// thread moving audio between them and two SPSC rings, and a monitor thread that reports
+// thread moving audio between them and two SPSC rings (three with the echo reference,
+// AudioEngine+Reference.swift), and a monitor thread that reports
 // events, keeps the playback ring topped up and reopens lost devices.
 //
 //   controller ──enqueuePlayback(24 kHz)──▶ speexdsp → device rate ──▶ [playback ring] ──▶ audio thread ──▶ speaker
