@@ -17,8 +17,9 @@ final class HandsFreeBenchmarkTests: XCTestCase {
         var rows: [String] = []
         for (name, cancel, halfDuplex) in [("cancellation on", "on", true), ("half duplex", "off", true), ("neither", "off", false)] {
             let r = try EchoRig.handsFree("bench-\(cancel)-\(halfDuplex)", utterances: n, echoCancel: cancel, halfDuplex: halfDuplex)
-            rows.append(String(format: "%-16@ %4d questions  %4d speech_started  %4d beyond the questions  %4d answers completed",
-                               name as NSString, n, r.speechStarted, r.speechStarted - n, r.completed))
+            let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
+            rows.append(label + String(format: "%4d questions  %4d speech_started  %4d beyond the questions  %4d answers completed",
+                                       n, r.speechStarted, r.speechStarted - n, r.completed))
             if let e = r.echo { rows.append("                 \(e.text)") }
         }
         print("hands-free through the room (\(EchoRig.room)), \(n) answers each:")
