@@ -93,7 +93,7 @@ let package = Package(
             exclude: ["README.md", "run.sh"], swiftSettings: swift6),
         .executableTarget(
             name: "omni-bench-aec", dependencies: ["OmniLinux", "OmniCore"], path: "bench/aec",
-            exclude: ["README.md", "run.sh", "webrtc"], swiftSettings: swift6),
+            exclude: ["README.md", "run.sh", "handsfree.sh", "webrtc"], swiftSettings: swift6),
 
         .executableTarget(
             name: "omni-bench-camera", dependencies: ["OmniLinux", "OmniCore", "OmniJPEG", .product(name: "Logging", package: "swift-log")],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command. Installs what is missing, builds, starts the local simulator
 # (omni-sim --answer echo) and omnid on the virtual board, speaks a question into it through a
-# push-to-talk turn (omnid ctl press/release), and leaves the spoken answer as a WAV file.
+# push-to-talk turn (omnid ctl press/release), and leaves the spoken answer as a WAV file; then
+# one hands-free (vad) turn through a simulated room with echo cancellation.
 #   scripts/demo.sh             the virtual board (no hardware needed)
 #   scripts/demo.sh --desktop   real microphone and speaker, space bar = the button
 set -euo pipefail
@@ -94,6 +95,34 @@ if ! awk "BEGIN{exit !($peak > 0.05)}"; then
   echo "demo FAILED: the answer file is silent (peak $peak)" >&2
   exit 1
 fi
+
+# One hands-free turn through a simulated room: vad mode streams the microphone all the time,
+# the answer comes back into it through the room, and the echo canceller keeps the service's
+# VAD from taking that echo for the user talking over the answer (docs/echo-cancellation.md).
+echo
+echo "== hands-free (vad) turn through a simulated room, echo cancellation on"
+sed -e 's/^mode = "push-to-talk"/mode = "vad"/' \
+    -e "s|^playback = .*|playback = \"file:$work/handsfree.wav\"|" \
+    -e 's/^\[audio\]/[audio]\nroom = "delay_ms=60,gain_db=-6,rt60_ms=250,noise_db=-70,seed=3"\necho_cancel = "auto"/' \
+    "$work/omni.conf" > "$work/handsfree.conf"
+before=$(grep -c '"input_audio_buffer.speech_started"' "$work/sim.jsonl" || true)
+DASHSCOPE_API_KEY="$demo_key" OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/handsfree.conf" 2>"$work/handsfree.log" &
+omnid=$!
+for _ in $(seq 600); do
+  st=$(ctl status --json 2>/dev/null || true)
+  case "$st" in *'"answered":1'*'"state":"ready"'*|*'"state":"ready"'*'"answered":1'*) break;; esac
+  sleep 0.1
+done
+# The answer's echo has a few hundred ms to come back after the speaker drained.
+sleep 1
+ctl status | grep -E "^(state|turns|echo):"
+kill -TERM $omnid; wait $omnid || true
+omnid=
+after=$(grep -c '"input_audio_buffer.speech_started"' "$work/sim.jsonl" || true)
+echo "service VAD: $((after - before)) speech_started for one question (more would be the answer's echo interrupting it)"
+sed -e 's/^<[0-9]>//' "$work/handsfree.log" | grep -E "echo cancellation|LED state|user:|assistant:" || true
+[ $((after - before)) = 1 ] || { echo "demo FAILED: the hands-free answer interrupted itself" >&2; exit 1; }
+
 echo
 echo "The answer omnid played is in: $work/answer.wav ($(soxi -D "$work/answer.wav") s; the question was $speech s)"
 echo "Listen with: aplay $work/answer.wav"

@@ -13,7 +13,14 @@ extension Daemon {
         case .startStreaming(let record):
             answerStarted = false
             firstSampleWatch = nil
-            audio.discardCaptured()
+            // A button turn starts with the last lookback_ms before the press (the ring keeps
+            // the newest audio while idle); hands-free streaming starts from now.
+            let lookback = config.session.mode == .vad ? 0 : config.audio.lookbackMs
+            audio.discardCaptured(keepingNewestMs: lookback)
+            echo.restart()
+            if lookback > 0 {
+                logger.debug("look-back \(lookback) ms; the press is at microphone frame \(audio.captureClockFrames)")
+            }
             capture.reset()
             capture.streaming = true
             if record { recording.start() }

@@ -23,7 +23,8 @@ extension Daemon {
     /// chunk (the turn's capture ends here).
     func pumpCapture(final: Bool) {
         guard capture.streaming else { return }
-        capture.fill { audio.readCaptured(into: $0) }
+        // Through the echo canceller or the half-duplex gate (DaemonEcho.swift).
+        echo.pump(audio) { capture.append($0) }
         while let chunk = capture.takeChunk(final: final) { send(chunk) }
         if !final { armCapture() }
     }
@@ -56,7 +57,6 @@ struct CapturePump {
         if recent.count >= 10 { recent.removeFirst() }
         recent.append(chunk)
     }
-    private var buffer = [Int16](repeating: 0, count: 4096)
     private var pending: [Int16] = []
 
     mutating func reset() {
@@ -68,13 +68,8 @@ struct CapturePump {
     /// Samples still missing for the next full chunk.
     var samplesToNextChunk: Int { max(1, Self.chunkSamples - pending.count % Self.chunkSamples) }
 
-    mutating func fill(_ read: (UnsafeMutableBufferPointer<Int16>) -> Int) {
-        while true {
-            let n = buffer.withUnsafeMutableBufferPointer { read($0) }
-            if n <= 0 { break }
-            pending.append(contentsOf: buffer[0..<n])
-            if n < buffer.count { break }
-        }
+    mutating func append(_ samples: UnsafeBufferPointer<Int16>) {
+        pending.append(contentsOf: samples)
     }
 
     /// The next full chunk; with `final`, also the remainder.

@@ -44,6 +44,8 @@ final class Daemon: @unchecked Sendable {
     /// Generation of the last LED flash (a later flash or state wins).
     var ledFlash = 0
     var capture = CapturePump()
+    /// The microphone's echo handling (DaemonEcho.swift); rebuilt with the audio engine.
+    var echo: DaemonEcho
     var recording = ApplianceTurnRecording()
     /// The engine's watch for the first answer frame handed to the device after an answer's
     /// first delta ("first sample to ALSA": status latency first delta → first sample); it
@@ -82,6 +84,7 @@ final class Daemon: @unchecked Sendable {
         control = parts.control
         camera = parts.camera
         audio = parts.audio
+        echo = DaemonEcho(config: config, logger: logger, environment: Files.environment())
         machine = ApplianceMachine(settings: ApplianceSettings(config: config, board: parts.board))
         inbox.attach(self)
     }
@@ -182,6 +185,7 @@ extension Daemon: DaemonInputReceiver {
         s.session = ApplianceStatus.Session(age: age, renewals: counters.renewals, routineCloses: counters.routineCloses,
                                             outages: counters.outages)
         s.counters.invalidAudio = invalidAudioDeltas
+        s.echo = echo.status
         return s
     }
 }

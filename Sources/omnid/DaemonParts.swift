@@ -74,7 +74,10 @@ struct DaemonParts {
     /// An audio engine for `audioConfig` that reports to `inbox` (at startup, and again when a
     /// reload changes the audio settings).
     static func audioEngine(_ audioConfig: OmniConfig.Audio, reportingTo inbox: DaemonInbox) -> AudioEngine {
-        AudioEngine(config: audioConfig, options: audioTestOptions(), logger: Logger(label: "omnid.audio")) { [inbox] event in
+        var options = audioTestOptions()
+        // The speaker's audio for the echo canceller or the half-duplex gate (DaemonEcho.swift).
+        options.echoReference = true
+        return AudioEngine(config: audioConfig, options: options, logger: Logger(label: "omnid.audio")) { [inbox] event in
             inbox.post(.audio(event))
         }
     }

@@ -77,19 +77,33 @@ final class EchoConfigTests: XCTestCase {
     }
 
     func testEchoCancellationKeys() throws {
-        let defaults = try load("").config.audio
-        XCTAssertFalse(defaults.echoCancel)
-        XCTAssertEqual(defaults.echoFilterMs, 250)
-        XCTAssertFalse(defaults.noiseSuppression)
-        let c = try load("[audio]\necho_cancel = true\necho_filter_ms = 300\nnoise_suppression = true\n").config
-        XCTAssertTrue(c.audio.echoCancel)
+        let defaults = try load("").config
+        XCTAssertEqual(defaults.audio.echoCancel, .auto)
+        XCTAssertFalse(defaults.echoCancelActive, "auto is off in push-to-talk")
+        XCTAssertTrue(try load("[session]\nmode = \"vad\"\n").config.echoCancelActive, "auto is on in vad mode")
+        XCTAssertFalse(try load("[session]\nmode = \"vad\"\n[audio]\necho_cancel = \"off\"\n").config.echoCancelActive)
+        XCTAssertEqual(defaults.audio.echoFilterMs, 250)
+        XCTAssertFalse(defaults.audio.noiseSuppression)
+        XCTAssertEqual(defaults.audio.lookbackMs, 300)
+        let c = try load("[audio]\necho_cancel = \"on\"\necho_filter_ms = 300\nnoise_suppression = true\nlookback_ms = 0\n").config
+        XCTAssertEqual(c.audio.echoCancel, .on)
+        XCTAssertTrue(c.echoCancelActive)
         XCTAssertEqual(c.audio.echoFilterMs, 300)
         XCTAssertTrue(c.audio.noiseSuppression)
-        XCTAssertTrue(c.effectiveTOML.contains("echo_cancel = true\necho_filter_ms = 300\nnoise_suppression = true\n"))
+        XCTAssertEqual(c.audio.lookbackMs, 0)
+        XCTAssertTrue(c.effectiveTOML.contains("echo_cancel = \"on\"\necho_filter_ms = 300\nnoise_suppression = true\n"), c.effectiveTOML)
+        XCTAssertTrue(c.effectiveTOML.contains("lookback_ms = 0\n"))
+        // Configs from before "auto": true and false still mean on and off.
+        XCTAssertEqual(try load("[audio]\necho_cancel = true\n").config.audio.echoCancel, .on)
+        XCTAssertEqual(try load("[audio]\necho_cancel = false\n").config.audio.echoCancel, .off)
         XCTAssertEqual(error("[audio]\necho_filter_ms = 2000\n"),
                        "/etc/omni.conf:2: audio.echo_filter_ms: 2000 is out of range; allowed 100 to 500")
-        XCTAssertEqual(error("[audio]\necho_cancel = \"yes\"\n"),
-                       "/etc/omni.conf:2: audio.echo_cancel: must be true or false, got \"yes\"")
+        XCTAssertTrue(error("[audio]\necho_cancel = \"yes\"\n")
+                        .hasPrefix("/etc/omni.conf:2: audio.echo_cancel: \"yes\" is not allowed; allowed: \"auto\", \"on\", \"off\""))
+        XCTAssertEqual(error("[audio]\necho_cancel = 1\n"),
+                       "/etc/omni.conf:2: audio.echo_cancel: must be \"auto\", \"on\" or \"off\", got 1")
+        XCTAssertEqual(error("[audio]\nlookback_ms = 2500\n"),
+                       "/etc/omni.conf:2: audio.lookback_ms: 2500 is out of range; allowed 0 to 2000")
         XCTAssertTrue(error("[audio]\necho_cancell = true\n").contains("unknown key; did you mean echo_cancel?"))
     }
 }

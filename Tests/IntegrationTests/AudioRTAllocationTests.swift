@@ -126,6 +126,12 @@ final class AudioRTAllocationTests: XCTestCase {
     }
 
     func testAudioLoopAllocatesNothingOverThousandsOfPeriods() throws {
+        try Self.runProbe("IntegrationTests.AudioRTAllocationProbe/testProbe")
+    }
+
+    /// Runs the probe test `name` of this binary in a child under the interposer; fails unless
+    /// it passed and reported.
+    static func runProbe(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
         try Sanitizers.skipUnderAddressSanitizer("the probe's LD_PRELOAD malloc cannot sit in front of ASan's")
         // Building this package needs a C compiler (its C shims), so a missing one is a broken
         // setup, not an optional extra.
@@ -138,12 +144,12 @@ final class AudioRTAllocationTests: XCTestCase {
         build.arguments = ["-shared", "-fPIC", "-O2", "-o", "\(dir)/interpose.so", "\(dir)/interpose.c", "-ldl"]
         try build.run()
         build.waitUntilExit()
-        XCTAssertEqual(build.terminationStatus, 0, "compiling the interposer")
+        XCTAssertEqual(build.terminationStatus, 0, "compiling the interposer", file: file, line: line)
 
         let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let child = Process()
         child.executableURL = URL(fileURLWithPath: me)
-        child.arguments = ["IntegrationTests.AudioRTAllocationProbe/testProbe"]
+        child.arguments = [name]
         var env = ProcessInfo.processInfo.environment
         env["LD_PRELOAD"] = "\(dir)/interpose.so"
         env["OMNI_AUDIO_ALLOC_PROBE"] = dir
@@ -157,8 +163,8 @@ final class AudioRTAllocationTests: XCTestCase {
         let text = String(decoding: data, as: UTF8.self)
         let report = text.split(separator: "\n").first { $0.hasPrefix("ALLOCATION PROBE:") }
         print(report ?? "no probe report")
-        XCTAssertEqual(child.terminationStatus, 0, "probe failed:\n\(text.suffix(3_000))")
-        XCTAssertNotNil(report, text.suffix(3_000).description)
+        XCTAssertEqual(child.terminationStatus, 0, "probe failed:\n\(text.suffix(3_000))", file: file, line: line)
+        XCTAssertNotNil(report, text.suffix(3_000).description, file: file, line: line)
     }
 }
 

@@ -141,15 +141,16 @@ final class CameraEndToEndTests: XCTestCase {
     }
 
     /// Holds the button until omni-sim has logged `images` images in total and at least 300 ms
-    /// of the turn's audio (the turn must not be too short to send), then releases and waits
-    /// for the answer.
+    /// of the turn's audio after the press (the turn must not be too short to send; the 300 ms
+    /// of look-back before the press arrive at once, `[audio] lookback_ms`), then releases and
+    /// waits for the answer.
     func turn(_ rig: Rig, untilImages images: Int, answers: Int) throws {
         let before = simLog(rig.simLogPath).filter { $0.type == "input_audio_buffer.append" }.count
         try rig.ctl("press")
         XCTAssertTrue(eventually {
             let log = self.simLog(rig.simLogPath)
             return log.filter { $0.type == "_sim.image" }.count >= images
-                && log.filter { $0.type == "input_audio_buffer.append" }.count >= before + 3
+                && log.filter { $0.type == "input_audio_buffer.append" }.count >= before + 3 + 3
         }, rig.omnid.stderr)
         try rig.ctl("release")
         XCTAssertTrue(rig.omnid.waitFor { _ in rig.assistantLines.count >= answers }, rig.omnid.stderr)

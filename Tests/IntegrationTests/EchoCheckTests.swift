@@ -21,7 +21,7 @@ final class EchoCheckTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(r.echoReturnLossDB), -4.2, accuracy: 1.5, "−6 dB direct path plus the tail (DRR 3 dB)")
         XCTAssertGreaterThan(try XCTUnwrap(r.erleDB), 25)
         XCTAssertEqual(r.verdict, .good)
-        XCTAssertEqual(Array(r.configLines.prefix(3)), ["[audio]", "echo_cancel = true", "echo_filter_ms = 250"])
+        XCTAssertEqual(Array(r.configLines.prefix(3)), ["[audio]", "echo_cancel = \"on\"", "echo_filter_ms = 250"])
     }
 
     func testMeasuredImpulseResponseFile() throws {
@@ -88,7 +88,7 @@ final class EchoCheckTests: XCTestCase {
         XCTAssertEqual(good.status, 0, good.output)
         XCTAssertTrue(good.output.contains("echo delay: 40 ms"), good.output)
         XCTAssertTrue(good.output.contains("verdict: good"), good.output)
-        XCTAssertTrue(good.output.contains("  echo_cancel = true"), good.output)
+        XCTAssertTrue(good.output.contains("  echo_cancel = \"on\""), good.output)
 
         let deaf = try omnid(room: "gain_db=-60,rt60_ms=0,noise_db=-40")
         XCTAssertEqual(deaf.status, 1, deaf.output)

@@ -54,6 +54,8 @@ public struct ApplianceStatus: Sendable, Equatable {
     public var counters: Counters
     public var session = Session()
     public var lastTurn: ApplianceTurnLatencies?
+    /// The microphone's echo handling (EchoStatus.swift); nil when the daemon did not say.
+    public var echo: EchoStatus?
 
     public init(state: ApplianceState, mode: InteractionMode, muted: Bool = false, connection: String,
                 counters: Counters = Counters(), lastTurn: ApplianceTurnLatencies? = nil) {
@@ -98,6 +100,7 @@ public struct ApplianceStatus: Sendable, Equatable {
         o.append("connection", .string(connection))
         o.append("counters", .object(c))
         o.append("session", .object(sess))
+        if let e = echo { o.append("echo", e.json) }
         if let l = lastTurn {
             var t = JSONObject()
             t.append("release_to_commit_ms", Self.msValue(l.releaseToCommit))
@@ -157,6 +160,7 @@ public struct ApplianceStatus: Sendable, Equatable {
         self.init(state: state, mode: mode, muted: o["muted"]?.boolValue ?? false,
                   connection: o["connection"]?.stringValue ?? "unknown", counters: counters, lastTurn: last)
         session = sess
+        echo = EchoStatus(json: o["echo"])
     }
 
     /// For people: a few aligned lines.
@@ -183,6 +187,7 @@ public struct ApplianceStatus: Sendable, Equatable {
         } else {
             lines.append("last turn:   -")
         }
+        if let e = echo { lines.append(e.text) }
         return lines.joined(separator: "\n")
     }
 

@@ -6,7 +6,18 @@ extension ConfigLoader {
     public static let fileDevicePrefix = "file:"
 
     static func applyEcho(_ a: SectionReader, to audio: inout OmniConfig.Audio) throws(ConfigError) {
-        if let v = try a.bool("echo_cancel") { audio.echoCancel = v }
+        // true/false: what configs written before "auto" say (on/off).
+        if let e = a.entry("echo_cancel") {
+            if case .bool(let b) = e.value {
+                audio.echoCancel = b ? .on : .off
+            } else if case .string = e.value, let v = try a.choice("echo_cancel", EchoCancelSetting.self) {
+                audio.echoCancel = v
+            } else {
+                throw a.error("echo_cancel", "must be \"auto\", \"on\" or \"off\", got \(e.value)")
+            }
+        }
+        // 2 s: more than anyone starts speaking ahead of the press; the capture ring holds it.
+        if let v = try a.int("lookback_ms", 0...2000) { audio.lookbackMs = v }
         // 100 ms models little more than a dry box; speexdsp's cost grows with the length.
         if let v = try a.int("echo_filter_ms", 100...500) { audio.echoFilterMs = v }
         if let v = try a.bool("noise_suppression") { audio.noiseSuppression = v }

@@ -48,10 +48,11 @@ extension OmniConfig {
         lines.append("rt_priority = \(audio.rtPriority)")
         if let r = audio.captureRate { lines.append("capture_rate = \(r)") }
         if let r = audio.playbackRate { lines.append("playback_rate = \(r)") }
-        lines.append("echo_cancel = \(audio.echoCancel)")
+        lines.append("echo_cancel = \(q(audio.echoCancel.rawValue))")
         lines.append("echo_filter_ms = \(audio.echoFilterMs)")
         lines.append("noise_suppression = \(audio.noiseSuppression)")
         if let r = audio.room { lines.append("room = \(q(r.description))") }
+        lines.append("lookback_ms = \(audio.lookbackMs)")
         lines.append("")
         lines.append("[board]")
         if let n = board.name { lines.append("name = \(q(n))") }

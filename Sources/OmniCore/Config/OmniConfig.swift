@@ -7,6 +7,11 @@ public enum InteractionMode: String, Sendable, Equatable, CaseIterable {
     case vad
 }
 
+/// `[audio] echo_cancel`.
+public enum EchoCancelSetting: String, Sendable, Equatable, CaseIterable {
+    case auto, on, off
+}
+
 public enum ServiceRegion: String, Sendable, Equatable, CaseIterable {
     case intl, cn
 
@@ -84,8 +89,11 @@ public struct OmniConfig: Sendable, Equatable {
         public var playbackRate: Int?
         /// A simulated room between the `file:` speaker and microphone (tests, demos, benchmarks).
         public var room: RoomSpec?
-        /// Remove the speaker's echo from the microphone (speexdsp, EchoPipeline).
-        public var echoCancel = false
+        /// Remove the speaker's echo from the microphone (speexdsp, EchoPipeline): `auto` is on
+        /// in hands-free (`vad`) mode, where the microphone is open while answers play.
+        public var echoCancel: EchoCancelSetting = .auto
+        /// Microphone audio from before the press a push-to-talk turn starts with, ms.
+        public var lookbackMs = 300
         /// The echo canceller's filter: the reverberation tail it models, ms.
         public var echoFilterMs = 250
         /// Also suppress stationary noise (fans, hum) with the same library.
@@ -133,3 +141,15 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugS
     public var debugDescription: String { "<redacted>" }
 }
 
+
+extension OmniConfig {
+    /// Whether echo cancellation runs: `on`, or `auto` in hands-free mode (the microphone is
+    /// streamed while the answer plays; push-to-talk only listens while the button is held).
+    public var echoCancelActive: Bool {
+        switch audio.echoCancel {
+        case .on: true
+        case .off: false
+        case .auto: session.mode == .vad
+        }
+    }
+}

@@ -29,33 +29,43 @@ struct CaptureSide: @unchecked Sendable {
     var scratch = [Int16](repeating: 0, count: 4096)
     var carry = 0
     var interest: CaptureInterest = .polled
+    /// The echo reference ring's consumer (AudioEngine+Reference.swift); nil without a tap.
+    /// Under the same mutex, so a trim or a discard treats both streams at once.
+    var reference: ReferenceReader?
 
     init(resampler: any Resampler) { self.resampler = resampler }
 
     mutating func read(from ring: SPSCRingView, into out: UnsafeMutableBufferPointer<Int16>) -> Int {
-        var written = 0
-        while written < out.count {
-            let space = scratch.count - carry
-            let offset = carry
-            let n = scratch.withUnsafeMutableBufferPointer { ring.read(into: $0.baseAddress! + offset, count: space) }
-            let total = carry + n
-            if total == 0 { break }
-            let r = scratch.withUnsafeBufferPointer { input in
-                resampler.process(UnsafeBufferPointer(rebasing: input[0..<total]),
-                                  into: UnsafeMutableBufferPointer(rebasing: out[written...]))
-            }
-            written += r.produced
-            let left = total - r.consumed
-            if left > 0 && r.consumed > 0 {
-                scratch.withUnsafeMutableBufferPointer { b in
-                    _ = memmove(b.baseAddress!, b.baseAddress! + r.consumed, left * 2)
-                }
-            }
-            carry = left
-            if n == 0 && (r.consumed == 0 || r.produced == 0) { break }
-        }
-        return written
+        readResampled(from: ring, resampler: resampler, scratch: &scratch, carry: &carry, into: out)
     }
+}
+
+/// Drains `ring` through `resampler` into `out`; `scratch` holds device-rate samples taken from
+/// the ring, `carry` how many of them the resampler has not consumed yet. Returns samples written.
+func readResampled(from ring: SPSCRingView, resampler: any Resampler, scratch: inout [Int16], carry: inout Int,
+                   into out: UnsafeMutableBufferPointer<Int16>) -> Int {
+    var written = 0
+    while written < out.count {
+        let space = scratch.count - carry
+        let offset = carry
+        let n = scratch.withUnsafeMutableBufferPointer { ring.read(into: $0.baseAddress! + offset, count: space) }
+        let total = carry + n
+        if total == 0 { break }
+        let r = scratch.withUnsafeBufferPointer { input in
+            resampler.process(UnsafeBufferPointer(rebasing: input[0..<total]),
+                              into: UnsafeMutableBufferPointer(rebasing: out[written...]))
+        }
+        written += r.produced
+        let left = total - r.consumed
+        if left > 0 && r.consumed > 0 {
+            scratch.withUnsafeMutableBufferPointer { b in
+                _ = memmove(b.baseAddress!, b.baseAddress! + r.consumed, left * 2)
+            }
+        }
+        carry = left
+        if n == 0 && (r.consumed == 0 || r.produced == 0) { break }
+    }
+    return written
 }
 
 extension CaptureSide {
@@ -84,5 +94,9 @@ extension CaptureSide {
         ring.skip(to: ring.readPosition + available - keep)
         carry = 0
         resampler.reset()
+        // The reference keeps the same stretch of time (its ring is sized to hold it).
+        if let rate = reference?.resampler.inputRate {
+            reference?.keepNewest(frames: keep * rate / max(1, resampler.inputRate))
+        }
     }
 }

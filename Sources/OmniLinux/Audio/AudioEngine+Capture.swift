@@ -26,15 +26,9 @@ extension AudioEngine {
     }
 
     /// Drops captured audio not read yet (e.g. when listening starts, to skip stale audio).
+    /// The echo reference is dropped with it (AudioEngine+Reference.swift).
     public func discardCaptured() {
-        let ring = captureRing.view
-        captureSide.withLock { side in
-            shared.pointee.captureDiscardedAt.store(monotonicNanos(), ordering: .relaxed)
-            ring.discardAll()
-            side.carry = 0
-            side.resampler.reset()
-            armCaptureWake(side, ring)
-        }
+        discardCaptured(keepingNewestMs: 0)
     }
 
     /// Says when the audio thread should wake the owner for captured audio (see

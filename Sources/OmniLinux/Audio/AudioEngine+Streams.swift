@@ -32,7 +32,8 @@ extension AudioEngine {
             config: config, alsaConfigFile: options.alsaConfigFile,
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
             lockMemory: c.memoryLocked,
-            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD)
+            stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD,
+            referenceRing: referenceRing?.view)
         let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
                                        playbackRing: playbackRing.view)
         try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate)
@@ -53,6 +54,7 @@ extension AudioEngine {
         }
         c.plan = plan
         c.reopenPending = false
+        shared.pointee.streamStarts.wrappingAdd(1, ordering: .releasing)
         let prio = plan.realtimePriority.map { "SCHED_FIFO \($0)" } ?? "normal priority"
         logger.info("audio capture \(plan.captureFormat); playback \(plan.playbackFormat); audio thread at \(prio)")
     }
@@ -79,6 +81,11 @@ extension AudioEngine {
             let interest = side.interest
             side = CaptureSide(resampler: try makeResampler(from: captureRate, to: Self.captureOutputRate, quality: quality))
             side.interest = interest
+            if let rring = referenceRing?.view {
+                side.reference = ReferenceReader(ring: rring, resampler: try makeResampler(from: playbackRate, to: Self.captureOutputRate,
+                                                                                           quality: quality))
+                rring.discardAll()
+            }
             cring.discardAll()
             armCaptureWake(side, cring)
         }
@@ -97,6 +104,7 @@ extension AudioEngine {
             cring.discardAll()
             side.carry = 0
             side.resampler.reset()
+            side.reference?.keepNewest(frames: 0)
             armCaptureWake(side, cring)
         }
         playbackSide.withLock { side in

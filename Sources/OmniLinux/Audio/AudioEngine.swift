@@ -8,7 +8,8 @@ import OmniSystem
 import Synchronization
 
 // The audio engine: capture and playback devices (ALSA, or the `file:` backend), one audio
-// thread moving audio between them and two SPSC rings, and a monitor thread that reports
+// thread moving audio between them and two SPSC rings (three with the echo reference,
+// AudioEngine+Reference.swift), and a monitor thread that reports
 // events, keeps the playback ring topped up and reopens lost devices.
 //
 //   controller ──enqueuePlayback(24 kHz)──▶ speexdsp → device rate ──▶ [playback ring] ──▶ audio thread ──▶ speaker
@@ -65,6 +66,9 @@ public final class AudioEngine: @unchecked Sendable {
         public var playbackRingMs = 4_000
         /// speexdsp quality, 0…10.
         public var resamplerQuality = SpeexResampler.defaultQuality
+        /// Tap what the speaker is given for echo cancellation (`readReference`); the daemon
+        /// does, tools that only play or record do not.
+        public var echoReference = false
 
         public init() {}
     }
@@ -81,6 +85,8 @@ public final class AudioEngine: @unchecked Sendable {
     let shared: UnsafeMutablePointer<AudioShared>
     let captureRing: SPSCRing
     let playbackRing: SPSCRing
+    /// The echo reference (AudioEngine+Reference.swift); nil without `Options.echoReference`.
+    let referenceRing: SPSCRing?
     let captureSide: Mutex<CaptureSide>
     let playbackSide: Mutex<PlaybackSide>
     let control: Mutex<EngineControl>
@@ -106,6 +112,10 @@ public final class AudioEngine: @unchecked Sendable {
         shared.pointee.gainQ16.store(Int(Gain(linear: config.volume).q16), ordering: .relaxed)
         captureRing = SPSCRing(minimumCapacity: max(1, options.captureRingMs) * 48)
         playbackRing = SPSCRing(minimumCapacity: max(1, options.playbackRingMs) * 48)
+        // Three times the capture ring's samples: it must hold at least the time the capture
+        // ring holds (the idle trim keeps both to the same stretch) at a playback rate up to
+        // three times the capture rate (48 kHz speaker, 16 kHz microphone).
+        referenceRing = options.echoReference ? SPSCRing(minimumCapacity: 3 * captureRing.capacity) : nil
         captureSide = Mutex(CaptureSide(resampler: PassthroughResampler(rate: Self.captureOutputRate)))
         playbackSide = Mutex(PlaybackSide(resampler: PassthroughResampler(rate: Self.playbackInputRate)))
         control = Mutex(EngineControl())
@@ -134,7 +144,7 @@ public final class AudioEngine: @unchecked Sendable {
     /// Locks the rings and the shared atomics (each stream plan locks its own buffers and the
     /// audio thread its stack). On failure nothing stays locked.
     private func lockEngineMemory(_ c: inout EngineControl) -> String? {
-        var regions = captureRing.memoryRegions + playbackRing.memoryRegions
+        var regions = captureRing.memoryRegions + playbackRing.memoryRegions + (referenceRing?.memoryRegions ?? [])
         regions.append((UnsafeRawPointer(shared), MemoryLayout<AudioShared>.size))
         for r in regions {
             if let failure = c.locked.lock(r.address, bytes: r.bytes) {

@@ -43,12 +43,17 @@ extension AudioLoop {
         }
         guard got > 0 else { return 0 }
         sh.pointee.capturedFrames.wrappingAdd(got, ordering: .relaxed)
-        // Caught up after a coast, but "captured" before the consumer discarded: dropped.
-        if captureReadBeforeDiscard { return got }
+        // Caught up after a coast, but "captured" before the consumer discarded: dropped (the
+        // simulated room still hears it: its microphone clock runs on).
+        let dropped = captureReadBeforeDiscard
+        if dropped && s.room == nil { return got }
         PCM.downmixToMono(s.captureRaw, format: s.captureFormat, channels: s.captureChannels, frames: got,
                           into: s.captureMono)
+        addRoomEcho(frames: got)
+        if dropped { return got }
         let pushed = s.captureRing.write(s.captureMono, count: got)
         if pushed < got { sh.pointee.captureOverflowFrames.wrappingAdd(got - pushed, ordering: .relaxed) }
+        noteCaptureTime()
         return got
     }
 }

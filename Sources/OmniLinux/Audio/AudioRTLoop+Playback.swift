@@ -73,6 +73,7 @@ extension AudioLoop {
 
     /// Builds the next device period in `playbackRaw`.
     mutating func fillPeriod() {
+        defer { tapPlayedPeriod() }  // the echo reference and the room (AudioRTLoop+Reference.swift)
         let sh = s.shared
         let period = s.playbackPeriod
         if playbackSlotPassed {

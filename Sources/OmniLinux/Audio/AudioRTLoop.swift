@@ -11,6 +11,8 @@ import Synchronization
 //
 //   capture device ──read one period──▶ downmix to mono ──▶ capture ring   (producer)
 //   playback ring ──playout plan──▶ + earcon ─▶ × volume ─▶ upmix ──▶ playback device (consumer)
+//                                                        └─▶ echo reference ring (producer;
+//                                                            AudioRTLoop+Reference.swift)
 //
 // RULES for everything reachable from `AudioLoop.run()` (the allocation probe test enforces
 // the first one by counting malloc calls on this thread over thousands of periods):

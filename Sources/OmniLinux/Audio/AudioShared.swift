@@ -30,6 +30,9 @@ struct AudioShared: ~Copyable {
     /// Monotonic ns of the latest discardCaptured(): a clock-paced loop that catches up after
     /// coasting drops the periods it "captured" before then (AudioRTClock.swift).
     let captureDiscardedAt = Atomic<Int>(0)
+    /// Monotonic ns of the newest period in the capture ring (nominal, when clock-paced): a
+    /// look-back discard keeps only what is younger than its window (AudioEngine+Reference.swift).
+    let captureNewestNanos = Atomic<Int>(0)
     /// Test hooks: a negative errno the next capture read / playback avail returns instead.
     let injectCaptureError = Atomic<Int>(0)
     let injectPlaybackError = Atomic<Int>(0)
@@ -48,6 +51,10 @@ struct AudioShared: ~Copyable {
     // Counters (cumulative over the engine's life).
     let capturedFrames = Atomic<Int>(0)
     let captureOverflowFrames = Atomic<Int>(0)
+    /// Reference samples the reference ring had no room for (each breaks the echo path's count).
+    let referenceOverflowFrames = Atomic<Int>(0)
+    /// Stream plans started (a reopen restarts both streams: the echo path starts over).
+    let streamStarts = Atomic<Int>(0)
     let playbackFramesWritten = Atomic<Int>(0)
     let answerFramesPlayed = Atomic<Int>(0)
     let captureXruns = Atomic<Int>(0)

@@ -26,6 +26,9 @@ final class AudioStreamPlan {
     let captureFormat: AudioDeviceFormat
     let playbackFormat: AudioDeviceFormat
     let rt: UnsafeMutablePointer<RTStreamPlan>
+    /// `[audio] room` between the file speaker and the file microphone (the audio thread
+    /// reaches it unretained through `rt`; this keeps it alive).
+    let room: RoomSimulator?
     private var allocations: [UnsafeMutableRawPointer] = []
     private var locked = LockedRegions()
     private(set) var thread: PThread?
@@ -41,6 +44,8 @@ final class AudioStreamPlan {
         /// The engine's eventfds: the audio thread's wake-ups, and its own.
         var wakeFD: Int32
         var kickFD: Int32
+        /// The echo reference ring the audio thread fills (nil: no tap).
+        var referenceRing: SPSCRingView?
     }
 
     init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRingView,
@@ -59,7 +64,8 @@ final class AudioStreamPlan {
         do {
             if let path = FileBackend.path(of: c.playback) {
                 playbackDevice = .file(try FilePlaybackSink(name: c.playback, path: path,
-                                                            rate: c.playbackRate ?? 24_000, periodMs: c.periodMs))
+                                                            rate: try Self.filePlaybackRate(c, capture: captureDevice),
+                                                            periodMs: c.periodMs))
             } else {
                 let request = DeviceRequest(rate: c.playbackRate, periodMs: c.periodMs, bufferPeriods: c.bufferPeriods)
                 playbackDevice = .alsa(try ALSAPCM.open(name: c.playback, direction: .playback, request: request,
@@ -123,6 +129,19 @@ final class AudioStreamPlan {
         }
         self.allocations = allocations
 
+        // The room runs on one nominal rate (its drift is its own): the file speaker's rate was
+        // set to the microphone's above. Its impulse response file is read here, off the audio thread.
+        if let spec = c.room, case .file = captureDevice, case .file = playbackDevice {
+            do {
+                room = try Self.makeRoom(spec, rate: cf.rate)
+            } catch {
+                for a in allocations { a.deallocate() }
+                throw error
+            }
+        } else {
+            room = nil
+        }
+
         let fileCapture = FileBackend.path(of: c.capture) != nil
         let filePlayback = FileBackend.path(of: c.playback) != nil
         // A file has no clock: pace by the system clock (at the requested speed, else real time).
@@ -131,6 +150,7 @@ final class AudioStreamPlan {
         rt = .allocate(capacity: 1)
         rt.initialize(to: RTStreamPlan(
             shared: shared, wakeFD: p.wakeFD, kickFD: p.kickFD, captureRing: captureRing, playbackRing: playbackRing,
+            referenceRing: p.referenceRing, room: room.map { Unmanaged.passUnretained($0) },
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
@@ -151,6 +171,31 @@ final class AudioStreamPlan {
             if case .file(let source) = captureDevice { source.lockState(&locked) }
             if case .file(let sink) = playbackDevice { _ = locked.lock(sink.state, bytes: MemoryLayout<FilePlaybackState>.stride) }
         }
+    }
+
+    /// The file speaker's rate: `playback_rate`, else 24 kHz (the answer's own rate); with a
+    /// room, the file microphone's rate (the simulated room has one clock).
+    static func filePlaybackRate(_ c: OmniConfig.Audio, capture: Capture) throws -> Int {
+        guard c.room != nil, case .file(let source) = capture else { return c.playbackRate ?? 24_000 }
+        let rate = source.format.rate
+        if let asked = c.playbackRate, asked != rate {
+            throw AudioDeviceError(device: c.playback, operation: "open the simulated room", code: -EINVAL,
+                                   detail: "room needs the speaker at the microphone file's rate (\(rate) Hz); playback_rate is \(asked)")
+        }
+        return rate
+    }
+
+    static func makeRoom(_ spec: RoomSpec, rate: Int) throws -> RoomSimulator {
+        var ir: [Float]?
+        if let file = spec.irFile {
+            do {
+                ir = try RoomImpulseResponse.measured(WAV.decode(Files.readRegularFileBytes(file, limit: 64 << 20).get()),
+                                                      spec: spec, sampleRate: rate)
+            } catch {
+                throw AudioDeviceError(device: "room", operation: "read its impulse response", code: -EINVAL, detail: "ir=\(file): \(error)")
+            }
+        }
+        return RoomSimulator(spec: spec, sampleRate: rate, impulseResponse: ir)
     }
 
     /// The audio thread's stack that is touched before its loop starts and locked: its deepest

@@ -124,11 +124,11 @@ extension SpeexEchoCanceller.Settings {
 }
 
 extension EchoPipeline {
-    /// The pipeline `[audio]` asks for, or nil with `echo_cancel = false`. The delay searched
-    /// covers both device buffers twice over (the reference is tapped when written to the
-    /// playback device, the echo read a capture buffer later) plus the air.
-    public static func make(audio: OmniConfig.Audio) throws -> EchoPipeline? {
-        guard audio.echoCancel else { return nil }
+    /// The pipeline `[audio]` asks for (filter length, noise suppression); whether one is
+    /// wanted at all is `OmniConfig.echoCancelActive`. The delay searched covers both device
+    /// buffers twice over (the reference is tapped when written to the playback device, the
+    /// echo read a capture buffer later) plus the air.
+    public static func make(audio: OmniConfig.Audio) throws -> EchoPipeline {
         var settings = EchoPipeline.Settings()
         settings.maxDelayMs = max(500, 2 * audio.periodMs * audio.bufferPeriods + 250)
         return EchoPipeline(canceller: try SpeexEchoCanceller(settings: SpeexEchoCanceller.Settings(audio: audio)), settings: settings)

@@ -52,7 +52,7 @@ public struct EchoCheckResult: Sendable, Equatable, CustomStringConvertible {
     /// What to put in /etc/omni.conf.
     public var configLines: [String] {
         guard passed else { return [] }
-        var lines = ["[audio]", "echo_cancel = true", "echo_filter_ms = \(filterMs)"]
+        var lines = ["[audio]", "echo_cancel = \"on\"", "echo_filter_ms = \(filterMs)"]
         if let delayMs { lines.append("# measured: echo delay \(Int(delayMs.rounded())) ms, clock drift \(Int(driftPPM.rounded())) ppm (measured again at run time)") }
         return lines
     }

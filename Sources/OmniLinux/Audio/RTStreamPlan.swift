@@ -28,6 +28,11 @@ struct RTStreamPlan {
     var kickFD: Int32
     var captureRing: SPSCRingView
     var playbackRing: SPSCRingView
+    /// What the speaker is given, period by period (the echo reference); nil: not wanted.
+    var referenceRing: SPSCRingView?
+    /// The simulated room of `[audio] room` (file backend); owned by the stream plan, reached
+    /// unretained (AudioRTLoop+Reference.swift).
+    var room: Unmanaged<RoomSimulator>?
 
     var capture: RTCaptureDevice
     var captureFormat: DeviceSampleFormat

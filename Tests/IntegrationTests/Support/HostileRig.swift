@@ -154,14 +154,16 @@ final class HostileRig {
     }
 
     /// One push-to-talk turn: press, wait until the simulator has received two audio appends
-    /// (200 ms), release, wait until the turn is over. Returns the status after it.
+    /// (200 ms) after the three of look-back (the 300 ms before the press, `[audio]
+    /// lookback_ms`, sent at once), release, wait until the turn is over. Returns the status
+    /// after it.
     @discardableResult
     func turn(file: StaticString = #filePath, line: UInt = #line) throws -> Status? {
         let before = try status()
         let appends = appendsLogged()
         XCTAssertEqual(try ctl("press").trimmingCharacters(in: .whitespacesAndNewlines), "ok", file: file, line: line)
         let end = Date().addingTimeInterval(20)
-        while appendsLogged() < appends + 2 && Date() < end { Thread.sleep(forTimeInterval: 0.02) }
+        while appendsLogged() < appends + 3 + 2 && Date() < end { Thread.sleep(forTimeInterval: 0.02) }
         XCTAssertEqual(try ctl("release").trimmingCharacters(in: .whitespacesAndNewlines), "ok", file: file, line: line)
         let n = (before?.turns ?? 0) + 1
         let after = try waitForStatus { s in

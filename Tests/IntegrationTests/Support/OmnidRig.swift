@@ -50,8 +50,8 @@ final class OmnidRig {
     }
 
     /// `apiKeyFromEnvironment: false`: the key comes from the config's `api_key_file`.
-    func start(logLevel: String = "info", apiKeyFromEnvironment: Bool = true) throws {
-        var env = ProcessInfo.processInfo.environment
+    func start(logLevel: String = "info", apiKeyFromEnvironment: Bool = true, environment: [String: String] = [:]) throws {
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         env["DASHSCOPE_API_KEY"] = apiKeyFromEnvironment ? "sk-\(name)" : nil
         env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
         env["OMNID_LOG_LEVEL"] = logLevel
