@@ -121,6 +121,12 @@ final class AudioStreamPlan {
             }
             (earcons + kind.rawValue).initialize(to: slot)
         }
+        let fadeFrames = max(1, pf.rate / 100)
+        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + 2 * pf.periodFrames)
+        let fade = RTFade(history: buffer(historyFrames * 2).bindMemory(to: Int16.self, capacity: historyFrames),
+                          historyMask: historyFrames - 1,
+                          source: buffer(fadeFrames * 2).bindMemory(to: Int16.self, capacity: fadeFrames),
+                          frames: fadeFrames)
         self.allocations = allocations
 
         let fileCapture = FileBackend.path(of: c.capture) != nil
@@ -136,7 +142,7 @@ final class AudioStreamPlan {
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
             playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, playbackRate: pf.rate,
             captureRaw: captureRaw, captureMono: captureMono, playbackMono: playbackMono, playbackRaw: playbackRaw,
-            earcons: earcons,
+            earcons: earcons, fade: fade,
             prerollFrames: max(0, c.prerollMs) * pf.rate / 1000,
             pacingSpeed: speed,
             virtualPlayback: filePlayback || p.pacingSpeed != nil,
