@@ -65,16 +65,19 @@ final class BargeInTrials {
     let question: [Int16]
     let bargeIn: [Int16]
     let audioExtra: [String]
+    /// `[session] barge_in` for omnid.
+    let setting: String
     private var reloads = 0
 
-    init(_ name: String, audioExtra: [String] = []) throws {
+    init(_ name: String, bargeIn: String = "voice", audioExtra: [String] = []) throws {
         rig = try OmnidRig(name)
         simLog = "\(rig.dir)/sim.jsonl"
         sim = try SimProcess(arguments: ["--answer", "echo", "--speed", "1", "--log", simLog, "--log-audio", "false"])
         let fixtures = Binaries.repoRoot.appendingPathComponent("Tests/Fixtures/audio")
         question = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("question.wav")))).samples
-        bargeIn = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("barge-in.wav")))).samples
+        self.bargeIn = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("barge-in.wav")))).samples
         self.audioExtra = audioExtra
+        setting = bargeIn
         try OmnidRig.writeWAV("\(rig.dir)/quiet.wav", samples: [Int16](repeating: 0, count: Self.rate))
         try writeConfig(capture: "quiet.wav", playback: "speaker-idle.wav")
         try rig.start()
@@ -91,7 +94,7 @@ final class BargeInTrials {
             url = "\(sim.url)"
             [session]
             mode = "vad"
-            barge_in = "voice"
+            barge_in = "\(setting)"
             vad_silence_ms = \(Self.vadSilenceMs)
             [board]
             name = "virtual"
@@ -128,14 +131,9 @@ final class BargeInTrials {
     func run(trial: Int, seed: UInt64) throws -> BargeInOutcome {
         var out = BargeInOutcome(trial: trial)
         let (mic, onset) = microphone(seed: seed)
-        try OmnidRig.writeWAV("\(rig.dir)/mic-\(trial).wav", samples: mic)
         let logStart = SimEvents(simLog).lines.count
         guard let before = rig.status()?.counters else { throw MissingPrerequisite("no status from omnid") }
-        try writeConfig(capture: "mic-\(trial).wav", playback: "speaker-\(trial).wav")
-        reloads += 1
-        rig.reload()
-        let reopened = rig.waitFor { $0.lines(containing: "audio settings changed: reopening the devices").count >= self.reloads }
-        guard reopened else { throw MissingPrerequisite("omnid did not reopen its devices:\n\(rig.stderr)") }
+        try play(mic, as: "\(trial)")
         // Over when both turns have ended (cancelled/answered/failed) and omnid is at rest.
         let settled = eventually {
             guard let s = self.rig.status() else { return false }
@@ -149,6 +147,17 @@ final class BargeInTrials {
         analyseSpeaker("\(rig.dir)/speaker-\(trial).wav", onset: onset, into: &out)
         out.answered = out.answered && after.answered - before.answered >= 1
         return out
+    }
+
+    /// Points the microphone at `samples` (and the speaker at speaker-`name`.wav) by a reload:
+    /// the file plays from its start into a session that is already streaming.
+    func play(_ samples: [Int16], as name: String) throws {
+        try OmnidRig.writeWAV("\(rig.dir)/mic-\(name).wav", samples: samples)
+        try writeConfig(capture: "mic-\(name).wav", playback: "speaker-\(name).wav")
+        reloads += 1
+        rig.reload()
+        let reopened = rig.waitFor { $0.lines(containing: "audio settings changed: reopening the devices").count >= self.reloads }
+        guard reopened else { throw MissingPrerequisite("omnid did not reopen its devices:\n\(rig.stderr)") }
     }
 
     /// speech_started of the second voice, the answer's end, the cancel, the next response.
