@@ -10,7 +10,6 @@ final class OmnidBargeInTests: XCTestCase {
         let trials = try BargeInTrials("bargein")
         for i in 0..<3 {
             let o = try trials.run(trial: i, seed: UInt64(1000 + i))
-            print("BARGE-IN \(o)")
             XCTAssertGreaterThan(o.bargeIntoAnswerMs ?? 0, 100, "the second voice came during the answer: \(o)")
             XCTAssertTrue(o.detected, "\(o)")
             XCTAssertEqual(o.falseStarts, 0, "\(o)")
