@@ -63,6 +63,12 @@ extension AudioLoop {
             let want = min(f.frames - count, max(0, mark - ring.readPosition))
             if want > 0 { count += ring.read(into: f.source + count, count: want) }
         }
+        // The answer ran out within the fade (its end, or audio arriving late): its last sample
+        // is held under the ramp, so the fade still ends at zero without a step.
+        if count > 0 && count < f.frames {
+            (f.source + count).update(repeating: f.source[count - 1], count: f.frames - count)
+            count = f.frames
+        }
         fadeCount = count
         fadePosition = 0
         // The history past `from` is what was taken back; the next period is built there.
