@@ -119,6 +119,6 @@ extension ApplianceMachine {
         lastTurnLatencies = ApplianceTurnLatencies()
         arm(.response, after: settings.responseTimeout)
         go(to: .thinking)
-        syncStreaming()  // barge_in button/off: the uplink rests while the answer is under way
+        if answerMutesUplink { syncStreaming() }  // barge_in button/off: the uplink rests for the answer
     }
 }
