@@ -146,8 +146,9 @@ extension Daemon {
                 armCapture()
                 do { try audio.start(waitForDevice: true) } catch { logger.error("audio: \(error)") }
             }
-            if old.session.mode != config.session.mode || old.board != config.board || old.camera != config.camera {
-                logger.warning("mode, board and camera changes take effect at the next restart")
+            if old.session.mode != config.session.mode || old.session.bargeIn != config.session.bargeIn
+                || old.board != config.board || old.camera != config.camera {
+                logger.warning("mode, barge_in, board and camera changes take effect at the next restart")
             }
             logger.info("configuration reloaded from \(configPath)")
         } catch {

@@ -52,6 +52,7 @@ extension ApplianceMachine {
             turn = t
             lastTurnLatencies = ApplianceTurnLatencies()
             go(to: .thinking)
+            if answerMutesUplink { syncStreaming() }
         }
         guard state == .thinking, var t = turn, t.onLink, t.responseID == nil, !ignoredResponses.contains(id) else {
             if state != .thinking && state != .speaking { ignore(id) }

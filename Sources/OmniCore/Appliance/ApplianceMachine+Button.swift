@@ -20,12 +20,16 @@ extension ApplianceMachine {
             turn = t
         }
         guard canServe else {
-            if state == .speaking {
+            if state == .speaking && settings.bargeIn != .off {
                 // The link is gone but the answer was playing from the ring: the press stops it.
                 emit(.flushPlayback)
                 counters.bargeIns += 1
                 endTurn(as: .cancelled)
             }
+            refusePress()
+            return
+        }
+        if settings.bargeIn == .off && (state == .thinking || state == .speaking) {
             refusePress()
             return
         }
@@ -120,6 +124,9 @@ extension ApplianceMachine {
 
     var refusalReason: String {
         if !audioAvailable { return "the audio device is not available" }
+        if settings.bargeIn == .off && (state == .thinking || state == .speaking) {
+            return "an answer is under way and [session] barge_in = \"off\""
+        }
         switch link {
         case .up, .renewing: return "busy"
         case .connecting: return "still connecting to the service"

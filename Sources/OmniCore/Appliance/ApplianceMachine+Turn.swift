@@ -90,8 +90,14 @@ extension ApplianceMachine {
         case .ready:
             startTurn(.speech)
         case .thinking, .speaking:
-            // The service interrupts its own answer (interrupt_response); stop ours at once.
-            stopAnswer(sendCancel: false)
+            // Only a voice barge-in takes speech over the answer; otherwise the uplink is off
+            // for the answer and this is speech the service heard just before it went off.
+            guard settings.bargeIn == .voice else { return }
+            // The service may interrupt its own answer (interrupt_response), but that is its
+            // setting, not ours: cancel too (the session manager sends it only while a response
+            // is active; crossing the service's own stop costs a "none active response" error,
+            // which is ignored), as the SDK's client does (barge_in.jsonl).
+            stopAnswer(sendCancel: true)
             counters.bargeIns += 1
             endTurn(as: .cancelled, thenSettle: false)
             startTurn(.speech)
@@ -113,5 +119,6 @@ extension ApplianceMachine {
         lastTurnLatencies = ApplianceTurnLatencies()
         arm(.response, after: settings.responseTimeout)
         go(to: .thinking)
+        if answerMutesUplink { syncStreaming() }  // barge_in button/off: the uplink rests for the answer
     }
 }

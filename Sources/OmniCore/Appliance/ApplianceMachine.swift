@@ -44,9 +44,14 @@
 //   thinking/speaking + press → barge-in (the press's own tap is then ignored).
 // VAD
 //   ready (streaming) + speech_started → listening; + speech_stopped → thinking;
-//   speaking + speech_started → barge-in (flush, drop the old answer's deltas) → listening;
+//   thinking/speaking + speech_started → barge-in with barge_in = voice (response.cancel when a
+//     response is active, flush with a fade, drop the old answer's deltas) → listening;
+//     with button/off it is ignored, and the microphone is not sent from speech_stopped until
+//     the answer has ended (so the service's own VAD cannot start a turn over the answer);
 //   thinking/speaking + press → interrupt (response.cancel + flush) → ready;
 //   ready/listening + tap → muted (stream off, buffer cleared); muted + tap → ready.
+// barge_in = off (all modes): thinking/speaking + press → refused (error earcon, notice);
+//   the answer plays to its end. The interrupt gesture still stops it.
 // Answers (all modes)
 //   thinking + first accepted audio delta → speaking; answer end (audio done, output item done,
 //   response.done or answerIdle) → endOfAnswer; speaking + playback drained → ready.
@@ -196,7 +201,7 @@ public struct ApplianceMachine: Sendable {
 
     var wantsStreaming: Bool {
         switch settings.mode {
-        case .vad: return linkServes && audioAvailable && !muted
+        case .vad: return linkServes && audioAvailable && !muted && !answerMutesUplink
         case .pushToTalk, .toggle: return state == .listening && turn != nil && canServe
         }
     }

@@ -239,6 +239,8 @@ public enum ApplianceAction: Sendable, Equatable {
 /// The machine's figures. Defaults follow the issue and protocol §5.
 public struct ApplianceSettings: Sendable, Equatable {
     public var mode: InteractionMode
+    /// What may stop an answer (`[session] barge_in`; ApplianceMachine+BargeIn.swift).
+    public var bargeIn: BargeInMode
     /// A manual turn shorter than this is dropped (`input_audio_buffer.clear`), not sent.
     public var minTurn: Duration
     /// A manual turn is committed automatically at this length.
@@ -259,13 +261,14 @@ public struct ApplianceSettings: Sendable, Equatable {
     public var longPressAction: ApplianceGestureAction
     public var doublePressAction: ApplianceGestureAction
 
-    public init(mode: InteractionMode = .pushToTalk, minTurn: Duration = .milliseconds(150),
+    public init(mode: InteractionMode = .pushToTalk, bargeIn: BargeInMode = .voice, minTurn: Duration = .milliseconds(150),
                 maxTurn: Duration = .seconds(60), responseTimeout: Duration = .seconds(15),
                 answerIdleTimeout: Duration = .seconds(5), drainMargin: Duration = .seconds(3),
                 replayWindow: Duration = .seconds(20), maxAnswer: Duration = .seconds(300),
                 maxQueuedAnswer: Duration = .seconds(120), longPressAction: ApplianceGestureAction = .reconnect,
                 doublePressAction: ApplianceGestureAction = .none) {
         self.mode = mode
+        self.bargeIn = bargeIn
         self.minTurn = minTurn
         self.maxTurn = maxTurn
         self.responseTimeout = responseTimeout

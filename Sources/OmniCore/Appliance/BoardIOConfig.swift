@@ -183,8 +183,8 @@ public struct BoardIOConfig: Sendable, Equatable {
 extension ApplianceSettings {
     /// The machine's settings from the config and the board file's [button] section.
     public init(config: OmniConfig, board: BoardIOConfig) {
-        self.init(mode: config.session.mode, minTurn: board.button.minTurn, maxTurn: board.button.maxTurn,
-                  longPressAction: board.button.longPressAction, doublePressAction: board.button.doublePressAction)
+        self.init(mode: config.session.mode, bargeIn: config.session.bargeIn, minTurn: board.button.minTurn,
+                  maxTurn: board.button.maxTurn, longPressAction: board.button.longPressAction, doublePressAction: board.button.doublePressAction)
     }
 }
 

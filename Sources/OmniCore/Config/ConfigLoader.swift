@@ -48,7 +48,7 @@ public enum ConfigLoader {
     public static let knownSections: [String: [String]] = [
         "service": ["region", "url", "model", "api_key_file", "api_key_credential", "ca_file", "allow_insecure",
                     "ping_interval_ms", "dead_link_ms", "max_message_kb", "idle_close_s", "session_cap_s"],
-        "session": ["voice", "instructions", "modalities", "mode", "vad_threshold", "vad_silence_ms",
+        "session": ["voice", "instructions", "modalities", "mode", "barge_in", "vad_threshold", "vad_silence_ms",
                     "vad_prefix_padding_ms", "transcription"],
         "audio": ["capture", "playback", "period_ms", "buffer_periods", "preroll_ms", "volume", "earcons",
                   "earcon_level", "rt_priority", "capture_rate", "playback_rate", "room", "echo_cancel",
@@ -205,6 +205,7 @@ public enum ConfigLoader {
             c.session.modalities = v
         }
         if let v = try se.choice("mode", InteractionMode.self) { c.session.mode = v }
+        if let v = try se.choice("barge_in", BargeInMode.self) { c.session.bargeIn = v }
         if let v = try se.double("vad_threshold", -1.0...1.0) { c.session.vadThreshold = v }
         if let v = try se.int("vad_silence_ms", 200...6000) { c.session.vadSilenceMs = v }
         if let v = try se.int("vad_prefix_padding_ms", 0...5000) { c.session.vadPrefixPaddingMs = v }

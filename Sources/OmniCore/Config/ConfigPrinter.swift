@@ -31,6 +31,7 @@ extension OmniConfig {
         lines.append("instructions = \(q(session.instructions))")
         lines.append("modalities = \(list(session.modalities))")
         lines.append("mode = \(q(session.mode.rawValue))")
+        lines.append("barge_in = \(q(session.bargeIn.rawValue))")
         lines.append("vad_threshold = \(session.vadThreshold)")
         lines.append("vad_silence_ms = \(session.vadSilenceMs)")
         lines.append("vad_prefix_padding_ms = \(session.vadPrefixPaddingMs)")

@@ -12,6 +12,17 @@ public enum EchoCancelSetting: String, Sendable, Equatable, CaseIterable {
     case auto, on, off
 }
 
+/// What may stop an answer that is being prepared or played (`[session] barge_in`). See
+/// ApplianceMachine+BargeIn.swift for what each does in each mode.
+public enum BargeInMode: String, Sendable, Equatable, CaseIterable {
+    /// The user's voice (`vad` mode: the service hears speech over the answer) and the button.
+    case voice
+    /// Only the button; in `vad` mode the microphone is not sent while an answer is under way.
+    case button
+    /// Nothing: the answer plays to its end (the `interrupt` gesture still stops it).
+    case off
+}
+
 public enum ServiceRegion: String, Sendable, Equatable, CaseIterable {
     case intl, cn
 
@@ -69,6 +80,10 @@ public struct OmniConfig: Sendable, Equatable {
         public var instructions = ""
         public var modalities = ["text", "audio"]
         public var mode: InteractionMode = .pushToTalk
+        /// Voice by default: it is what hands-free use needs (talking over a long answer is how
+        /// people interrupt), it is what `vad` mode always did, and in the manual modes it is the
+        /// same as `button` (the microphone is only sent while the button says so).
+        public var bargeIn: BargeInMode = .voice
         public var vadThreshold = 0.5
         public var vadSilenceMs = 800
         public var vadPrefixPaddingMs = 300

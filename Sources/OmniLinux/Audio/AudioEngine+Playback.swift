@@ -49,8 +49,9 @@ extension AudioEngine {
         }
     }
 
-    /// Barge-in: silence within one period. Discards queued answer audio and the device
-    /// buffer, cancels a pending drain. Earcons keep playing.
+    /// Barge-in: silence within one period plus a 10 ms fade-out (AudioRTLoop+Fade.swift).
+    /// Discards queued answer audio and the device buffer, cancels a pending drain. Earcons
+    /// keep playing.
     public func flush() {
         let ring = playbackRing.view
         playbackSide.withLock { side in
@@ -62,6 +63,8 @@ extension AudioEngine {
                                                         ordering: .relaxed)
             shared.pointee.flushRequestedAtIteration.store(shared.pointee.loopIterations.load(ordering: .relaxed),
                                                            ordering: .relaxed)
+            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed),
+                                                       ordering: .relaxed)
             shared.pointee.flushSerial.wrappingAdd(1, ordering: .releasing)
         }
         kickAudioThread()

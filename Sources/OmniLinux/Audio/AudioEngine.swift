@@ -31,7 +31,8 @@ import Synchronization
 //
 // Answer lifecycle: enqueuePlayback(...)* → endOfAnswer() → .playbackDrained once the device
 // has played the last sample. flush() (barge-in) discards everything queued and the device
-// buffer within one period and cancels a pending drain (no .playbackDrained for it). If the
+// buffer and cancels a pending drain (no .playbackDrained for it); the speaker fades out over
+// 10 ms and is silent within one period plus the fade (AudioRTLoop+Fade.swift). If the
 // device is lost, queued answer audio is discarded and a pending drain completes at once, so
 // the controller never waits for ever.
 //

@@ -15,6 +15,8 @@ public struct AudioCounters: Sendable, Equatable {
     public var flushes = 0
     /// Audio-thread periods the latest flush waited before it took effect (design: ≤ 1).
     public var lastFlushLatencyPeriods = 0
+    /// `playbackFramesWritten` when the latest flush was requested.
+    public var lastFlushRequestedAtFrame = 0
     public var earconsPlayed = 0
     public var deviceLosses = 0
     public var reopenings = 0
@@ -50,6 +52,7 @@ extension AudioEngine {
         c.underruns = s.pointee.underruns.load(ordering: .relaxed)
         c.flushes = s.pointee.flushesApplied.load(ordering: .relaxed)
         c.lastFlushLatencyPeriods = s.pointee.lastFlushLatencyPeriods.load(ordering: .relaxed)
+        c.lastFlushRequestedAtFrame = s.pointee.flushRequestedAtFrame.load(ordering: .relaxed)
         c.earconsPlayed = s.pointee.earconsPlayed.load(ordering: .relaxed)
         c.deviceLosses = s.pointee.deviceLosses.load(ordering: .relaxed)
         c.reopenings = s.pointee.reopenings.load(ordering: .relaxed)

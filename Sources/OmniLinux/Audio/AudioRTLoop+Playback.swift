@@ -100,6 +100,7 @@ extension AudioLoop {
         if plan.answerEnded { pendingDrainSerial = answerEndSerial }
 
         pendingSilent = n == 0 && earconSamples == nil
+        fadeAndRemember(period: period)  // a flush's fade-out (AudioRTLoop+Fade.swift)
         if let earcon = earconSamples {
             let k = min(period, earconCount - earconPosition)
             PCM.mix(earcon + earconPosition, into: s.playbackMono, count: k)

@@ -17,13 +17,16 @@ extension AudioLoop {
         if flush != seenFlush {
             seenFlush = flush
             cancelDrainsUpTo = sh.pointee.flushCancelsDrainsUpTo.load(ordering: .relaxed)
-            s.playbackRing.skip(to: sh.pointee.flushMark.load(ordering: .relaxed))
+            let mark = sh.pointee.flushMark.load(ordering: .relaxed)
+            // A fade-out instead of a cut (AudioRTLoop+Fade.swift); it reads the ring up to the mark.
+            let keepsDevice = startFade(flushMark: mark)
+            s.playbackRing.skip(to: mark)
             playout.flush()
             answerEndSerial = 0
             pendingDrainSerial = 0
             pendingFrames = 0
             pendingOffset = 0
-            if case .alsa(let pcm) = s.playback {
+            if case .alsa(let pcm) = s.playback, !keepsDevice {
                 _ = snd_pcm_drop(pcm)
                 let err = snd_pcm_prepare(pcm)
                 if err < 0 {

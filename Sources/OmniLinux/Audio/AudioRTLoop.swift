@@ -98,6 +98,14 @@ struct AudioLoop {
     /// caught up.
     var wokeAt = 0
 
+    // The fade of the latest flush (AudioRTLoop+Fade.swift): `fadeCount` samples of
+    // `RTFade.source`, `fadePosition` of them played; the answer audio of device positions
+    // historyFrom..<historyEnd is in `RTFade.history`.
+    var fadeCount = 0
+    var fadePosition = 0
+    var historyFrom = 0
+    var historyEnd = 0
+
     var lost = false
 
     init(_ plan: RTStreamPlan) {

@@ -12,6 +12,9 @@ struct AudioShared: ~Copyable {
     let flushCancelsDrainsUpTo = Atomic<Int>(0)
     /// `loopIterations` when the latest flush was requested (to measure how fast it applied).
     let flushRequestedAtIteration = Atomic<Int>(0)
+    /// `playbackFramesWritten` when the latest flush was requested (where a test finds it in
+    /// the `file:` speaker's output).
+    let flushRequestedAtFrame = Atomic<Int>(0)
     let drainSerial = Atomic<Int>(0)
     let drainMark = Atomic<Int>(0)
     /// (serial << 8) | EarconKind.rawValue

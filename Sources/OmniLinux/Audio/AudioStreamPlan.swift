@@ -127,6 +127,12 @@ final class AudioStreamPlan {
             }
             (earcons + kind.rawValue).initialize(to: slot)
         }
+        let fadeFrames = max(1, pf.rate / 100)
+        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + 2 * pf.periodFrames)
+        let fade = RTFade(history: buffer(historyFrames * 2).bindMemory(to: Int16.self, capacity: historyFrames),
+                          historyMask: historyFrames - 1,
+                          source: buffer(fadeFrames * 2).bindMemory(to: Int16.self, capacity: fadeFrames),
+                          frames: fadeFrames)
         self.allocations = allocations
 
         // The room runs on one nominal rate (its drift is its own): the file speaker's rate was
@@ -156,7 +162,7 @@ final class AudioStreamPlan {
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
             playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, playbackRate: pf.rate,
             captureRaw: captureRaw, captureMono: captureMono, playbackMono: playbackMono, playbackRaw: playbackRaw,
-            earcons: earcons,
+            earcons: earcons, fade: fade,
             prerollFrames: max(0, c.prerollMs) * pf.rate / 1000,
             pacingSpeed: speed,
             virtualPlayback: filePlayback || p.pacingSpeed != nil,

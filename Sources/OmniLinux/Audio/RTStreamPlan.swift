@@ -18,6 +18,18 @@ struct EarconSlot {
     var count: Int
 }
 
+/// The buffers of a flush's fade-out (AudioRTLoop+Fade.swift).
+struct RTFade {
+    /// Answer audio of the latest periods built, at device position & historyMask; holds the
+    /// device buffer plus a period (what a rewind can take back).
+    var history: UnsafeMutablePointer<Int16>
+    var historyMask: Int
+    /// The answer carried on under the ramp; `frames` samples.
+    var source: UnsafeMutablePointer<Int16>
+    /// The fade's length: 10 ms at the playback rate.
+    var frames: Int
+}
+
 /// Everything one stream plan's audio thread needs: plain values and pointers.
 struct RTStreamPlan {
     var shared: UnsafeMutablePointer<AudioShared>
@@ -52,6 +64,7 @@ struct RTStreamPlan {
     var playbackMono: UnsafeMutablePointer<Int16>
     var playbackRaw: UnsafeMutableRawPointer
     var earcons: UnsafeMutablePointer<EarconSlot>
+    var fade: RTFade
 
     var prerollFrames: Int
     /// > 0: sleep each iteration to a deadline, at this multiple of real time.
