@@ -53,10 +53,14 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         return n
     }
 
-    /// Warning/error lines, minus those that belong to a real outage we caused.
+    /// Warning/error lines, minus those that belong to a real outage we caused, and minus the
+    /// audio device's timing (an xrun or a playback underrun of the clock-paced `file:` device
+    /// when this shared machine does not run omnid's threads in time: a figure of the load, not
+    /// of the session's lifecycle; the status counts them as `xruns` / `underruns`).
     func unexplainedWarnings(_ rig: OmnidRig) -> [Substring] {
         let outage = ["link lost", "connection attempt failed", "link failed", "fatal server error", "service error type=rate_limit",
-                      "link closed by the service", "websocket: connection lost", "websocket: connection failed"]
+                      "link closed by the service", "websocket: connection lost", "websocket: connection failed",
+                      "xrun recovered", "playback underrun mid-answer"]
         // journald priorities: <0>…<4> are emergency … warning.
         return rig.stderr.split(separator: "\n").filter { l in
             ["<0>", "<1>", "<2>", "<3>", "<4>"].contains { l.hasPrefix($0) } && !outage.contains { l.contains($0) }
@@ -207,8 +211,33 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         XCTAssertEqual(p.counters.failedByCause.values.reduce(0, +), 1)
         XCTAssertEqual(p.counters.cancelled, 0)
         XCTAssertEqual(p.counters.replayed, 1, "the question cut by the kill")
-        XCTAssertEqual(creates, p.counters.answered + 1, "one response.create per answer (+ the refused one)")
         XCTAssertEqual(created, p.counters.answered, "exactly one response per answered turn")
+        // A response.create that got no response: the rate-limited one, and any that met the
+        // service's own close (a turn held across the idle deadline: the service counts from its
+        // last response, so the close can cross the commit; the turn then goes whole to the next
+        // session, where it is answered once). Each is the last create of its session, nothing
+        // was created after it there, and the service ended that session by one of its rules.
+        var unanswered: [String] = []
+        for (k, log) in logs.enumerated() {
+            for conn in Set(log.lines.map(\.conn)).sorted() {
+                let l = log.lines.filter { $0.conn == conn }
+                let made = l.filter { $0.dir == "client" && $0.type == "response.create" }.count
+                let got = l.filter { $0.dir == "server" && $0.type == "response.created" }.count
+                guard made > got else { continue }
+                let codes = l.filter { $0.dir == "server" && $0.type == "error" }
+                    .compactMap { ($0.event["error"] as? [String: Any])?["code"] as? String }
+                let what = "log \(k) conn \(conn): \(made) create(s), \(got) created, errors \(codes); last events "
+                    + l.suffix(8).map { "\($0.dir) \($0.type)" }.joined(separator: ", ")
+                unanswered.append(what)
+                XCTAssertEqual(made, got + 1, what)
+                let lastCreate = l.lastIndex { $0.dir == "client" && $0.type == "response.create" } ?? 0
+                XCTAssertFalse(l[lastCreate...].contains { $0.type == "response.created" }, what)
+                XCTAssertTrue(codes.contains { ["response_idle_timeout", "session_expired", "Throttling.RateQuota"].contains($0) }, what)
+            }
+        }
+        print("day-in-the-life: response.create without a response: \(unanswered)")
+        XCTAssertEqual(creates, created + unanswered.count)
+        XCTAssertEqual(unanswered.filter { $0.contains("Throttling.RateQuota") }.count, 1, "the refused one")
         let errors = logs.flatMap { $0.errors() }.compactMap { $0["message"] as? String }
         XCTAssertFalse(errors.contains { $0.contains("active response") }, "\(errors)")
         XCTAssertFalse(logs.flatMap { $0.errors() }.contains { ($0["code"] as? String) == "cannot_update_voice" })

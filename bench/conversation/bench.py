@@ -26,6 +26,9 @@ from idle import memory_breakdown, report_idle, run_idle
 from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
 from routine import report_routine, run_routine
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "soak"))
+from lifecycle import problems as lifecycle_problems, report_lifecycle_soak, run_lifecycle_soak  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -545,6 +548,8 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
               f"fds {s[-1]['fds'] - s[0]['fds']:+d}; threads {s[-1]['threads'] - s[0]['threads']:+d}")
         if idle:
             report_idle(p, idle)
+        if alone.get("lifecycle"):
+            report_lifecycle_soak(p, alone["lifecycle"])
     p("")
     p(f"wall time {wall_s:.0f} s; command: {a.command}")
     return "\n".join(out)
@@ -590,7 +595,10 @@ def main():
                     help="s of push-to-talk idle over wss:// (what TLS costs); 0: skip")
     ap.add_argument("--routine-runs", type=int, default=30,
                     help="presses that land on a routine close, per way (omnid's renewal, the service's close)")
-    ap.add_argument("--only", default="omnid,reference,exec,reconnect,routine,soak,idle",
+    ap.add_argument("--lifecycle-seconds", type=float, default=600,
+                    help="s of the session-lifecycle soak (bench/soak: idle close every 3 s, cap 20 s; "
+                    "bench/soak/run.sh runs the full hour alone)")
+    ap.add_argument("--only", default="omnid,reference,exec,reconnect,routine,soak,idle,lifecycle",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--sim-extra", default="", help="extra omni-sim flags for the conversation (to test the checks, "
                     "e.g. \"--fault fault=close_mid_answer\")")
@@ -646,6 +654,9 @@ def main():
         alone["soak"] = run_soak(a, work, silence)
     if "idle" in parts:
         alone["idle"] = run_idle(a, work, silence)
+    if "lifecycle" in parts:
+        log(f"omnid: session-lifecycle soak, {a.lifecycle_seconds:.0f} s")
+        alone["lifecycle"] = run_lifecycle_soak(a.omnid, a.omni_sim, a.board_dir, work, silence, a.lifecycle_seconds)
 
     wall = now() - started
     text = report(a, plan, len(question) / plan.rate, om, ref, alone, wall, machine_description())
@@ -659,6 +670,8 @@ def main():
     if a.results:
         with open(a.results, "w") as f:
             json.dump(results, f, indent=1)
+    if alone.get("lifecycle") and lifecycle_problems(alone["lifecycle"]):
+        raise BenchError("lifecycle soak: " + "; ".join(lifecycle_problems(alone["lifecycle"])))
 
 
 if __name__ == "__main__":
