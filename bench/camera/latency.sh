@@ -60,7 +60,7 @@ kill -TERM $omnid; wait $omnid || true
 omnid=
 sent=$(grep -c "camera: first frame sent" "$work/omnid.log" || true)
 images=$(grep -c '"_sim.image"' "$work/sim.jsonl" || true)
-answers=$(grep -c '"I see ' "$work/sim.jsonl" || true)
+answers=$(grep '"type":"response.audio_transcript.done"' "$work/sim.jsonl" | grep -c '"transcript":"I see [^"]*×' || true)
 echo "press → first frame on the wire, file: camera (640x480 JPEG passed through), release build, $turns turns"
 echo "turns with a first frame: $sent; images omni-sim accepted: $images; answers naming an image: $answers"
 [ "$sent" = "$turns" ] || { echo "latency: $sent of $turns turns logged a first frame" >&2; grep -E "camera|error" "$work/omnid.log" | tail -20 >&2; exit 1; }
