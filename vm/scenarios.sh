@@ -250,7 +250,9 @@ s_reload_voice() {
   local created
   created="$(tail -n +"$((skip + 1))" "$RUN/sim.jsonl" | grep -c '"type":"session.created"' || true)"
   if [ "$created" != 0 ]; then
-    head -n "$skip" "$RUN/sim.jsonl" | grep -q '"type":"response.audio.delta"' || fail "the reload reconnected though the session had no audio yet"
+    # (grep -c reads to the end: grep -q would leave head a SIGPIPE, a failure under pipefail)
+    [ "$(head -n "$skip" "$RUN/sim.jsonl" | grep -c '"type":"response.audio.delta"')" != 0 ] \
+      || fail "the reload reconnected though the session had no audio yet"
     [ "$created" = 1 ] || fail "the reload made $created new sessions"
     echo "the session had produced audio: the voice change renewed it once"
   fi
