@@ -198,11 +198,16 @@ s_camera_bench() {
   vm_put "$RUN/omni-bench-camera" /usr/local/bin/omni-bench-camera
   g 'chmod +x /usr/local/bin/omni-bench-camera'
   g 'v4l2-ctl -d /dev/video0 -c test_pattern=0 -c osd_text_mode=0'   # vivid's defaults: colour bars, text
-  vivid_cpu() { g 'for p in $(pgrep vivid); do echo "$(cat /proc/$p/comm) $(cut -d" " -f14,15 /proc/$p/stat)"; done'; }
-  vivid_cpu > "$RUN/vivid-cpu-before.txt"
+  # vivid's kernel thread (vivid-000-vid-cap) exists only while streaming: sample its CPU time
+  # (utime + stime, clock ticks) every second; its last sample per stream is what it used.
+  g 'nohup sh -c "while :; do for p in \$(pgrep vivid-); do echo \$p \$(cut -d\" \" -f14,15 /proc/\$p/stat); done; sleep 1; done" > /root/vivid-cpu.log 2>/dev/null </dev/null & echo $! > /root/vivid-cpu.pid'
   g "omni-bench-camera --v4l2 /dev/video0 --seconds $secs" | tee "$RUN/camera-bench.txt"
-  vivid_cpu > "$RUN/vivid-cpu-after.txt"
-  echo "vivid's kernel threads (utime stime, clock ticks) before: $(xargs < "$RUN/vivid-cpu-before.txt"), after: $(xargs < "$RUN/vivid-cpu-after.txt")"
+  g 'kill $(cat /root/vivid-cpu.pid); cat /root/vivid-cpu.log' > "$RUN/vivid-cpu.log"
+  local hz
+  hz="$(g 'getconf CLK_TCK')"
+  awk -v hz="$hz" -v secs="$secs" '{ last[$1] = $2 + $3; if (!($1 in order)) { order[$1] = ++n; pid[n] = $1 } }
+    END { for (i = 1; i <= n; i++) printf "vivid kernel thread, stream %d: %.0f ms CPU per minute of streaming (%d ticks in about %d s)\n", i, last[pid[i]] * 1000 / hz * 60 / secs, last[pid[i]], secs }' \
+    "$RUN/vivid-cpu.log"
   for size in 640x480 1280x720; do
     stop_sim
     [ ! -e "$RUN/sim.jsonl" ] || mv "$RUN/sim.jsonl" "$RUN/sim-before-bench-$size.jsonl"

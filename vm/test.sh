@@ -169,7 +169,7 @@ scenario() {  # NAME FUNCTION
 # A scenario that runs only when named on the command line (benchmarks).
 scenario_named() {  # NAME FUNCTION
   ((${#only[@]})) && printf '%s\n' "${only[@]}" | grep -qx "$1" || return 0
-  scenario "$@"
+  SCENARIO_TIMEOUT="${SCENARIO_TIMEOUT:-1800}" scenario "$@"
 }
 
 source "$VM_DIR/scenarios.sh"
