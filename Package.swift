@@ -97,7 +97,7 @@ let package = Package(
 
         .executableTarget(
             name: "omni-bench-camera", dependencies: ["OmniLinux", "OmniCore", "OmniJPEG", .product(name: "Logging", package: "swift-log")],
-            path: "bench/camera", exclude: ["README.md", "run.sh"], swiftSettings: swift6),
+            path: "bench/camera", exclude: ["README.md", "run.sh", "latency.sh"], swiftSettings: swift6),
 
         .testTarget(name: "RealtimeProtocolTests", dependencies: ["RealtimeProtocol"], swiftSettings: swift6),
         .testTarget(name: "OmniCoreTests", dependencies: ["OmniCore"], swiftSettings: swift6),

@@ -67,12 +67,16 @@ def led_states(path):
     rows = []
     for line in open(path):
         t, v = line.split()
-        rows.append((float(t), v))
+        # "RGBC" (vm/guest/ledsample.c): the RGB LED's three lines, then the camera's privacy LED.
+        rows.append((float(t), v if v == "end" else v[:3]))
     if not rows or rows[-1][1] != "end":
         raise SystemExit("LED log has no end mark")
     runs = []
     for (t, v), (t2, _) in zip(rows, rows[1:]):
-        runs.append((v, (t2 - t) * 1000))
+        if runs and runs[-1][0] == v:  # a change of the camera LED alone
+            runs[-1] = (v, runs[-1][1] + (t2 - t) * 1000)
+        else:
+            runs.append((v, (t2 - t) * 1000))
     names = []
     for v, ms in runs:
         if v == "000":

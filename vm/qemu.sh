@@ -74,7 +74,8 @@ vm_boot() {
 
 # Waits for the Nth OMNID_VM_BOOTED line (N counts boots of this qemu: a reboot prints another).
 vm_wait_booted() {
-  local n="${1:-1}" timeout="${2:-240}" deadline=$(( $(date +%s) + ${2:-240} ))
+  local n="${1:-1}" timeout="${2:-${OMNID_VM_BOOT_TIMEOUT:-480}}"
+  local deadline=$(( $(date +%s) + timeout ))
   while :; do
     if [ "$(grep -c OMNID_VM_BOOTED "$VM_RUN/console.log" 2>/dev/null)" -ge "$n" ]; then break; fi
     kill -0 "$VM_QEMU_PID" 2>/dev/null || { tail -20 "$VM_RUN/qemu.log" "$VM_RUN/console.log" >&2; vm_die "qemu exited during boot"; }

@@ -6,7 +6,8 @@
 # (PASS name / FAIL name: why), then "N passed, N failed"; exit status 1 on any failure.
 #   vm/test.sh [SCENARIO...]    only these scenarios (boot and install always run)
 # Environment: OMNID_VM_CACHE (image cache), OMNID_VM_ACCEL=kvm|tcg, OMNID_VM_KEEP=1 (leave the
-# VM running at the end and print how to reach it).
+# VM running at the end and print how to reach it), OMNID_VM_SIM=PATH (an omni-sim built already
+# instead of a release build; CI passes make test's), OMNID_VM_BOOT_TIMEOUT (seconds per boot, 480).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$VM_DIR/qemu.sh"
@@ -24,11 +25,22 @@ vm_need_host_packages qemu-system-x86 qemu-utils mmdebstrap socat espeak-ng sox 
 vm_log "building the .deb (scripts/deb.sh)"
 DEB="$(OUT_DIR=.build/vm/deb scripts/deb.sh 2>"$RUN/deb.log" | tail -1)" || { cat "$RUN/deb.log" >&2; vm_die "scripts/deb.sh failed"; }
 [ -s "$DEB" ] || vm_die "scripts/deb.sh made no package"
-vm_log "building omni-sim for the host"
-swift build -c release --static-swift-stdlib --product omni-sim --scratch-path .build-release >"$RUN/sim-build.log" 2>&1 \
-  || { tail -30 "$RUN/sim-build.log" >&2; vm_die "omni-sim build failed"; }
-SIM_BIN=.build-release/release/omni-sim
+if [ -n "${OMNID_VM_SIM:-}" ]; then
+  # An omni-sim built already (CI: make test's debug build); it is the harness, not the package.
+  [ -x "$OMNID_VM_SIM" ] || vm_die "OMNID_VM_SIM=$OMNID_VM_SIM is not an executable"
+  SIM_BIN="$OMNID_VM_SIM"
+else
+  vm_log "building omni-sim for the host"
+  swift build -c release --static-swift-stdlib --product omni-sim --scratch-path .build-release >"$RUN/sim-build.log" 2>&1 \
+    || { tail -30 "$RUN/sim-build.log" >&2; vm_die "omni-sim build failed"; }
+  SIM_BIN=.build-release/release/omni-sim
+fi
 gcc -O2 -static -Wall -Wextra -Werror -o "$RUN/ledsample" vm/guest/ledsample.c || vm_die "could not build vm/guest/ledsample.c"
+if ((${#only[@]})) && printf '%s\n' "${only[@]}" | grep -qx camera-bench; then
+  swift build -c release --static-swift-stdlib --product omni-bench-camera --scratch-path .build-release >"$RUN/bench-build.log" 2>&1 \
+    || { tail -30 "$RUN/bench-build.log" >&2; vm_die "omni-bench-camera build failed"; }
+  cp .build-release/release/omni-bench-camera "$RUN/omni-bench-camera"
+fi
 T_BUILD=$(date +%s)
 mapfile -t DEPS < <(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^$' | sort -u)
 IMG="$(vm/image.sh "${DEPS[@]}")"
@@ -42,25 +54,38 @@ T_IMAGE=$(date +%s)
 # ---------------------------------------------------------------- omni-sim on the host
 KEY="vmkey-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 printf '%s' "$KEY" > "$RUN/api-key"
-SIM_PID=
-start_sim() {
+# omni-sim's pid is kept in a file: a scenario (a subshell) may restart it with another answer.
+start_sim() {  # [ANSWER [LOG]]: on SIM_PORT once it is known; the event log is sim.jsonl unless given
   : > "$RUN/sim.out"
-  "$SIM_BIN" --listen 127.0.0.1:${SIM_PORT:-0} --api-key "$KEY" --answer echo --log "$RUN/sim.jsonl" --log-audio true \
+  "$SIM_BIN" --listen 127.0.0.1:${SIM_PORT:-0} --api-key "$KEY" --answer "${1:-echo}" --log "$RUN/${2:-sim.jsonl}" --log-audio true \
     --response-delay-ms 300 --idle-timeout-s 0 >"$RUN/sim.out" 2>>"$RUN/sim.log" &
-  SIM_PID=$!
-  local i
+  echo $! > "$RUN/sim.pid"
+  local i port
   for i in $(seq 100); do grep -q "listening on" "$RUN/sim.out" && break; sleep 0.05; done
-  SIM_PORT="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$RUN/sim.out")"
-  [ -n "$SIM_PORT" ] || vm_die "omni-sim did not start: $(cat "$RUN/sim.log")"
+  port="$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$RUN/sim.out")"
+  [ -n "$port" ] || vm_die "omni-sim did not start: $(cat "$RUN/sim.log")"
+  SIM_PORT="$port"
+}
+stop_sim() {
+  local pid
+  pid="$(cat "$RUN/sim.pid" 2>/dev/null)" || return 0
+  kill "$pid" 2>/dev/null || true
+  # Gone, or a zombie (started by another shell than the one stopping it): its socket is closed.
+  local i
+  for i in $(seq 200); do
+    [ -e "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+    sleep 0.05
+  done
+  rm -f "$RUN/sim.pid"
 }
 start_sim
 cleanup() {
   local rc=$?
   if [ "${OMNID_VM_KEEP:-0}" = 1 ] && [ -n "${VM_QEMU_PID:-}" ]; then
-    vm_log "VM left running (qemu pid $VM_QEMU_PID, omni-sim pid $SIM_PID): ssh -i $VM_KEY -p $VM_SSH_PORT root@127.0.0.1"
+    vm_log "VM left running (qemu pid $VM_QEMU_PID, omni-sim pid $(cat "$RUN/sim.pid" 2>/dev/null)): ssh -i $VM_KEY -p $VM_SSH_PORT root@127.0.0.1"
   else
     vm_stop || true
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null || true
+    stop_sim
   fi
   exit $rc
 }
@@ -139,6 +164,12 @@ scenario() {  # NAME FUNCTION
     echo "FAIL $name: ${out:-exit status $rc} (log: .build/vm/run/scenario-$name.log)"
     FAILED=$((FAILED + 1))
   fi
+}
+
+# A scenario that runs only when named on the command line (benchmarks).
+scenario_named() {  # NAME FUNCTION
+  ((${#only[@]})) && printf '%s\n' "${only[@]}" | grep -qx "$1" || return 0
+  SCENARIO_TIMEOUT="${SCENARIO_TIMEOUT:-1800}" scenario "$@"
 }
 
 source "$VM_DIR/scenarios.sh"

@@ -18,6 +18,8 @@ final class DaemonCamera: @unchecked Sendable {
     /// The button gesture that means "look" (double or long press), if the board has one.
     let lookGesture: ButtonEvent?
     var gate: CameraTurnGate<CameraFrame>
+    /// When the open turn began (the machine entered `listening`), until its first frame is sent.
+    var turnOpenedAt: Duration?
     private let logger: Logger
 
     init(capture: CameraCapture, settings: OmniConfig.Camera, lookGesture: ButtonEvent?, logger: Logger) {
@@ -61,10 +63,17 @@ final class DaemonCamera: @unchecked Sendable {
             case .stopCapture: capture.setActive(false)
             case .send(let f):
                 session.withManager { $0.appendImage(base64: f.base64) }
+                if let opened = turnOpenedAt {
+                    // Once per turn, at info: the latency a user feels ("press → the model sees").
+                    turnOpenedAt = nil
+                    let timing = "captured at +\(Self.ms(f.capturedAt - opened)) ms, encoded in \(Self.ms(f.encodedAt - f.capturedAt)) ms"
+                    logger.info("camera: first frame sent \(Self.ms(now - opened)) ms after the turn opened (\(timing); \(f.summary))")
+                }
                 logger.debug("camera frame sent: \(f.summary); capture → encoded \(Self.ms(f.encodedAt - f.capturedAt)) ms, → sent \(Self.ms(now - f.capturedAt)) ms")
             case .drop(let why):
                 logger.debug("camera frame not sent: \(why.rawValue)")
             case .turnEnded(let n, let look, let committed):
+                turnOpenedAt = nil
                 let kind = look ? "look turn" : "turn"
                 let frames = "\(n) frame\(n == 1 ? "" : "s")"
                 if !committed {
@@ -90,7 +99,10 @@ extension Daemon {
         if before == .listening {
             camera.perform(camera.gate.turnClosed(at: now, committed: after == .thinking), at: now, session: session)
         }
-        if after == .listening { camera.perform(camera.gate.turnOpened(at: now), at: now, session: session) }
+        if after == .listening {
+            camera.turnOpenedAt = now
+            camera.perform(camera.gate.turnOpened(at: now), at: now, session: session)
+        }
     }
 
     /// A button gesture, after the machine has seen it: the look gesture marks a turn.

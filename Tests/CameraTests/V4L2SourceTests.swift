@@ -158,7 +158,12 @@ final class V4L2SourceTests: XCTestCase {
     func testDevicesListing() {
         let k = FakeV4L2Kernel()
         k.add("/dev/video0", webcam())
-        k.add("/dev/video1", rawCamera([FrameSize(width: 640, height: 480)], nv12: true))
+        var raw = rawCamera([FrameSize(width: 640, height: 480)], nv12: true)
+        // Formats omnid does not read are named in one line; vivid lists big-endian ones (bit 31
+        // set), which v4l2-ctl writes as "Y16 -BE".
+        raw.formats.append((V4L2FourCC("UYVY"), [FrameSize(width: 640, height: 480)]))
+        raw.formats.append((V4L2FourCC(V4L2FourCC("Y16 ").code | 0x8000_0000), [FrameSize(width: 640, height: 480)]))
+        k.add("/dev/video1", raw)
         XCTAssertEqual(CameraDevices.scan(syscalls: k.syscalls), """
             Cameras (V4L2):
               /dev/video0: HD Webcam (fake, platform:fake)
@@ -166,6 +171,7 @@ final class V4L2SourceTests: XCTestCase {
                 YUYV (YUYV): 640x480
               /dev/video1: vivid-like (fake, platform:fake)
                 NV12 (NV12): 640x480
+                not used by omnid: UYVY, Y16 -BE
             """)
         XCTAssertEqual(k.openCount, 0)
         XCTAssertEqual(CameraDevices.scan(syscalls: FakeV4L2Kernel().syscalls), "Cameras (V4L2):\n  none (no /dev/video* device)")

@@ -2,6 +2,8 @@
 // memory the camera adds (see README.md here).
 //
 //   omni-bench-camera [--seconds 30] [--fps 1]
+//   omni-bench-camera --v4l2 /dev/video0 [--seconds 30] [--fps 1]     a real V4L2 camera (vivid in
+//                                                                     the VM test) at 640x480 and 1280x720
 //
 // Each scenario runs the daemon's CameraCapture thread (the same source, encoder and pacing as
 // `omnid run`) for --seconds and reports the process's CPU time (user + system, getrusage) per
@@ -21,6 +23,8 @@ import Synchronization
 struct Settings: Sendable {
     var seconds = 30.0
     var fps = 1.0
+    /// A V4L2 device to measure instead of the file and synthetic sources.
+    var v4l2: String?
 }
 
 let settings: Settings = {
@@ -30,8 +34,9 @@ let settings: Settings = {
         switch arg {
         case "--seconds": s.seconds = Double(args.popFirst() ?? "") ?? s.seconds
         case "--fps": s.fps = Double(args.popFirst() ?? "") ?? s.fps
+        case "--v4l2": s.v4l2 = args.popFirst()
         default:
-            print("usage: omni-bench-camera [--seconds N] [--fps F]")
+            print("usage: omni-bench-camera [--seconds N] [--fps F] [--v4l2 /dev/videoN]")
             exit(2)
         }
     }
@@ -176,6 +181,17 @@ print("camera capture + encode, \(settings.fps) fps, \(Int(settings.seconds)) s 
 print("scenario                                 sent      frames CPU ms/min capture→  KiB/frame RSS +KiB")
 print("                                                                     enc ms")
 do {
+    if let device = settings.v4l2 {
+        // The camera's sizes as the daemon would pick them with these limits (the largest that
+        // fits); whether its MJPEG is passed through or YUYV/NV12 encoded shows in the last column.
+        for (w, h) in [(640, 480), (1280, 720)] {
+            let limit = FrameSize(width: w, height: h)
+            try run("V4L2 \(device) at most \(w)x\(h)", limit: limit, settings) {
+                V4L2CameraSource(selection: .path(device), limit: limit, clock: SystemMonotonicClock())
+            }
+        }
+        exit(0)
+    }
     let hd = FrameSize(width: 1280, height: 720)
     for (w, h, label) in [(640, 480, "file 640x480 JPEG"), (1280, 720, "file 1280x720 JPEG"),
                           (1920, 1080, "file 1920x1080 JPEG (scaled)")] {

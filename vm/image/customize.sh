@@ -43,13 +43,15 @@ chroot "$root" update-initramfs -u -k "$kver" >/dev/null
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nForwardToConsole=no\n' > "$root/etc/systemd/journald.conf.d/vm.conf"
 
-# The drivers: snd-aloop (card "Loopback"), vivid (a V4L2 camera), gpio-sim (built out of tree).
+# The drivers: snd-aloop (card "Loopback"), vivid (a V4L2 camera: one capture node with one
+# input of type webcam, which lists discrete frame sizes like a UVC camera), gpio-sim (built out
+# of tree).
 install -D -m 0644 "$ko" "$root/lib/modules/$kver/extra/gpio-sim.ko"
 chroot "$root" depmod -a "$kver"
 printf 'snd-aloop\nvivid\ngpio-sim\n' > "$root/etc/modules-load.d/omnid-vm.conf"
 cat > "$root/etc/modprobe.d/omnid-vm.conf" <<'MOD'
 options snd-aloop index=0 id=Loopback pcm_substreams=2
-options vivid n_devs=1 node_types=0x1 input_types=0x81
+options vivid n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0
 MOD
 # The gpio-sim chip: one bank of 8 named lines, made through configfs at boot (the board file
 # board/virtual-vm.toml names them).

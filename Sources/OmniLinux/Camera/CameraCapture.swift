@@ -148,6 +148,8 @@ public final class CameraCapture: Sendable {
         /// A failure was logged and not yet followed by a success (log it once, then "back").
         var failing: String?
         var lastFrameError: String?
+        /// The source's description last logged ("capturing from …"): logged again when it changes.
+        var announced: String?
 
         init(body: Body) {
             self.body = body
@@ -175,6 +177,13 @@ public final class CameraCapture: Sendable {
             }
             capturing = true
             nextShot = body.clock.now()
+            // What was opened and negotiated (device, driver, format, size, passthrough or encoded),
+            // once per opening rather than once per turn.
+            let name = source!.name
+            if name != announced {
+                announced = name
+                body.logger.info("camera: capturing from \(name)")
+            }
             return true
         }
 

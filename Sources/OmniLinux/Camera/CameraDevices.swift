@@ -40,10 +40,13 @@ public enum CameraDevices {
                     continue
                 }
                 if !cap.canStream { out.append("    no streaming I/O (not supported by omnid)") }
-                for f in try d.formats() {
-                    let usable = f.fourcc.pixelFormat == nil ? "  (not used by omnid)" : ""
-                    out.append("    \(f.fourcc) (\(f.description)): \(describe(f.sizes))\(usable)")
+                // The formats omnid reads, with their sizes; the others in one line (vivid lists 83).
+                let formats = try d.formats()
+                for f in formats where f.fourcc.pixelFormat != nil {
+                    out.append("    \(f.fourcc) (\(f.description)): \(describe(f.sizes))")
                 }
+                let others = formats.filter { $0.fourcc.pixelFormat == nil }.map(\.fourcc.description)
+                if !others.isEmpty { out.append("    not used by omnid: " + others.joined(separator: ", ")) }
             } catch {
                 out.append("    \(error)")
             }

@@ -45,11 +45,23 @@ public final class GPIOPrivacyLight: CameraPrivacyLight {
         self.logger = logger
     }
 
+    /// A failed write requests the line again (its chip went away and came back, e.g. a driver
+    /// unbound and bound: seen in the VM test, where the LED otherwise stayed dark for good).
     public func set(_ on: Bool) {
         do {
             try line.set(on)
+            return
         } catch {
-            if !failed.exchange(true, ordering: .relaxed) { logger.error("camera privacy LED failed: \(error.message)") }
+            if !failed.exchange(true, ordering: .relaxed) {
+                logger.error("camera privacy LED failed: \(error.message); requesting the line again at each change")
+            }
+        }
+        do {
+            try line.reopen(level: on)
+            failed.store(false, ordering: .relaxed)
+            logger.notice("camera privacy LED back on \(line.resolved)")
+        } catch {
+            // Still gone; the next change tries again.
         }
     }
 }

@@ -89,8 +89,14 @@ public struct V4L2FourCC: Sendable, Equatable, Hashable, CustomStringConvertible
     public static let yuyv = V4L2FourCC("YUYV")
     public static let nv12 = V4L2FourCC("NV12")
 
+    /// The four characters; a big-endian variant (bit 31 set, v4l2_fourcc_be) is written like
+    /// v4l2-ctl writes it, "Y16 -BE" (vivid lists such formats; the bit made the last character
+    /// invalid UTF-8).
     public var description: String {
-        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: code >> ($0 * 8)) }, as: UTF8.self)
+        let be = code & 0x8000_0000 != 0
+        let chars = (0..<4).map { UInt8(truncatingIfNeeded: (code & 0x7FFF_FFFF) >> ($0 * 8)) }
+        let text = String(decoding: chars.map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+        return be ? text + "-BE" : text
     }
 
     /// How omnid reads frames of this format; nil when it cannot.

@@ -50,6 +50,9 @@ public final class GPIOButton: Sendable {
         thread.join()
     }
 
+    /// How often an idle button thread checks that its line is still there (milliseconds).
+    static let livenessCheckMs: Int32 = 5000
+
     private func run(initiallyPressed: Bool) {
         var detector = GestureDetector(settings: gestures, initiallyPressed: initiallyPressed, at: clock.now())
         var lastEdge = Duration.zero
@@ -72,10 +75,24 @@ public final class GPIOButton: Sendable {
                 logger.notice("button line back on \(line.resolved)")
                 continue
             }
-            let timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
+            // With nothing due the thread would sleep in poll for good; a line whose chip goes
+            // away wakes no poller on Linux before 6.2 (Debian 12's 6.1: unbinding gpio-sim left
+            // the button dead, seen in the VM test), so look at the line every few seconds.
+            var timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
+            let idleCheck = timeout < 0 || timeout > Self.livenessCheckMs
+            if idleCheck { timeout = Self.livenessCheckMs }
             fds[0].revents = 0
             fds[1].revents = 0
             let rc = poll(&fds, 2, timeout)
+            if rc == 0 && idleCheck && detector.nextDeadline == nil {
+                do {
+                    _ = try line.value()
+                } catch {
+                    logger.error("button line \(line.resolved) lost (\(error.message)); requesting it again every second")
+                    lineLost(&fds, &detector)
+                }
+                continue
+            }
             if rc < 0 && errno != EINTR {
                 logger.error("button poll failed: \(String(cString: strerror(errno))); button disabled")
                 return
