@@ -50,15 +50,36 @@ public final class GPIOButton: Sendable {
         thread.join()
     }
 
-    /// How often an idle button thread checks that its line is still there (milliseconds).
-    static let livenessCheckMs: Int32 = 5000
+    /// A line whose chip goes away wakes no poller on Linux before 6.2 (Debian 12's 6.1:
+    /// unbinding gpio-sim left the button dead, seen in the VM test). The chip's /dev node is
+    /// removed then, so an inotify watch on /dev wakes the thread for that event, not a timer:
+    /// an idle button thread sleeps until an edge, a stop or a change of /dev. -1 when inotify
+    /// is unavailable (the line is then checked on errors only, as before).
+    private static func watchDeviceNodes() -> Int32 {
+        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard fd >= 0 else { return -1 }
+        guard inotify_add_watch(fd, "/dev", UInt32(IN_DELETE)) >= 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// Reads and drops the pending inotify events (only "something in /dev was removed" matters).
+    private static func drainDeviceEvents(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+    }
 
     private func run(initiallyPressed: Bool) {
         var detector = GestureDetector(settings: gestures, initiallyPressed: initiallyPressed, at: clock.now())
         var lastEdge = Duration.zero
         var warnedClock = false
+        let deviceNodes = Self.watchDeviceNodes()
+        defer { if deviceNodes >= 0 { close(deviceNodes) } }
         var fds = [pollfd(fd: line.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: thread.wakeFD, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: thread.wakeFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: deviceNodes, events: Int16(POLLIN), revents: 0)]
         while !stopping.load(ordering: .acquiring) {
             if fds[0].fd < 0 {
                 // The line is lost: request it again every second until its chip is back.
@@ -75,30 +96,27 @@ public final class GPIOButton: Sendable {
                 logger.notice("button line back on \(line.resolved)")
                 continue
             }
-            // With nothing due the thread would sleep in poll for good; a line whose chip goes
-            // away wakes no poller on Linux before 6.2 (Debian 12's 6.1: unbinding gpio-sim left
-            // the button dead, seen in the VM test), so look at the line every few seconds.
-            var timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
-            let idleCheck = timeout < 0 || timeout > Self.livenessCheckMs
-            if idleCheck { timeout = Self.livenessCheckMs }
+            let timeout = ioPollTimeout(until: detector.nextDeadline, now: clock.now())
             fds[0].revents = 0
             fds[1].revents = 0
-            let rc = poll(&fds, 2, timeout)
-            if rc == 0 && idleCheck && detector.nextDeadline == nil {
-                do {
-                    _ = try line.value()
-                } catch {
-                    logger.error("button line \(line.resolved) lost (\(error.message)); requesting it again every second")
-                    lineLost(&fds, &detector)
-                }
-                continue
-            }
+            fds[2].revents = 0
+            let rc = poll(&fds, 3, timeout)
             if rc < 0 && errno != EINTR {
                 logger.error("button poll failed: \(String(cString: strerror(errno))); button disabled")
                 return
             }
             if fds[1].revents != 0 { thread.drainWake() }
             if stopping.load(ordering: .acquiring) { break }
+            if rc > 0 && fds[2].revents != 0 {
+                Self.drainDeviceEvents(fds[2].fd)
+                do {
+                    _ = try line.value()
+                } catch {
+                    logger.error("button line \(line.resolved) lost (\(error.message)); requesting it again every second")
+                    lineLost(&fds, &detector)
+                    continue
+                }
+            }
             var events: [GestureEvent] = []
             if fds[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && fds[0].revents & Int16(POLLIN) == 0 {
                 logger.error("button line \(line.resolved) lost (poll revents \(fds[0].revents)); requesting it again every second")
