@@ -22,7 +22,7 @@ import time
 from common import (BenchError, INSTRUCTIONS, Plan, SimProcess, locate, make_question, median, now, percentile,
                     proc_cpu_s, proc_fds, proc_status_kb, proc_thread_cpu_s, proc_threads, read_jsonl, read_wav, sim_turns,
                     sound_clusters, sound_span, write_wav)
-from idle import memory_breakdown, report_idle, run_idle
+from idle import ThreadTally, memory_breakdown, report_idle, run_idle
 from omnid_proc import AUDIO_OPEN_RE, Omnid, parse_audio_formats
 from routine import report_routine, run_routine
 
@@ -122,6 +122,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         fmt = parse_audio_formats(open_line)
         t_ready, _, _, _ = o.wait_line(r"\bsession ready\b", 20, what="session ready")
         cpu_ready = proc_cpu_s(o.pid)
+        tally = ThreadTally(o.pid)  # per thread from here: exact CPU and wake-ups
         # The capture file's sample 0 is read when the audio thread starts, just after that log
         # line; the driver presses on that timeline (the exact start is recovered afterwards,
         # anchor_audio_clock), and the plan's 200 ms before and after the question absorb the rest.
@@ -147,9 +148,12 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
             if c["answered"] != i + 1 or c["failed"] or c["cancelled"] or c["barge_ins"]:
                 raise BenchError(f"omnid: turn {i}: counters {c} (expected {i + 1} answered, no failures)")
             turns.append({"press": tp, "release": tr, "ready": t_done, "status": st.get("last_turn") or {}})
+            tally.sample()
         time.sleep(0.3)
         cpu_end = proc_cpu_s(o.pid)
         thread_cpu = proc_thread_cpu_s(o.pid)
+        tally.sample()
+        turn_threads, _ = tally.per_thread()
         hwm = proc_status_kb(o.pid, "VmHWM")
         rss = proc_status_kb(o.pid, "VmRSS")
         memory = memory_breakdown(o.pid)
@@ -207,6 +211,7 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
         "status_release_to_commit_ms": [t["status"].get("release_to_commit_ms") for t in turns],
         "question_offset_in_answer_s": align, "sync_spread_ms": sim.sync_spread_ms, "counters": counters,
         "exec_to_ready_ms": (t_ready - o.spawned_at) * 1000, "thread_cpu_s": thread_cpu, "memory": memory,
+        "turn_threads": turn_threads,
         "audio_clock_anchor_err_ms": anchor_err * 1000, "audio_start_after_log_ms": (start - t_open) * 1000,
         "recording_start_after_press_ms": [(start + j0 / plan.rate - t["press"]) * 1000 for t, j0 in zip(turns, j0s)],
     }
@@ -499,6 +504,17 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
                 tcd[k] = tcd.get(k, 0.0) + v
             tc = sorted(tcd.items(), key=lambda kv: -kv[1])
             p("omnid's CPU by thread (s): " + ", ".join(f"{k} {v:.2f}" for k, v in tc if v > 0))
+            tt = {}
+            for k, v in om.get("turn_threads", {}).items():
+                k = "dispatch (controller)" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
+                d = tt.setdefault(k, {"cpu_exact_s": 0.0, "wakeups": 0})
+                d["cpu_exact_s"] += v["cpu_exact_s"]
+                d["wakeups"] += v["wakeups"]
+            if tt:
+                p("  session ready → last answer, by thread (scheduler's exact run time s / wake-ups): "
+                  + ", ".join(f"{k} {v['cpu_exact_s']:.3f}/{v['wakeups']}"
+                              for k, v in sorted(tt.items(), key=lambda kv: -kv[1]["cpu_exact_s"])
+                              if v["cpu_exact_s"] > 0 or v["wakeups"] > 0))
             mem = om["memory"]
             roll = mem["rollup"]
             p(f"omnid's resident memory after the last answer: {roll.get('Rss', 0) / 1024:.1f} MiB (anonymous "

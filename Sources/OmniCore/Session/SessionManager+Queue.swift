@@ -71,7 +71,10 @@ extension SessionManager {
 
     // MARK: Queue
 
-    private var isManualMode: Bool { session.turnDetection == .null }
+    private var isManualMode: Bool {
+        if case .null = session.turnDetection { return true }
+        return false
+    }
 
     func enqueue(_ body: ClientEventBody, kind: SessionOutgoingQueue.Kind) {
         let now = clock.now()

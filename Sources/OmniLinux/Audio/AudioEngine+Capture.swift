@@ -40,7 +40,10 @@ extension AudioEngine {
             armCaptureWake(side, ring)
             var live = false
             if case .wake = interest { live = true }
-            return live && !shared.pointee.captureLive.exchange(live, ordering: .releasing)
+            // Stored whichever way it goes (a `live && !exchange` never cleared it, so after the
+            // first turn the loop could not coast again: 50 wake-ups/s instead of 5 when idle).
+            let wasLive = shared.pointee.captureLive.exchange(live, ordering: .releasing)
+            return live && !wasLive
         }
         // A consumer waiting for audio wants it period by period, not in catch-up bursts.
         if becameLive { kickAudioThread() }

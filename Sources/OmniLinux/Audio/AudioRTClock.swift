@@ -102,20 +102,15 @@ extension AudioLoop {
     }
 
     /// How many periods the loop may sleep through from here (1: none). Kicks are consumed
-    /// first, so one that arrives after this check ends the coast at once.
+    /// only when the loop may coast (a read(2) every busy period cost a system call each), and
+    /// the conditions are looked at again after that, so a kick whose cause came before the read
+    /// is seen there and one that comes after it ends the coast at once.
     mutating func coastablePeriods() -> Int {
-        guard s.kickFD >= 0 else { return 1 }
+        guard s.kickFD >= 0, mayCoast() else { return 1 }
         var count: UInt64 = 0
         _ = read(s.kickFD, &count, 8)
+        guard mayCoast() else { return 1 }
         let sh = s.shared
-        guard !sh.pointee.captureLive.load(ordering: .acquiring),
-              earconSamples == nil, playout.phase == .buffering, playout.answerEnd == nil, !playout.hasPendingDrain,
-              s.playbackRing.availableToRead() == 0,
-              sh.pointee.flushSerial.load(ordering: .acquiring) == seenFlush,
-              sh.pointee.drainSerial.load(ordering: .acquiring) == seenDrain,
-              sh.pointee.earconRequest.load(ordering: .acquiring) >> 8 == seenEarcon,
-              !sh.pointee.stop.load(ordering: .relaxed)
-        else { return 1 }
         var periods = max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos))
         // A capture wake-up (the idle trim) fires when catch-up reaches it: coast no further.
         let at = sh.pointee.captureWakePosition.load(ordering: .acquiring)
@@ -124,6 +119,18 @@ extension AudioLoop {
             periods = min(periods, max(1, left))
         }
         return periods
+    }
+
+    /// Nothing to play, nothing asked of the loop, nobody waiting for captured audio.
+    private func mayCoast() -> Bool {
+        let sh = s.shared
+        return !sh.pointee.captureLive.load(ordering: .acquiring)
+            && earconSamples == nil && playout.phase == .buffering && playout.answerEnd == nil && !playout.hasPendingDrain
+            && s.playbackRing.availableToRead() == 0
+            && sh.pointee.flushSerial.load(ordering: .acquiring) == seenFlush
+            && sh.pointee.drainSerial.load(ordering: .acquiring) == seenDrain
+            && sh.pointee.earconRequest.load(ordering: .acquiring) >> 8 == seenEarcon
+            && !sh.pointee.stop.load(ordering: .relaxed)
     }
 
     /// Sleeps until `deadline` or a kick, whichever comes first.

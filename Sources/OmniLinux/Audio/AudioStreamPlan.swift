@@ -175,7 +175,7 @@ final class AudioStreamPlan {
             for (a, n) in zip(allocations, sizes) { _ = locked.lock(a, bytes: n) }
             _ = locked.lock(rt, bytes: MemoryLayout<RTStreamPlan>.stride)
             if case .file(let source) = captureDevice { source.lockState(&locked) }
-            if case .file(let sink) = playbackDevice { _ = locked.lock(sink.state, bytes: MemoryLayout<FilePlaybackState>.stride) }
+            if case .file(let sink) = playbackDevice { sink.lockState(&locked) }
         }
     }
 

@@ -11,31 +11,37 @@ public enum Base64 {
 
     public static func encodedLength(_ n: Int) -> Int { (n + 2) / 3 * 4 }
 
-    /// Appends the encoding of `bytes` to `out`.
+    /// Appends the encoding of `bytes` to `out`. (Writes into the grown array through a pointer:
+    /// appending per character cost more than the conversion itself, on every audio chunk.)
     public static func encode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         let n = bytes.count
-        out.reserveCapacity(out.count + encodedLength(n))
-        var i = 0
-        while i + 3 <= n {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(alphabet[Int(v >> 6 & 63)])
-            out.append(alphabet[Int(v & 63)])
-            i += 3
-        }
-        let rest = n - i
-        if rest == 1 {
-            let v = UInt32(bytes[i]) << 16
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "=")])
-        } else if rest == 2 {
-            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(alphabet[Int(v >> 18 & 63)])
-            out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(alphabet[Int(v >> 6 & 63)])
-            out.append(UInt8(ascii: "="))
+        let start = out.count
+        let length = encodedLength(n)
+        guard length > 0 else { return }
+        out.append(contentsOf: repeatElement(0, count: length))
+        alphabet.withUnsafeBufferPointer { table in
+            out.withUnsafeMutableBufferPointer { dst in
+                var o = start
+                var i = 0
+                while i + 3 <= n {
+                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                    dst[o] = table[Int(v >> 18 & 63)]
+                    dst[o + 1] = table[Int(v >> 12 & 63)]
+                    dst[o + 2] = table[Int(v >> 6 & 63)]
+                    dst[o + 3] = table[Int(v & 63)]
+                    o += 4
+                    i += 3
+                }
+                let rest = n - i
+                if rest > 0 {
+                    var v = UInt32(bytes[i]) << 16
+                    if rest == 2 { v |= UInt32(bytes[i + 1]) << 8 }
+                    dst[o] = table[Int(v >> 18 & 63)]
+                    dst[o + 1] = table[Int(v >> 12 & 63)]
+                    dst[o + 2] = rest == 2 ? table[Int(v >> 6 & 63)] : UInt8(ascii: "=")
+                    dst[o + 3] = UInt8(ascii: "=")
+                }
+            }
         }
     }
 
@@ -60,8 +66,12 @@ public enum Base64 {
         var text = text
         return text.withUTF8 { src -> Int? in
             guard let n = dataLength(src) else { return nil }
-            for i in 0..<n where reverse[Int(src[i])] == 0xFF { return nil }
-            return n * 6 / 8
+            let valid = reverse.withUnsafeBufferPointer { table in
+                var bad: UInt8 = 0
+                for i in 0..<n { bad |= table[Int(src[i])] }
+                return bad & 0x80 == 0  // every valid digit is < 64; invalid ones are 0xFF
+            }
+            return valid ? n * 6 / 8 : nil
         }
     }
 
@@ -80,22 +90,40 @@ public enum Base64 {
     public static func decode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
         guard let n = dataLength(src) else { return false }
         let start = out.count
-        out.reserveCapacity(start + n * 3 / 4)
-        var acc: UInt32 = 0
-        var bits = 0
-        for i in 0..<n {
-            let d = reverse[Int(src[i])]
-            if d == 0xFF {
-                out.removeSubrange(start...)
-                return false
-            }
-            acc = acc << 6 | UInt32(d)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
+        let count = n * 6 / 8
+        guard count > 0 else { return true }
+        out.append(contentsOf: repeatElement(0, count: count))
+        let ok = reverse.withUnsafeBufferPointer { table in
+            out.withUnsafeMutableBufferPointer { dst -> Bool in
+                var o = start
+                var i = 0
+                // Four digits → three bytes. Valid digits are < 64 and invalid ones 0xFF, so one
+                // bit of the OR says whether the group had an invalid character.
+                while i + 4 <= n {
+                    let a = table[Int(src[i])], b = table[Int(src[i + 1])]
+                    let c = table[Int(src[i + 2])], d = table[Int(src[i + 3])]
+                    if (a | b | c | d) & 0x80 != 0 { return false }
+                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                    dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                    dst[o + 2] = UInt8(truncatingIfNeeded: v)
+                    o += 3
+                    i += 4
+                }
+                // The last 2 or 3 digits → 1 or 2 bytes (their spare low bits are dropped).
+                let rest = n - i
+                if rest >= 2 {
+                    let a = table[Int(src[i])], b = table[Int(src[i + 1])]
+                    let c = rest == 3 ? table[Int(src[i + 2])] : 0
+                    if (a | b | c) & 0x80 != 0 { return false }
+                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                    if rest == 3 { dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+                }
+                return true
             }
         }
-        return true
+        if !ok { out.removeSubrange(start...) }
+        return ok
     }
 }

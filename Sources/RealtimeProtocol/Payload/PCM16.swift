@@ -33,9 +33,13 @@ public enum PCM16 {
     public static func samples(fromBase64 text: String) -> [Int16]? {
         guard let bytes = Base64.decode(text), bytes.count % 2 == 0 else { return nil }
         var out = [Int16](repeating: 0, count: bytes.count / 2)
+        #if _endian(little)
+        bytes.withUnsafeBytes { src in out.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
+        #else
         for i in 0..<out.count {
             out[i] = Int16(bitPattern: UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8)
         }
+        #endif
         return out
     }
 }
