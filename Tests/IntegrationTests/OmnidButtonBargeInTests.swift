@@ -80,11 +80,21 @@ final class OmnidButtonBargeInTests: XCTestCase {
         let mic = [Int16](repeating: 0, count: 4_800) + trials.question + [Int16](repeating: 0, count: 16_000 * 8)
         try trials.play(mic, as: "question")
         XCTAssertTrue(trials.rig.waitFor { $0.status()?.state == .speaking }, trials.rig.stderr)
+        // On a loaded machine the press can come after the answer's `response.done` while its
+        // audio still plays: then there is nothing to cancel, and a cancel would be the bug.
+        func events(_ dir: String, _ type: String) -> Int {
+            SimEvents(trials.simLog).lines.filter { $0.dir == dir && $0.type == type }.count
+        }
+        let answerStillActive = events("server", "response.done") == 0
         XCTAssertEqual(trials.rig.control("press"), "ok")
         XCTAssertTrue(trials.rig.waitFor { $0.status()?.state == .ready }, trials.rig.stderr)
         XCTAssertEqual(trials.rig.control("release"), "ok")
+        if answerStillActive {
+            XCTAssertTrue(eventually { events("client", "response.cancel") == 1 }, "response.cancel for the active answer")
+        } else {
+            XCTAssertEqual(events("client", "response.cancel"), 0, "the answer was done: nothing to cancel")
+        }
         let log = SimEvents(trials.simLog)
-        XCTAssertEqual(log.lines.filter { $0.dir == "client" && $0.type == "response.cancel" }.count, 1)
         let c = try XCTUnwrap(trials.rig.status()?.counters)
         XCTAssertEqual(c.bargeIns, 1)
         XCTAssertEqual(c.cancelled, 1)
