@@ -33,10 +33,12 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan
 # The longest real-time scenarios are left out here (about 5 minutes of paced audio): they go
 # through no C path the shorter integration tests do not. The day in the life's sessions,
 # renewals and re-sends are the lifecycle tests' too; the canceller, the room and the reference
-# tap run in the earcon and look-back tests, the flush fade in AudioFlushFadeTests. `make test`
+# tap run in the earcon and look-back tests, the flush fade in AudioFlushFadeTests. The 50×
+# answer flood is CPU-bound in an instrumented omni-sim (its first delta took over 15 s on a
+# loaded CI machine); OmnidHostileServerTests' floods take the same receive path. `make test`
 # runs them all.
 filter=(--filter IntegrationTests
-        --skip OmnidDayInTheLifeTests
+        --skip OmnidDayInTheLifeTests --skip testAFloodOfAnswerAudioIsCutAndMemoryStaysFlat
         --skip 'OmnidEchoTests.testHandsFree(WithCancellation|HalfDuplex)DoesNotInterruptItself'
         --skip OmnidBargeInTests --skip OmnidBargeInAnyInstantTests)
 [ $# -gt 0 ] && filter=("$@")
