@@ -11,7 +11,9 @@ final class BargeInBenchTests: XCTestCase {
         let n = Int(env["OMNI_BARGEIN_TRIALS"] ?? "") ?? 100
         let seed = UInt64(env["OMNI_BARGEIN_SEED"] ?? "") ?? 1
         let audio = (env["OMNI_BARGEIN_AUDIO"] ?? "").split(separator: ";").map { String($0) }
-        let trials = try BargeInTrials("bargein-bench", audioExtra: audio)
+        // OMNI_BARGEIN_WARMUP=0 leaves out the warm-up that comes with `[audio]` lines (BargeInTrials).
+        let warmUp = env["OMNI_BARGEIN_WARMUP"].map { $0 != "0" }
+        let trials = try BargeInTrials("bargein-bench", audioExtra: audio, warmUp: warmUp)
         var outcomes: [BargeInOutcome] = []
         for i in 0..<n {
             let o = try trials.run(trial: i, seed: seed &* 1000 &+ UInt64(i))
@@ -25,14 +27,14 @@ final class BargeInBenchTests: XCTestCase {
         func q(_ p: Double) -> String { stops.isEmpty ? "-" : String(format: "%.0f", stops[min(stops.count - 1, Int(p * Double(stops.count)))]) }
         let into = outcomes.compactMap(\.bargeIntoAnswerMs)
         print("""
-            BARGE-IN BENCH: \(n) trials, seed \(seed), [audio] \(audio.isEmpty ? "no room" : audio.joined(separator: ", "))
+            BARGE-IN BENCH: \(n) trials, seed \(seed), [audio] \(audio.isEmpty ? "no room" : audio.joined(separator: ", "))\(trials.warmUp ? ", warm-up answer first" : "")
               second voice \(String(format: "%.0f–%.0f", into.min() ?? 0, into.max() ?? 0)) ms into the answer, at its level ± 3 dB
               detected by the server (speech_started)     \(pct(count(\.detected), n))
               false starts during the answer              \(outcomes.map(\.falseStarts).reduce(0, +))
               response.cancel sent while it was active    \(pct(count { $0.detected && $0.responseActive && $0.cancelSent }, active))
               playback stopped                            \(pct(count(\.playbackStopped), n))
                 onset → last sound, ms: p50 \(q(0.5))  p95 \(q(0.95))  max \(stops.last.map { String(format: "%.0f", $0) } ?? "-")
-              the new question answered                   \(pct(count(\.answered), n))
+              the new question answered                   \(pct(count(\.answered), n))\(trials.warmUp ? "\n  false starts during the warm-up's answer    \(outcomes.map(\.warmUpFalseStarts).reduce(0, +))" : "")
             """)
         XCTAssertEqual(outcomes.count, n)
     }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Voice barge-in benchmark: a second voice over the answer, N trials of real omnid (vad mode,
 # barge_in = "voice") against real omni-sim; prints the detection rate and the other outcomes
-# (see README.md here). About 10 s per trial (the microphone runs in real time).
+# (see README.md here). About 10 s per trial (the microphone runs in real time), 25 s with the
+# warm-up.
 #
 #   bench/bargein/run.sh                           # 100 trials, seed 1
 #   bench/bargein/run.sh --trials 20 --seed 7
-#   bench/bargein/run.sh --audio 'room = "…";echo_cancel = true'   # [audio] lines, ;-separated
-#                                                  # (a simulated room once the file backend has one)
+#   bench/bargein/run.sh --audio 'room = "…";echo_cancel = "on"'   # [audio] lines, ;-separated;
+#                                                  # they bring a warm-up answer first (OMNI_BARGEIN_WARMUP=0: none)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -29,7 +30,7 @@ log="$work/log"
 OMNI_BIN_DIR="$work" OMNI_BARGEIN_BENCH=1 OMNI_BARGEIN_TRIALS="$trials" OMNI_BARGEIN_SEED="$seed" \
     OMNI_BARGEIN_AUDIO="$audio" "$work/omnidPackageTests.xctest" IntegrationTests.BargeInBenchTests >"$log" 2>&1 || true
 grep '^BARGE-IN trial' "$log" | grep -v 'detected true, false starts 0, response active true, cancel sent true, stopped true' || true
-if ! grep -A8 'BARGE-IN BENCH' "$log"; then
+if ! grep -A9 'BARGE-IN BENCH' "$log"; then
     tail -40 "$log" >&2
     exit 1
 fi

@@ -18,9 +18,18 @@ import XCTest
 // response's end, response.cancel, the next response), omnid's speaker file (where the answer
 // stopped) and its status counters (the new question answered).
 //
-// A room: `audio` lines (e.g. `room = "…"`, `echo_cancel = true`) go into [audio], so the same
-// trials run with the answer's echo in the microphone once the file backend simulates a room
-// (branch h/aec); false starts (the echo taken for speech) are counted for that.
+// A room: `audio` lines (e.g. `room = "…"`, `echo_cancel = "on"`) go into [audio], so the same
+// trials run with the answer's echo in the microphone; false starts (the echo taken for speech)
+// are counted for that.
+//
+// Warm-up (on whenever `audio` lines are given): a reload that changes [audio] builds a new
+// engine and a new echo path, so the canceller starts from nothing in every trial, and its
+// start-up gate (EchoStartupGate: half duplex until it reaches 25 dB, at most 6 s of far-end
+// sound) would mute the microphone through the whole short answer. An appliance runs for hours
+// and its canceller has converged long before anyone talks over an answer. So each trial's
+// microphone first carries a long warm-up question (question, second voice, question: ~6.5 s)
+// whose echo answer plays to its end (≥ 6 s of far-end sound: the gate has opened), then the
+// trial proper. Only what follows the warm-up's answer is analysed.
 
 struct BargeInOutcome: CustomStringConvertible {
     var trial: Int
@@ -40,6 +49,8 @@ struct BargeInOutcome: CustomStringConvertible {
     var stopAfterOnsetMs: Double?
     /// The second question got its own response, which omnid played to the end.
     var answered = false
+    /// With a warm-up: speech_started events during the warm-up's answer (echo taken for speech).
+    var warmUpFalseStarts = 0
     var notes: [String] = []
 
     var description: String {
@@ -47,6 +58,7 @@ struct BargeInOutcome: CustomStringConvertible {
         return "trial \(trial): barge \(f(bargeIntoAnswerMs)) ms into the answer; detected \(detected), "
             + "false starts \(falseStarts), response active \(responseActive), cancel sent \(cancelSent), "
             + "stopped \(playbackStopped) (\(f(stopAfterOnsetMs)) ms after onset), answered \(answered)"
+            + (warmUpFalseStarts == 0 ? "" : ", warm-up false starts \(warmUpFalseStarts)")
             + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))
     }
 }
@@ -67,9 +79,11 @@ final class BargeInTrials {
     let audioExtra: [String]
     /// `[session] barge_in` for omnid.
     let setting: String
+    /// Each trial's microphone starts with a warm-up question whose answer plays to its end.
+    let warmUp: Bool
     private var reloads = 0
 
-    init(_ name: String, bargeIn: String = "voice", audioExtra: [String] = []) throws {
+    init(_ name: String, bargeIn: String = "voice", audioExtra: [String] = [], warmUp: Bool? = nil) throws {
         rig = try OmnidRig(name)
         simLog = "\(rig.dir)/sim.jsonl"
         sim = try SimProcess(arguments: ["--answer", "echo", "--speed", "1", "--log", simLog, "--log-audio", "false"])
@@ -77,6 +91,7 @@ final class BargeInTrials {
         question = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("question.wav")))).samples
         self.bargeIn = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("barge-in.wav")))).samples
         self.audioExtra = audioExtra
+        self.warmUp = warmUp ?? !audioExtra.isEmpty
         setting = bargeIn
         try OmnidRig.writeWAV("\(rig.dir)/quiet.wav", samples: [Int16](repeating: 0, count: Self.rate))
         try writeConfig(capture: "quiet.wav", playback: "speaker-idle.wav")
@@ -112,8 +127,30 @@ final class BargeInTrials {
         (s.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, s.count))).squareRoot()
     }
 
-    /// The trial's microphone and the second voice's onset in it (seconds).
-    func microphone(seed: UInt64) -> (samples: [Int16], onset: Double) {
+    /// The warm-up question: the question, the second voice (at the question's level) and the
+    /// question again, 200 ms apart (under the VAD's 500 ms of silence: one turn), ~6.5 s.
+    var warmUpQuestion: [Int16] {
+        let gap = [Int16](repeating: 0, count: Self.rate / 5)
+        let gain = Self.rms(question) / Self.rms(bargeIn)
+        return question + gap + bargeIn.map { PCM.clampToInt16(Double($0) * gain) } + gap + question
+    }
+
+    /// The warm-up block at the microphone's start (nothing without a warm-up): 0.3 s, the
+    /// warm-up question, then silence while its echo answer (plus the VAD's 300 ms of prefix
+    /// padding) plays, and 1.5 s more so that the answer's tail and the room's reverberation
+    /// have died away before the trial's question.
+    var warmUpBlock: [Int16] {
+        guard warmUp else { return [] }
+        let q = warmUpQuestion
+        let answer = Double(q.count) / Double(Self.rate) + 0.3
+        let total = 0.3 + Double(q.count) / Double(Self.rate) + Self.expectedAnswerDelay + answer + 1.5
+        let lead = [Int16](repeating: 0, count: Int(0.3 * Double(Self.rate)))
+        return lead + q + [Int16](repeating: 0, count: Int(total * Double(Self.rate)) - lead.count - q.count)
+    }
+
+    /// The trial's microphone, the second voice's onset in it and where the trial proper starts
+    /// (after the warm-up; 0 without one), in seconds.
+    func microphone(seed: UInt64) -> (samples: [Int16], onset: Double, start: Double) {
         var noise = SeededNoise(seed: seed)
         let offset = 0.4 + 1.0 * noise.uniform()        // into the expected answer
         let levelDB = -3 + 6 * noise.uniform()           // around the answer's (= the question's) level
@@ -124,27 +161,40 @@ final class BargeInTrials {
         mic += [Int16](repeating: 0, count: Int(onset * Double(Self.rate)) - mic.count)
         mic += bargeIn.map { PCM.clampToInt16(Double($0) * gain) }
         mic += [Int16](repeating: 0, count: 6 * Self.rate)  // the second answer plays meanwhile
-        return (mic, onset)
+        let warm = warmUpBlock
+        let start = Double(warm.count) / Double(Self.rate)
+        return (warm + mic, start + onset, start)
     }
 
     /// Runs one trial to its end (omnid back at rest after the second answer, or the hang guard).
     func run(trial: Int, seed: UInt64) throws -> BargeInOutcome {
         var out = BargeInOutcome(trial: trial)
-        let (mic, onset) = microphone(seed: seed)
+        let (mic, onset, start) = microphone(seed: seed)
+        let turns = warmUp ? 3 : 2
         let logStart = SimEvents(simLog).lines.count
         guard let before = rig.status()?.counters else { throw MissingPrerequisite("no status from omnid") }
         try play(mic, as: "\(trial)")
-        // Over when both turns have ended (cancelled/answered/failed) and omnid is at rest.
-        let settled = eventually {
+        let clock = SystemMonotonicClock()
+        let t0 = clock.now()
+        var echoAtOnset: String?
+        // Over when all turns have ended (cancelled/answered/failed) and omnid is at rest.
+        let settled = eventually(timeout: TestGuard.seconds + start) {
             guard let s = self.rig.status() else { return false }
+            if echoAtOnset == nil, let e = s.echo, clock.now() >= t0 + .milliseconds(Int64(onset * 1000)) {
+                echoAtOnset = "echo at the onset: \(e.path.rawValue), mic muted now \(e.halfDuplexActive), "
+                    + "muted so far \(e.mutedMs) ms, erle \(e.erleDB.map { String(format: "%.1f", $0) } ?? "-") dB"
+            }
             let ended = (s.counters.answered + s.counters.cancelled + s.counters.failed)
                 - (before.answered + before.cancelled + before.failed)
-            return s.state == .ready && s.counters.turns - before.turns >= 2 && ended >= s.counters.turns - before.turns
+            return s.state == .ready && s.counters.turns - before.turns >= turns && ended >= s.counters.turns - before.turns
         }
+        if let e = echoAtOnset, !audioExtra.isEmpty { out.notes.append(e) }
         if !settled { out.notes.append("omnid did not settle: \(rig.status().map { "\($0.state)" } ?? "?")") }
         let after = rig.status()?.counters ?? before
-        analyseServer(SimEvents(simLog).lines.dropFirst(logStart), into: &out)
-        analyseSpeaker("\(rig.dir)/speaker-\(trial).wav", onset: onset, into: &out)
+        var events = SimEvents(simLog).lines.dropFirst(logStart)
+        if warmUp { events = skipWarmUp(events, into: &out) }
+        analyseServer(events, into: &out)
+        analyseSpeaker("\(rig.dir)/speaker-\(trial).wav", onset: onset, after: start, into: &out)
         out.answered = out.answered && after.answered - before.answered >= 1
         return out
     }
@@ -158,6 +208,20 @@ final class BargeInTrials {
         rig.reload()
         let reopened = rig.waitFor { $0.lines(containing: "audio settings changed: reopening the devices").count >= self.reloads }
         guard reopened else { throw MissingPrerequisite("omnid did not reopen its devices:\n\(rig.stderr)") }
+    }
+
+    /// The events after the warm-up's answer ended (its response.done); speech_started events
+    /// while it played are the echo taken for speech.
+    func skipWarmUp(_ lines: ArraySlice<SimEvents.Line>, into out: inout BargeInOutcome) -> ArraySlice<SimEvents.Line> {
+        guard let stop = lines.firstIndex(where: { $0.server("input_audio_buffer.speech_stopped") }),
+              let created = lines[stop...].firstIndex(where: { $0.server("response.created") }),
+              let done = lines[created...].firstIndex(where: { $0.server("response.done") && $0.responseID == lines[created].responseID })
+        else {
+            out.notes.append("the warm-up question was not answered")
+            return lines[lines.endIndex...]
+        }
+        out.warmUpFalseStarts = lines[created..<done].filter { $0.server("input_audio_buffer.speech_started") }.count
+        return lines[(done + 1)...]
     }
 
     /// speech_started of the second voice, the answer's end, the cancel, the next response.
@@ -184,7 +248,7 @@ final class BargeInTrials {
     }
 
     /// Where the answer's sound starts and stops in the speaker file, against the onset.
-    func analyseSpeaker(_ path: String, onset: Double, into out: inout BargeInOutcome) {
+    func analyseSpeaker(_ path: String, onset: Double, after start: Double = 0, into out: inout BargeInOutcome) {
         guard let data = FileManager.default.contents(atPath: path), data.count > 44 else {
             out.notes.append("no speaker file")
             return
@@ -192,7 +256,7 @@ final class BargeInTrials {
         // The data size in the header is patched only now and then: read every sample written.
         let samples = data.dropFirst(44).withUnsafeBytes { Array($0.bindMemory(to: Int16.self)) }
         let rate = Double(data.dropFirst(24).prefix(4).withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-        let runs = Self.soundRuns(samples, rate: rate)
+        let runs = Self.soundRuns(samples, rate: rate).filter { $0.start >= start }  // not the warm-up's answer
         guard let answer = runs.first else {
             out.notes.append("the answer never played")
             return
