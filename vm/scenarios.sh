@@ -79,7 +79,7 @@ s_identity() {
   grep -qP '^NoNewPrivs:\t1$' <<<"$status" || fail "NoNewPrivs not set"
   g 'ls -l /dev/gpiochip0 /dev/snd/pcmC0D1c /dev/video0'
   g 'stat -c "%U:%G %a" /dev/gpiochip0' | grep -qx 'root:gpio 660' || fail "/dev/gpiochip0 is not root:gpio 0660 (udev rule)"
-  g 'stat -c "%U:%G %a" /etc/omni.conf' | tee /dev/stderr | grep -qx 'root:omnid 640' || fail "/etc/omni.conf is not 0640 root:omnid"
+  g 'stat -c "%U:%G %a" /etc/omni.conf' | grep -qx 'root:omnid 640' || fail "/etc/omni.conf is not 0640 root:omnid"
   g 'stat -c "%U:%G %a" /etc/omnid/api-key' | grep -qx 'root:root 600' || fail "/etc/omnid/api-key is not 0600 root:root"
   g 'stat -c "%U:%G %a" /run/omnid /run/omnid/control.sock' | tee /dev/stderr | xargs | grep -qx 'omnid:omnid-ctl 2750 omnid:omnid-ctl 660' \
     || fail "/run/omnid or its socket are not omnid:omnid-ctl 2750 / 0660"
@@ -267,10 +267,16 @@ s_reload_broken() {
   g 'timeout 60 systemctl reload omnid' || fail "systemctl reload failed or hung (unit $(prop ActiveState)/$(prop SubState))"
   g "vmh wait '$cur' 30 'reload failed, keeping the running configuration'" || fail "no 'reload failed, keeping the running configuration' line"
   g "vmh since '$cur' | grep 'reload failed'"
+  # The good config goes back first: a failed check below must not leave the next scenarios a
+  # broken file.
+  g 'cp /root/omni.conf.good /etc/omni.conf'
   [ "$(prop ActiveState)" = active ] || fail "not active after a broken reload"
   [ "$(main_pid)" = "$pid" ] || fail "a broken reload restarted omnid"
-  g 'omnid ctl status' | tee /dev/stderr | grep -q 'ready' || fail "omnid is not ready after a broken reload"
-  g 'cp /root/omni.conf.good /etc/omni.conf'
+  # Read whole, then matched: `tee | grep -q` could leave tee a SIGPIPE, a failure under pipefail.
+  local status
+  status="$(g 'omnid ctl status')"
+  echo "$status" >&2
+  grep -q 'ready' <<<"$status" || fail "omnid is not ready after a broken reload"
 }
 
 s_start_broken() {
