@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   pkg-config libasound2-dev libgpiod-dev libwebsockets-dev libspeexdsp-dev libtomlplusplus-dev libssl-dev libturbojpeg0-dev
-  alsa-utils gpiod espeak-ng sox systemd make python3 python3-pip python3-venv debhelper lintian
+  alsa-utils gpiod espeak-ng sox systemd make python3 python3-pip python3-venv debhelper lintian openssl
 )
 missing=()
 for p in "${PKGS[@]}"; do

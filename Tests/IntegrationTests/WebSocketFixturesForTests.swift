@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Logging
 import OmniCore
 @testable import OmniWebSocket
@@ -124,35 +125,11 @@ final class WSServerProbe: Sendable {
     }
 }
 
-/// A self-signed certificate for 127.0.0.1 / localhost (CA:TRUE, valid 2000-2099), written to a
-/// temporary directory so the server can load it and the client can trust it as `caFile`.
+/// A self-signed certificate for 127.0.0.1 / localhost (CA:TRUE), made with the openssl tool in
+/// a temporary directory for each use, so the server can load it and the client can trust it as
+/// `caFile`. Made, not committed: no private key lives in the repository.
 enum WSTestCertificate {
-    static let certificate = """
-        -----BEGIN CERTIFICATE-----
-        MIIBoDCCAUagAwIBAgIBATAKBggqhkjOPQQDAjAeMRwwGgYDVQQDDBNvbW5pLXRl
-        c3QtbG9jYWxob3N0MCAXDTAwMDEwMTAwMDAwMFoYDzIwOTkxMjMxMjM1OTU5WjAe
-        MRwwGgYDVQQDDBNvbW5pLXRlc3QtbG9jYWxob3N0MFkwEwYHKoZIzj0CAQYIKoZI
-        zj0DAQcDQgAERdOXoDTUy/F1h1UiTI3VNC5aIYZsFfhAtRMtIFUNWGWxeDZviN5Z
-        pyNCibtbZhszHWM6lIwdfTh52ajiAwKBiKNzMHEwGgYDVR0RBBMwEYcEfwAAAYIJ
-        bG9jYWxob3N0MA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgKEMBMGA1Ud
-        JQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQWBBTvw+YyIzV3Qw6Ov7VUXiJmOwFQzDAK
-        BggqhkjOPQQDAgNIADBFAiEAuRCg/fb9gxJGdEJig1lWCIyWeCID3cUbjxmZPn5F
-        pWECIEv6fKmsK3+hp2TdFCFWdVUg1f5tzNotR/4EHXw8YLPG
-        -----END CERTIFICATE-----
-
-        """
-
-    // Test-only key for the certificate above; protects nothing.
-    static let privateKey = """
-        -----BEGIN PRIVATE KEY-----
-        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgyd/DPwszPySy3SHK
-        5ps+EF/9ac1pKB4/WxJPChThjKGhRANCAARF05egNNTL8XWHVSJMjdU0LlohhmwV
-        +EC1Ey0gVQ1YZbF4Nm+I3lmnI0KJu1tmGzMdYzqUjB19OHnZqOIDAoGI
-        -----END PRIVATE KEY-----
-
-        """
-
-    /// Writes both PEM files into a fresh temporary directory.
+    /// Writes a fresh key and certificate into a new temporary directory.
     static func write() throws -> (cert: String, key: String) {
         var template = Array("/tmp/omni-ws-test-XXXXXX".utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
@@ -161,8 +138,19 @@ enum WSTestCertificate {
         let base = String(cString: dir)
         let cert = base + "/cert.pem"
         let key = base + "/key.pem"
-        try writeFile(cert, certificate)
-        try writeFile(key, privateKey)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                       "-keyout", key, "-out", cert, "-days", "36500", "-subj", "/CN=omni-test-localhost",
+                       "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                       "-addext", "basicConstraints=critical,CA:TRUE",
+                       "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+                       "-addext", "extendedKeyUsage=serverAuth"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw WSTestFileError(path: cert) }
         return (cert, key)
     }
 
@@ -170,16 +158,6 @@ enum WSTestCertificate {
         unlink(files.cert)
         unlink(files.key)
         if let slash = files.cert.lastIndex(of: "/") { rmdir(String(files.cert[..<slash])) }
-    }
-
-    private static func writeFile(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw WSTestFileError(path: path) }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw WSTestFileError(path: path)
-        }
     }
 }
 
