@@ -95,7 +95,8 @@ final class LWSClientEngine {
             for command in batch.commands { apply(command, current: batch.generation) }
             if batch.stop { break }
             if let link, link.generation != batch.generation { dropLink() }
-            if let link, link.nextAttemptDue {
+            // (A loop: an attempt that fails at once, a NULL from lws, asks for the next.)
+            while let link, link.nextAttemptDue {
                 link.nextAttemptDue = false
                 attempt(link)
             }
@@ -319,7 +320,7 @@ final class LWSClientEngine {
     }
 
     /// Forgets the current link and has lws drop its socket without a close handshake; the
-    /// callbacks that follow carry a stale generation and are ignored.
+    /// callbacks that follow carry a stale attempt tag and are ignored.
     private func dropLink() {
         guard let link else { return }
         self.link = nil
