@@ -35,9 +35,11 @@ import Synchronization
 /// - wss:// verifies the server against the system CA store, or only against
 ///   `ConnectRequest.caFile` when given; redirects are not followed (they are reported as
 ///   `.httpStatus`). ws:// is refused unless the host is loopback or `allowInsecure` is set.
-/// - DNS resolution (getaddrinfo, done once by us to classify failures and once by lws) runs on
-///   the service thread and blocks it for as long as the resolver takes; the Debian lws build has
-///   no asynchronous DNS.
+/// - DNS resolution (getaddrinfo) runs on a detached thread per lookup (LWSResolver), never on the
+///   service thread: a resolver that hangs delays only that link, and `shutdown` does not wait
+///   for it. lws gets the numeric address; the host name stays the Host header, the SNI name
+///   and the name the certificate is verified against. Like lws itself, a connection refused or
+///   timed out at one address of the name is tried at the next.
 public final class LWSClientTransport: RealtimeTransport {
     /// Messages `send` accepts before it starts returning false.
     public static let sendQueueCapacity = 64
@@ -55,10 +57,19 @@ public final class LWSClientTransport: RealtimeTransport {
     ///     on the server) until the receiver is down to half of both. For a receiver that hops
     ///     to a loop of its own: what a flooding server can pile onto that loop stays bounded.
     ///   - onEvent: called on the service thread; see the type's documentation.
-    public init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-                receiveWindow: ReceiveWindow? = nil, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+    public convenience init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
+                            receiveWindow: ReceiveWindow? = nil, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+        self.init(logger: logger, connectTimeoutSeconds: connectTimeoutSeconds, receiveWindow: receiveWindow,
+                  lookUp: LWSResolver.lookUp, onEvent: onEvent)
+    }
+
+    /// `lookUp` stands in for getaddrinfo (tests: names that resolve to chosen addresses, or a
+    /// lookup that never ends); it still runs on a resolver thread.
+    init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
+         receiveWindow: ReceiveWindow? = nil, lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome,
+         onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds),
-                                 receiveWindow: receiveWindow, onEvent: onEvent)
+                                 receiveWindow: receiveWindow, lookUp: lookUp, onEvent: onEvent)
         let service = LWSServiceThread(name: "omni-lws-client")
         self.core = core
         self.service = service
