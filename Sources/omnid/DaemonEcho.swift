@@ -94,10 +94,12 @@ final class DaemonEcho {
         }
     }
 
-    /// The streams start over now (a turn's start, after the engine's discard).
-    func restart() {
+    /// The streams start over now: a turn's start, after the engine's discard (the gate reads
+    /// the kept reference again), or a discontinuity (`keepingMute`: the gate still mutes what
+    /// the reference it already read asked for, e.g. the rest of the earcon's echo).
+    func restart(keepingMute: Bool = false) {
         pipeline?.reset()
-        gate?.reset()
+        if keepingMute { gate?.restartKeepingMute() } else { gate?.reset() }
         partial.removeAll(keepingCapacity: true)
         referenceIndex = 0
         microphoneIndex = 0
@@ -140,7 +142,7 @@ final class DaemonEcho {
         // Both rings were just drained to about the same moment: start over from here.
         if broken {
             restarts += 1
-            restart()
+            restart(keepingMute: true)
         }
         selfTest()
     }

@@ -41,6 +41,28 @@ final class HalfDuplexGateTests: XCTestCase {
         XCTAssertFalse(gate.muting)
     }
 
+    /// A discontinuity right after the earcon's reference was read: the streams start over,
+    /// but its echo is still to come and stays muted (a plain reset would let it through).
+    func testRestartAfterADiscontinuityKeepsWhatWasStillToBeMuted() {
+        var gate = HalfDuplexGate(tailSamples: 300)
+        var reference = [Int16](repeating: 0, count: 400)
+        for i in 100..<200 { reference[i] = 5000 }
+        // The microphone lags: 150 of its samples read when the streams break (muted 100…499).
+        let first = process(&gate, reference: reference, microphone: [Int16](repeating: 7, count: 150))
+        XCTAssertEqual(Array(first[100...]), [Int16](repeating: 0, count: 50))
+        gate.restartKeepingMute()
+        XCTAssertTrue(gate.muting)
+        // 499 + 1 − 150 = 350 samples of the new streams are still muted.
+        let after = process(&gate, reference: [Int16](repeating: 0, count: 400), microphone: [Int16](repeating: 7, count: 400))
+        XCTAssertEqual(Array(after[0..<350]), [Int16](repeating: 0, count: 350))
+        XCTAssertEqual(Array(after[350...]), [Int16](repeating: 7, count: 50))
+        // Nothing waiting: nothing carried.
+        gate.restartKeepingMute()
+        XCTAssertFalse(gate.muting)
+        XCTAssertEqual(process(&gate, reference: [Int16](repeating: 0, count: 10), microphone: [Int16](repeating: 7, count: 10)),
+                       [Int16](repeating: 7, count: 10))
+    }
+
     func testTailCoversBothBuffersAndTheReverberation() {
         XCTAssertEqual(HalfDuplexGate.tailMs(periodMs: 20, bufferPeriods: 4), 310)
         XCTAssertEqual(HalfDuplexGate.tailMs(periodMs: 10, bufferPeriods: 2), 190)
