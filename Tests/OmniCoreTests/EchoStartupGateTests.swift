@@ -110,6 +110,22 @@ final class EchoStartupGateTests: XCTestCase {
         XCTAssertEqual(gate.phase, .converged)
     }
 
+    func testNoEchoAtAllOpensOnceAnEchoWouldHaveArrived() {
+        // Headphones, or no room on the file backend: the far end plays loud and the microphone
+        // hears nothing. Nothing to gate — but only once an echo would have had time to arrive.
+        var gate = quietRoom()
+        feed(&gate, seconds: 0.2, residual: 1, echo: 0)
+        XCTAssertEqual(gate.phase, .converging, "an echo could still be on its way")
+        feed(&gate, seconds: 0.2, residual: 1, echo: 0)
+        XCTAssertEqual(gate.phase, .converged)
+        XCTAssertEqual(gate.status.openedAtMs ?? 0, 300, accuracy: 20)
+        // An echo that does arrive within that time keeps it closed.
+        var late = quietRoom()
+        feed(&late, seconds: 0.2, residual: 1, echo: 0)
+        XCTAssertLessThan(feed(&late, seconds: 1, residual: db(-10)), -10)
+        XCTAssertEqual(late.phase, .converging)
+    }
+
     func testAKeptFilterIsVerifiedQuicklyAfterARestart() {
         var gate = quietRoom()
         feed(&gate, seconds: 2, residual: 0.01)

@@ -30,7 +30,6 @@ enum StartupReport {
         if env("AEC_GATE_OFF") == 1 { s.startupGate = false }
         if let v = env("AEC_GATE_FLOOR") { s.gate.echoAboveFloorDB = v }
         if env("AEC_NO_HOLD") == 1 { s.holdFilterUntilConfirmed = false }
-        s.gate.doubleTalkMarginDB = env("AEC_GATE_DT")
         return s
     }
 
@@ -45,7 +44,7 @@ enum StartupReport {
         let s = settings
         let restart = getenv("AEC_RESTART_SHIFT").flatMap { Int(String(cString: $0)) }
         print("Voice barge-in from the first answers (offline: bench/bargein's fixtures, omni-sim's VAD rule on the output)")
-        print("gate: \(s.startupGate ? "open at \(s.gate.targetDB) dB sustained \(s.gate.sustainSeconds) s, window \(s.gate.windowSeconds) s, attenuating to \(s.gate.attenuateToDB) dB until then, at most \(s.gate.maximumSeconds) s, echo \(s.gate.echoAboveFloorDB) dB above the floor, double-talk freeze \(s.gate.doubleTalkMarginDB.map { "\($0) dB" } ?? "off")" : "off"); \(trials) trials per row\(restart.map { "; the streams restart before the trial's answer, delay changed by \($0) samples" } ?? "")")
+        print("gate: \(s.startupGate ? "open at \(s.gate.targetDB) dB sustained \(s.gate.sustainSeconds) s, window \(s.gate.windowSeconds) s, attenuating to \(s.gate.attenuateToDB) dB until then, at most \(s.gate.maximumSeconds) s, echo \(s.gate.echoAboveFloorDB) dB above the floor" : "off"); \(trials) trials per row\(restart.map { "; the streams restart before the trial's answer, delay changed by \($0) samples" } ?? "")")
         print("")
         func f0(_ d: Double?) -> String { d.map { "\(Int($0.rounded()))" } ?? "-" }
         for r in rooms {

@@ -50,9 +50,13 @@ public struct EchoStartupGate: Sendable {
         /// quietest recent frames, dB: the echo is there to be measured (before it arrives, or
         /// under a soft start, a suppressor can make any "reduction" out of the noise floor).
         public var echoAboveFloorDB = 10.0
-        /// Experimental double-talk freeze: a frame whose own reduction is this far below the
-        /// measured one (dB) leaves the measurement alone (nil: off).
-        public var doubleTalkMarginDB: Double?
+        /// A frame whose microphone stays at its floor while the far end is at least this far
+        /// above it, dB, counts towards opening: the echo path itself loses that much (no echo
+        /// is heard: headphones, a microphone far from the speaker), so there is nothing to gate.
+        public var inaudibleEchoMarginDB = 40.0
+        /// … once such frames have gone on for longer than an echo takes to arrive, s (the
+        /// devices' buffers and the air: EchoPipeline.make sets it from `[audio]`).
+        public var inaudibleAfterSeconds = 0.26
         public init() {}
     }
 
@@ -92,6 +96,8 @@ public struct EchoStartupGate: Sendable {
     private var openedAt: Int?
     /// Far-end activity over which the reduction has stayed at or above the target, samples.
     private var sustained = 0
+    /// Loud far end without the microphone hearing anything, in a row, samples.
+    private var unheard = 0
     /// Power envelope of the aligned reference, held through the room's reverberation.
     private var envelope = 0.0
     private var gain = 1.0
@@ -120,6 +126,7 @@ public struct EchoStartupGate: Sendable {
         measured = false
         activeSamples = 0
         sustained = 0
+        unheard = 0
         envelope = 0
         gain = 1
     }
@@ -155,19 +162,25 @@ public struct EchoStartupGate: Sendable {
         if active {
             activeSamples += count
             let heard = perSample >= floor * pow(10, settings.echoAboveFloorDB / 10)
-            var doubleTalk = false
-            if let margin = settings.doubleTalkMarginDB, measured, heard {
-                doubleTalk = 10 * log10(max(m, 1) / max(o, 1)) < reduction - margin
-            }
-            if heard && !doubleTalk {
+            if heard {
                 let keep = max(0, 1 - frameSeconds / settings.windowSeconds)
                 micEnergy = micEnergy * keep + m
                 outEnergy = outEnergy * keep + o
                 measured = true
             }
-            let r = measured ? reduction : 0
-            if heard { sustained = r >= settings.targetDB && !doubleTalk ? sustained + count : 0 }
-            let shortfall = settings.attenuateToDB - r
+            let measuredDB = measured ? reduction : 0
+            if heard {
+                sustained = measuredDB >= settings.targetDB ? sustained + count : 0
+            } else if r / Double(count) >= floor * pow(10, settings.inaudibleEchoMarginDB / 10) {
+                // Only once the far end has played that loud for longer than an echo takes to
+                // arrive without being heard (not the moments before an echo arrives); then
+                // the whole run counts.
+                let after = Int(settings.inaudibleAfterSeconds * Double(sampleRate))
+                unheard += count
+                if unheard >= after { sustained += unheard - after < count ? unheard : count }
+            }
+            if heard { unheard = 0 }
+            let shortfall = settings.attenuateToDB - measuredDB
             let needed = phase == .verifying ? settings.verifySeconds : settings.sustainSeconds
             if Double(sustained) >= needed * Double(sampleRate) {
                 phase = .converged
