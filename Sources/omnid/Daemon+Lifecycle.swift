@@ -140,7 +140,7 @@ extension Daemon {
                 logger.info("audio settings changed: reopening the devices")
                 audio.stop()
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
-                echo = DaemonEcho(config: config, logger: logger, environment: Files.environment())
+                echo = echo.reloaded(from: old, to: config, environment: Files.environment())
                 // The new engine starts with nothing armed: tell it what the capture wants.
                 firstSampleWatch = nil
                 armCapture()
