@@ -109,6 +109,7 @@ vm_ssh 'systemd-analyze; systemd-analyze critical-chain' > "$RUN/boot-1.txt" 2>&
   vm_put "$DEB" "/root/$(basename "$DEB")" &&
   vm_ssh_in 'install -d -m 0755 /etc/omnid && umask 077 && cat > /etc/omnid/api-key && chmod 0600 /etc/omnid/api-key' < "$RUN/api-key"; } \
   || vm_die "copying files into the guest failed"
+vm_log "copied in; apt-get install ./$(basename "$DEB")"
 vm_ssh "chmod +x /usr/local/bin/vmh /usr/local/bin/ledsample && cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./$(basename "$DEB")" \
   >"$RUN/apt-install.log" 2>&1 || { cat "$RUN/apt-install.log" >&2; vm_die "apt install ./$(basename "$DEB") failed in the guest"; }
 
