@@ -64,8 +64,8 @@ vm_boot() {
 }
 
 # qemu on the run's overlay. Under TCG, -smp 2 runs each vCPU on a host thread of its own (MTTCG):
-# a boot and the scenarios' guest-side work take about half as long on a quiet host, and on a
-# busy one the guest still gets a fair share (vm/README.md has the measurements).
+# a boot took 15 s instead of 23-26 s on a quiet host, and under a sustained build beside it two
+# vCPUs did no worse than one (vm/README.md has the measurements).
 # OMNID_VM_SMP overrides it. net.ifnames=0: the NIC keeps the kernel's name eth0, which the image's
 # network unit (vm/image/omnid-vm-net.service) waits for.
 vm_start() {
@@ -103,7 +103,8 @@ vm_power_cycle() {
   vm_start
 }
 
-# Waits for the Nth OMNID_VM_BOOTED line (N counts boots of this qemu: a reboot prints another).
+# Waits for the Nth OMNID_VM_BOOTED line (N counts the boots of this run: the console log is
+# appended to across the power cycle).
 vm_wait_booted() {
   local n="${1:-1}" timeout="${2:-${OMNID_VM_BOOT_TIMEOUT:-480}}"
   local deadline=$(( $(date +%s) + timeout ))

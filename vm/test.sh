@@ -99,7 +99,7 @@ sox "$RUN/q.wav" -r 16000 -c 1 -b 16 "$RUN/question.wav" pad 0.2 0.2
 T_VM=$(date +%s.%N)
 vm_boot "$IMG" "$RUN" "$SIM_PORT"
 vm_wait_booted 1
-BOOT_S="$(echo "$VM_BOOTED_AT - $VM_BOOT_START" | bc)"
+BOOT_S="$(printf '%.1f' "$(echo "$VM_BOOTED_AT - $VM_BOOT_START" | bc)")"
 vm_log "guest up in ${BOOT_S} s ($VM_ACCEL_NAME); installing $(basename "$DEB")"
 vm_wait_ssh
 vm_ssh 'systemd-analyze; systemd-analyze critical-chain' > "$RUN/boot-1.txt" 2>&1 || true
@@ -135,7 +135,7 @@ T_INSTALLED=$(date +%s.%N)
 # Power cycle so the unit starts the way it will on a device: from boot.
 vm_power_cycle
 vm_wait_booted 2
-BOOT2_S="$(echo "$VM_BOOTED_AT - $VM_BOOT_START" | bc)"
+BOOT2_S="$(printf '%.1f' "$(echo "$VM_BOOTED_AT - $VM_BOOT_START" | bc)")"
 vm_wait_ssh
 vm_ssh 'systemd-analyze; systemd-analyze critical-chain' > "$RUN/boot-2.txt" 2>&1 || true
 T_READY=$(date +%s.%N)
