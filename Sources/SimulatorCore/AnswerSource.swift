@@ -27,8 +27,8 @@ public enum AnswerSource: Sendable, Equatable {
 /// One rendered answer.
 struct Answer {
     var transcript: String
-    /// 24 kHz mono s16le; ignored for text-only responses.
-    var audio: [Int16]
+    /// Ignored for text-only responses.
+    var audio: AnswerAudio
     var userTranscript: String?
 }
 
@@ -41,17 +41,17 @@ extension AnswerSource {
             let audio = Array(userAudio.prefix(maxEchoMs * 16))
             let seconds = Double(audio.count) / 16_000
             return Answer(transcript: "Echo of \(Self.oneDecimal(seconds)) seconds of your audio.",
-                          audio: Resampler16To24().process(audio), userTranscript: nil)
+                          audio: .samples(Resampler16To24().process(audio)), userTranscript: nil)
         case .tone(let spec):
-            return Answer(transcript: "This is a \(Int(spec.frequencyHz)) hertz test tone.", audio: spec.render(),
+            return Answer(transcript: "This is a \(Int(spec.frequencyHz)) hertz test tone.", audio: .tone(spec),
                           userTranscript: nil)
         case .script(let answers):
-            guard !answers.isEmpty else { return Answer(transcript: "", audio: [], userTranscript: nil) }
+            guard !answers.isEmpty else { return Answer(transcript: "", audio: .none, userTranscript: nil) }
             let a = answers[index % answers.count]
-            return Answer(transcript: a.transcript, audio: a.audio, userTranscript: a.userTranscript)
+            return Answer(transcript: a.transcript, audio: .samples(a.audio), userTranscript: a.userTranscript)
         case .describe:
             let text = SimImage.describe(images)
-            return Answer(transcript: text, audio: ScriptFile.silence(for: text), userTranscript: nil)
+            return Answer(transcript: text, audio: .samples(ScriptFile.silence(for: text)), userTranscript: nil)
         }
     }
 

@@ -13,7 +13,7 @@ final class ResponseStream {
     let startAt: Duration
     let firstDeltaAt: Duration
     let interval: Duration
-    let audio: [Int16]
+    let audio: AnswerAudio
     /// Per chunk: the transcript text it carries and its audio sample range.
     let chunks: [(text: String, audio: Range<Int>)]
     /// For usage.
@@ -41,7 +41,7 @@ final class ResponseStream {
         self.userAudioMs = userAudioMs
         self.instructionsLength = instructionsLength
         let words = Self.words(answer.transcript)
-        let audio = modalities.contains("audio") ? answer.audio : []
+        let audio = modalities.contains("audio") ? answer.audio : .none
         self.audio = audio
         if modalities.contains("audio") {
             let per = max(1, options.deltaMs * 24)

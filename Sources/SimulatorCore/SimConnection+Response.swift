@@ -97,10 +97,11 @@ extension SimConnection {
 
     private func audioDelta(_ r: ResponseStream, _ range: Range<Int>, into out: inout [SimAction]) {
         audioProduced = true
-        var payload = r.audio[range].withUnsafeBufferPointer { PCM16.base64($0) }
+        let samples = r.audio[range]
+        var payload = samples.withUnsafeBufferPointer { PCM16.base64($0) }
         if let f = fault, f.kind == .invalidBase64, f.response == r.number, spoiledDeltas < (f.count ?? .max) {
             if spoiledDeltas == 0 { out.append(.faultFired(f.kind)) }
-            payload = Self.spoil(payload, variant: spoiledDeltas, samples: r.audio[range])
+            payload = Self.spoil(payload, variant: spoiledDeltas, samples: samples)
             spoiledDeltas += 1
         }
         out.append(event(.audioDelta(r.ref, delta: payload)))

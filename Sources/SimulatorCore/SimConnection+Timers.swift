@@ -7,11 +7,16 @@ extension SimConnection {
     /// When `tick` next has something to do (time since the socket opened), nil when nothing is planned.
     public var nextDeadline: Duration? { nextTimer()?.at }
 
-    /// Everything due at or before `now`, in time order.
-    public func tick(now: Duration) -> [SimAction] {
+    /// What is due at or before `now`, in time order: everything, or the first `limit` timers
+    /// (the rest stays due, and `nextDeadline` says so). A server that fell behind (a flood on a
+    /// loaded machine) sends in slices this way, as a real one streams, instead of computing
+    /// seconds of deltas before sending the first, which a client rightly takes for a stalled answer.
+    public func tick(now: Duration, limit: Int = .max) -> [SimAction] {
         var out: [SimAction] = []
-        while let (at, timer) = nextTimer(), at <= now {
+        var fired = 0
+        while fired < limit, let (at, timer) = nextTimer(), at <= now {
             fire(timer, at: at, into: &out)
+            fired += 1
         }
         return out
     }

@@ -151,9 +151,13 @@ final class SimServer: @unchecked Sendable {
         logger.info("connection \(id): closed")
     }
 
+    /// Timers fired per tick: about 2 s of answer at the default 100 ms deltas. The queue then
+    /// sends them, and serves what the client sent meanwhile (a `response.cancel`), before more.
+    private static let timersPerTick = 20
+
     private func tick(_ conn: Connection) {
         guard connections[conn.id] === conn else { return }
-        perform(conn.session.tick(now: .now - conn.opened), on: conn)
+        perform(conn.session.tick(now: .now - conn.opened, limit: Self.timersPerTick), on: conn)
     }
 
     /// Raw frames of one burst logged one by one; the rest of a flood gets one `_sim.raw_more`
