@@ -54,10 +54,8 @@ for f in "$reports"/*; do
   echo "=== sanitizer report $f"
   cat "$f"
 done
-summary=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$out" | tail -1)
-total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
-skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
+. "$(dirname "$0")/xctest-summary.sh"
+read -r total failed skipped <<<"$(xctest_summary "$out")"
 
 # ThreadSanitizer: the SPSC ring between the audio thread and the rest (its atomics are the only
 # synchronisation on the real-time path). AudioEngine's playback side is left out on purpose:
@@ -74,10 +72,7 @@ else
   tail -40 "$log"
   tsan_status=1
 fi
-tsan=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$tsan_out" | tail -1)
-tsan_total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$tsan")
-tsan_failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$tsan")
-tsan_skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$tsan" | grep -oE "^[0-9]+" || echo 0)
+read -r tsan_total tsan_failed tsan_skipped <<<"$(xctest_summary "$tsan_out")"
 if grep -q "WARNING: ThreadSanitizer" "$tsan_out" || [ "$tsan_status" != 0 ] || [ "${tsan_skipped:-0}" != 0 ]; then
   echo "sanitize: ThreadSanitizer run failed (report, failure or skip above)" >&2
   status=1

@@ -42,15 +42,7 @@ done
 # SwiftPM's note that it ignores the lock ends without a newline; give it one.
 tidy() { sed -u 's/`--ignore-lock` has been passed/&\n/'; }
 
-# "total failed skipped" of a run's closing "Executed N tests, with …" line; empty without one.
-summary() {
-  local line
-  line=$(grep -E "^\s*Executed [0-9]+ tests?, with" "$1" | tail -1)
-  [ -n "$line" ] || return 0
-  echo "$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$line")" \
-       "$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$line")" \
-       "$(grep -oE "[0-9]+ tests? skipped" <<<"$line" | grep -oE "^[0-9]+" || echo 0)"
-}
+. "$(dirname "$0")/xctest-summary.sh"
 
 out=$(mktemp)
 set +e
@@ -74,9 +66,9 @@ fi
 set -e
 
 # A plain closing line any CI can read: both runs together.
-read -r total failed skipped <<<"$(summary "$out")"
+read -r total failed skipped <<<"$(xctest_summary "$out")"
 if [ "$split" = 1 ]; then
-  read -r day_total day_failed day_skipped <<<"$(summary "$day_out")"
+  read -r day_total day_failed day_skipped <<<"$(xctest_summary "$day_out")"
   if [ -z "${day_total:-}" ]; then
     echo "test: the $day run printed no summary" >&2
     status=1
