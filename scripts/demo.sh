@@ -68,7 +68,8 @@ CONF
 
 echo "== starting omnid on the virtual board"
 start=$(date +%s.%N)
-DASHSCOPE_API_KEY="$demo_key" OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf" 2>"$work/omnid.log" &
+# Debug: the user's transcripts are logged at debug only (privacy); the demo shows them.
+DASHSCOPE_API_KEY="$demo_key" OMNID_LOG_LEVEL=debug OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/omni.conf" 2>"$work/omnid.log" &
 omnid=$!
 for _ in $(seq 200); do grep -q "session ready" "$work/omnid.log" && break; sleep 0.05; done
 grep -q "session ready" "$work/omnid.log" || { echo "omnid did not get ready:"; cat "$work/omnid.log"; exit 1; }
@@ -106,7 +107,7 @@ sed -e 's/^mode = "push-to-talk"/mode = "vad"/' \
     -e 's/^\[audio\]/[audio]\nroom = "delay_ms=60,gain_db=-6,rt60_ms=250,noise_db=-70,seed=3"\necho_cancel = "auto"/' \
     "$work/omni.conf" > "$work/handsfree.conf"
 before=$(grep -c '"input_audio_buffer.speech_started"' "$work/sim.jsonl" || true)
-DASHSCOPE_API_KEY="$demo_key" OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/handsfree.conf" 2>"$work/handsfree.log" &
+DASHSCOPE_API_KEY="$demo_key" OMNID_LOG_LEVEL=debug OMNID_BOARD_DIR=board "$bin/omnid" run --config "$work/handsfree.conf" 2>"$work/handsfree.log" &
 omnid=$!
 for _ in $(seq 600); do
   st=$(ctl status --json 2>/dev/null || true)

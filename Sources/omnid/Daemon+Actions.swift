@@ -66,7 +66,13 @@ extension Daemon {
         case .flashLEDs(let state):
             flashLEDs(state)
         case .logTranscript(let role, let text):
-            logger.info("\(role.rawValue): \(text)")
+            // What the user said is theirs: debug only, so it reaches the journal (and its
+            // persistent storage) only when someone turns debug logging on. The answer is info.
+            if role == .user {
+                logger.debug("\(role.rawValue): \(text)")
+            } else {
+                logger.info("\(role.rawValue): \(text)")
+            }
         case .logNotice(let text):
             logger.info("\(text)")
         case .startTimer(let t, let after):

@@ -53,7 +53,7 @@ final class PackagingTests: XCTestCase {
 
     func testUnitHasTheRequiredSettings() throws {
         let unit = try String(contentsOfFile: unitPath, encoding: .utf8)
-        for line in ["Type=notify", "Restart=always", "RestartPreventExitStatus=78", "WatchdogSec=",
+        for line in ["Type=notify", "Restart=always", "RestartPreventExitStatus=78 243", "WatchdogSec=",
                      "After=network-online.target sound.target", "Wants=network-online.target sound.target",
                      "User=omnid", "SupplementaryGroups=audio gpio video", "LimitRTPRIO=",
                      "LoadCredential=dashscope-api-key:", "ExecReload=/bin/kill -HUP $MAINPID",
