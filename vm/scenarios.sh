@@ -33,8 +33,11 @@ turn_ok() {
   g "vmh turn /root/question.wav /root/answer-$tag.wav /root/leds-$tag.log" || fail "the turn did not complete (vmh turn)"
   vm_ssh "cat /root/answer-$tag.wav" > "$RUN/answer-$tag.wav"
   vm_ssh "cat /root/leds-$tag.log" > "$RUN/leds-$tag.log"
+  # On a failed check omnid's last journal lines go beside the recordings (xruns, reconnects): the
+  # turns that failed under heavy host load did so with damaged audio.
   python3 "$VM_DIR/check_turn.py" --sim "$RUN/sim.jsonl" --skip "$skip" --question "$RUN/question.wav" \
-    --answer "$RUN/answer-$tag.wav" --leds "$RUN/leds-$tag.log" "$@"
+    --answer "$RUN/answer-$tag.wav" --leds "$RUN/leds-$tag.log" "$@" \
+    || { g 'journalctl -u omnid -o short-monotonic -n 60' > "$RUN/journal-$tag.log" 2>&1; return 1; }
 }
 
 s_boot_active() {
