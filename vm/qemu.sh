@@ -36,7 +36,7 @@ vm_free_port() {
 # forces one.
 vm_pick_accel() {
   local img="$1"
-  VM_ACCEL=(-accel "tcg${OMNID_VM_TCG:+,$OMNID_VM_TCG}" -cpu "${OMNID_VM_CPU:-max}")
+  VM_ACCEL=(-accel tcg -cpu max)
   VM_ACCEL_NAME=tcg
   local want="${OMNID_VM_ACCEL:-auto}"
   [ "$want" = tcg ] && return 0
@@ -88,7 +88,7 @@ vm_start() {
   rm -f "$VM_RUN/ssh.sock"
   qemu-system-x86_64 "${VM_ACCEL[@]}" -machine q35 -smp "$smp" -m 1024 \
     -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initrd.img" \
-    -append "root=/dev/vda rw net.ifnames=0 console=ttyS0,115200 ${OMNID_VM_APPEND_QUIET-quiet loglevel=4} systemd.show_status=0 panic=-1 mitigations=off cryptomgr.notests" \
+    -append "root=/dev/vda rw net.ifnames=0 console=ttyS0,115200 quiet loglevel=4 systemd.show_status=0 panic=-1 mitigations=off cryptomgr.notests" \
     -drive "file=$VM_RUN/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
     -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$VM_SSH_PORT-:22,guestfwd=tcp:$VM_GUEST_SIM-cmd:socat - TCP:127.0.0.1:$VM_SIM_PORT" \
     -device virtio-net-pci,netdev=n0 -device virtio-rng-pci \
