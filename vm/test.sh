@@ -157,7 +157,10 @@ scenario() {  # NAME FUNCTION
   set +e
   ( set -e; "$fn" ) >"$RUN/scenario-$name.log" 2>&1 &
   local pid=$!
-  ( sleep "${SCENARIO_TIMEOUT:-300}"; echo "hung: stopped after ${SCENARIO_TIMEOUT:-300} s" >>"$RUN/scenario-$name.log"; kill -TERM "$pid" ) 2>/dev/null &
+  # (Its sleep is ended with it: otherwise every scenario left a sleep behind for 300 s.)
+  ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+    sleep "${SCENARIO_TIMEOUT:-300}" & s=$!
+    wait "$s"; echo "hung: stopped after ${SCENARIO_TIMEOUT:-300} s" >>"$RUN/scenario-$name.log"; kill -TERM "$pid" ) 2>/dev/null &
   local guard=$!
   wait "$pid"
   rc=$?
