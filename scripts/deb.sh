@@ -37,7 +37,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 # Only the binary package (no source package, .changes or .buildinfo beside the clone).
 root=""; [ "$(id -u)" = 0 ] || root="fakeroot"
-if ! { debian/rules clean && nice -n "${BUILD_NICE:-0}" debian/rules build && DEB_DESTDIR="$(realpath "$OUT_DIR")" $root debian/rules binary; } >"$log" 2>&1; then
+if ! { debian/rules clean && debian/rules build && DEB_DESTDIR="$(realpath "$OUT_DIR")" $root debian/rules binary; } >"$log" 2>&1; then
   tail -40 "$log" >&2
   echo "deb: debian/rules failed" >&2
   exit 1
@@ -47,7 +47,7 @@ debian/rules clean >/dev/null 2>&1 || true
 if [ -n "${OUT:-}" ] && [ "$OUT" != "$deb" ]; then mkdir -p "$(dirname "$OUT")"; mv "$deb" "$OUT"; deb="$OUT"; fi
 if [ "${LINTIAN:-1}" != 0 ]; then
   # --fail-on warning: warnings fail the build like errors (no overrides).
-  if ! nice -n "${BUILD_NICE:-0}" lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$log" 2>&1; then
+  if ! lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$log" 2>&1; then
     cat "$log" >&2
     echo "deb: lintian reported errors or warnings for $deb" >&2
     exit 1

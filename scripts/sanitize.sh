@@ -17,7 +17,7 @@ flags=(--sanitize=address
        -Xcxx -fsanitize=undefined -Xcxx -fno-sanitize-recover=undefined
        --scratch-path "$scratch")
 log=$(mktemp)
-if ! nice -n "${BUILD_NICE:-0}" swift build --build-tests "${flags[@]}" >"$log" 2>&1; then
+if ! swift build --build-tests "${flags[@]}" >"$log" 2>&1; then
   tail -40 "$log"
   echo "sanitize: build failed" >&2
   exit 1
@@ -64,7 +64,7 @@ skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" ||
 # TSan cannot see Synchronization.Mutex's futex hand-over and reports a race that is not one
 # (docs/tsan-playback-side.md).
 tsan_out=$(mktemp)
-if nice -n "${BUILD_NICE:-0}" swift build --build-tests --sanitize=thread --scratch-path .build-tsan >"$log" 2>&1; then
+if swift build --build-tests --sanitize=thread --scratch-path .build-tsan >"$log" 2>&1; then
   set +e
   TSAN_OPTIONS="halt_on_error=1" swift test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan \
     --filter AudioRingStressTests 2>&1 | tee "$tsan_out"

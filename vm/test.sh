@@ -31,7 +31,7 @@ if [ -n "${OMNID_VM_SIM:-}" ]; then
   SIM_BIN="$OMNID_VM_SIM"
 else
   vm_log "building omni-sim for the host"
-  nice -n "${BUILD_NICE:-0}" swift build -c release --static-swift-stdlib --product omni-sim --scratch-path .build-release >"$RUN/sim-build.log" 2>&1 \
+  swift build -c release --static-swift-stdlib --product omni-sim --scratch-path .build-release >"$RUN/sim-build.log" 2>&1 \
     || { tail -30 "$RUN/sim-build.log" >&2; vm_die "omni-sim build failed"; }
   SIM_BIN=.build-release/release/omni-sim
 fi
