@@ -149,26 +149,32 @@ vm_log "installed and power-cycled (off in $(printf '%.1f' "$(echo "$VM_POWERED_
 # ---------------------------------------------------------------- the scenario runner
 PASSED=0 FAILED=0
 fail() { echo "$*"; return 1; }
-scenario() {  # NAME FUNCTION
-  local name="$1" fn="$2" rc out
-  if ((${#only[@]})) && ! printf '%s\n' "${only[@]}" | grep -qx "$name"; then return 0; fi
-  local t=$(date +%s.%N) c=$(vm_cpu)
-  # A hang guard per scenario: the waits inside have their own timeouts; this catches the rest.
-  set +e
+# A scenario runs in a subshell with its output in scenario-NAME.log; scenario_start starts it
+# (with its hang guard), scenario_finish waits for it and prints its PASS/FAIL line.
+declare -A SC_PID SC_GUARD SC_T SC_C
+selected() { ! ((${#only[@]})) || printf '%s\n' "${only[@]}" | grep -qx "$1"; }
+scenario_start() {  # NAME FUNCTION
+  local name="$1" fn="$2"
+  SC_T[$name]=$(date +%s.%N) SC_C[$name]=$(vm_cpu)
   ( set -e; "$fn" ) >"$RUN/scenario-$name.log" 2>&1 &
   local pid=$!
+  SC_PID[$name]=$pid
+  # A hang guard per scenario: the waits inside have their own timeouts; this catches the rest.
   # (Its sleep is ended with it: otherwise every scenario left a sleep behind for 300 s.)
   ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
     sleep "${SCENARIO_TIMEOUT:-300}" & s=$!
     wait "$s"; echo "hung: stopped after ${SCENARIO_TIMEOUT:-300} s" >>"$RUN/scenario-$name.log"; kill -TERM "$pid" ) 2>/dev/null &
-  local guard=$!
-  wait "$pid"
+  SC_GUARD[$name]=$!
+}
+scenario_finish() {  # NAME
+  local name="$1" rc out dt
+  set +e
+  wait "${SC_PID[$name]}"
   rc=$?
-  kill "$guard" 2>/dev/null
-  wait "$guard" 2>/dev/null
+  kill "${SC_GUARD[$name]}" 2>/dev/null
+  wait "${SC_GUARD[$name]}" 2>/dev/null
   set -e
-  local dt
-  dt="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t" | bc)") s, guest CPU $(printf '%.1f' "$(echo "$(vm_cpu) - $c" | bc)") s"
+  dt="$(printf '%.1f' "$(echo "$(date +%s.%N) - ${SC_T[$name]}" | bc)") s, guest CPU $(printf '%.1f' "$(echo "$(vm_cpu) - ${SC_C[$name]}" | bc)") s"
   if [ "$rc" = 0 ]; then
     echo "PASS $name (${dt})"
     PASSED=$((PASSED + 1))
@@ -178,10 +184,25 @@ scenario() {  # NAME FUNCTION
     FAILED=$((FAILED + 1))
   fi
 }
+scenario() {  # NAME FUNCTION: one scenario, alone
+  selected "$1" || return 0
+  scenario_start "$@"
+  scenario_finish "$1"
+}
+# A scenario that mostly waits, run beside the ones that follow until scenario_join NAME (its
+# time and guest CPU then include theirs).
+scenario_beside() {  # NAME FUNCTION
+  selected "$1" || return 0
+  scenario_start "$@"
+}
+scenario_join() {  # NAME
+  [ -n "${SC_PID[$1]:-}" ] || return 0
+  scenario_finish "$1"
+}
 
 # A scenario that runs only when named on the command line (benchmarks).
 scenario_named() {  # NAME FUNCTION
-  ((${#only[@]})) && printf '%s\n' "${only[@]}" | grep -qx "$1" || return 0
+  ((${#only[@]})) && selected "$1" || return 0
   SCENARIO_TIMEOUT="${SCENARIO_TIMEOUT:-1800}" scenario "$@"
 }
 
