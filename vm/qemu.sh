@@ -6,11 +6,25 @@
 #   vm_ssh CMD...              run a command in the guest as root (exit status passes through)
 #   vm_put FILE DEST           copy a file into the guest
 #   vm_stop                    power off (kill qemu if it does not go)
+#   vm_cpu                     CPU seconds the guest has cost the host so far (every qemu of the run)
 # The guest's network is qemu user-mode networking with restrict=on: it reaches nothing but the
 # forwards set here. 10.0.2.100:9000 in the guest is forwarded (one socat per connection) to
 # omni-sim on the host's 127.0.0.1:SIM_PORT; the host reaches the guest's sshd on 127.0.0.1:SSH_PORT.
 
 VM_GUEST_SIM="10.0.2.100:9000"
+VM_CPU_TICKS_DONE=0   # CPU ticks of the run's qemus that have exited
+VM_CPU_TICKS_LAST=0   # the running qemu's, at the last vm_cpu
+VM_CLK_TCK="$(getconf CLK_TCK)"
+
+# What the guest costs the host: user + system time of qemu (all its vCPU and I/O threads). Read
+# from /proc while qemu runs; a qemu that has exited counts with its last reading (taken while
+# its power-off was awaited, so only the last tenth of a second of its shutdown is missed).
+vm_cpu_ticks() {
+  local t
+  t="$(cut -d' ' -f14,15 "/proc/${VM_QEMU_PID:-0}/stat" 2>/dev/null)" && VM_CPU_TICKS_LAST=$(( ${t% *} + ${t#* } ))
+  echo $(( VM_CPU_TICKS_DONE + VM_CPU_TICKS_LAST ))
+}
+vm_cpu() { printf '%.1f' "$(echo "$(vm_cpu_ticks) / $VM_CLK_TCK" | bc -l)"; }
 
 vm_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -91,15 +105,17 @@ vm_start() {
 # as long as a cold boot under TCG (its kernel phase 19 s instead of 4 s), hence not `reboot`.
 vm_power_cycle() {
   local timeout="${1:-120}" i
+  vm_cpu_ticks >/dev/null
   vm_ssh 'systemctl poweroff' >/dev/null 2>&1 || true
   vm_ssh_exit
-  for i in $(seq $((timeout * 10))); do kill -0 "$VM_QEMU_PID" 2>/dev/null || break; sleep 0.1; done
+  for i in $(seq $((timeout * 10))); do kill -0 "$VM_QEMU_PID" 2>/dev/null || break; vm_cpu_ticks >/dev/null; sleep 0.1; done
   if kill -0 "$VM_QEMU_PID" 2>/dev/null; then
     tail -20 "$VM_RUN/console.log" >&2
     vm_die "the guest did not power off within ${timeout}s"
   fi
   wait "$VM_QEMU_PID" 2>/dev/null || true
   VM_POWERED_OFF_AT=$(date +%s.%N)
+  VM_CPU_TICKS_DONE=$(( VM_CPU_TICKS_DONE + VM_CPU_TICKS_LAST )) VM_CPU_TICKS_LAST=0
   vm_start
 }
 

@@ -35,6 +35,15 @@ for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer 
          modprobe@efi_pstore.service sys-fs-fuse-connections.mount; do
   ln -sf /dev/null "$root/etc/systemd/system/$u"
 done
+# No generators: systemd runs every one of them (a fork and exec each, a dozen of them) at boot and
+# again on every `systemctl daemon-reload`, which the package's maintainer scripts do on install,
+# upgrade and purge. This board has no fstab mounts but the root (already mounted rw by the
+# kernel), no console getty, no SysV scripts, no encrypted or verity volumes, no hibernation:
+# masking them took a daemon-reload from 2.3 to 1.4 s under TCG (six of each, alternating).
+install -d "$root/etc/systemd/system-generators"
+for g in "$root"/usr/lib/systemd/system-generators/*; do
+  ln -sf /dev/null "$root/etc/systemd/system-generators/$(basename "$g")"
+done
 # A small initramfs: the root is ext4 on virtio-blk, nothing else is needed to mount it.
 sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
 printf 'virtio_pci\nvirtio_blk\next4\n' >> "$root/etc/initramfs-tools/modules"
