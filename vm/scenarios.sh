@@ -290,6 +290,22 @@ s_start_broken() {
   wait_active
 }
 
+# The package is installed before the key is written (README): without /etc/omnid/api-key the
+# unit's LoadCredential fails (status 243, CREDENTIALS); one failure, no restart loop.
+s_start_no_key() {
+  local nr
+  nr="$(prop NRestarts)"
+  g 'mv /etc/omnid/api-key /root/api-key.kept'
+  if g 'systemctl restart omnid'; then fail "systemctl restart succeeded without the key"; fi
+  g 'systemctl show omnid -p ActiveState -p Result -p ExecMainStatus -p NRestarts' | tee "$RUN/start-no-key.props"
+  grep -qx 'ExecMainStatus=243' "$RUN/start-no-key.props" || fail "exit status is not 243: $(grep ExecMainStatus "$RUN/start-no-key.props")"
+  grep -qx 'ActiveState=failed' "$RUN/start-no-key.props" || fail "the unit is not failed"
+  sleep 6
+  [ "$(prop NRestarts)" = "$nr" ] && [ "$(prop ActiveState)" = failed ] || fail "systemd restarted omnid without its key"
+  g 'mv /root/api-key.kept /etc/omnid/api-key && systemctl reset-failed omnid && systemctl start omnid' || fail "omnid did not start again with the key back"
+  wait_active
+}
+
 s_kill_9() {
   local pid nr cur
   pid="$(main_pid)"; nr="$(prop NRestarts)"
@@ -347,6 +363,11 @@ s_journal_priorities() {
   if grep -a '"MESSAGE":"<[0-9]>' <<<"$(g 'journalctl -b -u omnid _COMM=omnid -o json')"; then
     fail "a <N> prefix reached the journal as text"
   fi
+  # What the user said is logged at debug only (privacy); the answer's transcript at info.
+  local all
+  all="$(g 'journalctl -b -u omnid _COMM=omnid -o cat')"
+  grep -q 'assistant: ' <<<"$all" || fail "no answer transcript in the journal (the check below would prove nothing)"
+  if grep 'user: ' <<<"$all"; then fail "what the user said reached the journal at the default log level"; fi
   if grep -q 'reload failed' <<<"$(g 'journalctl -b -u omnid -o cat')"; then
     grep -q 'reload failed' <<<"$(g 'journalctl -b -u omnid -p err -o cat')" || fail "the reload error is not at priority err"
   fi
@@ -434,6 +455,7 @@ run_scenarios() {
   scenario reload-voice s_reload_voice
   scenario reload-broken s_reload_broken
   scenario start-broken s_start_broken
+  scenario start-no-key s_start_no_key
   scenario kill-9 s_kill_9
   # The watchdog scenario waits 30 s for systemd with omnid stopped; the scenarios that leave
   # omnid alone (the unit file's analysis, the camera driver, omnid's own CLI as user omnid) run
