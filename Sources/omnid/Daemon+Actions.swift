@@ -27,10 +27,8 @@ extension Daemon {
             capture.recording = record
             armCapture()
         case .stopStreaming:
-            // Send what was captured up to now, so the last word is not cut.
-            pumpCapture(final: true)
-            capture.streaming = false
-            armCapture()
+            // Send what was captured up to now, so the last word is not cut (Daemon+Capture.swift).
+            endStreaming()
         case .holdCapture:
             capture.holding = true
         case .recordUtterance(let on):

@@ -138,6 +138,7 @@ extension Daemon {
             }
             if old.audio != config.audio {
                 logger.info("audio settings changed: reopening the devices")
+                resumeActions()  // a turn's end waiting for this engine's audio thread: send what it has
                 audio.stop()
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
                 echo = DaemonEcho(config: config, logger: logger, environment: Files.environment())

@@ -44,6 +44,8 @@ final class Daemon: @unchecked Sendable {
     /// Generation of the last LED flash (a later flash or state wins).
     var ledFlash = 0
     var capture = CapturePump()
+    /// The end of a turn's capture while the audio thread catches up (Daemon+Capture.swift).
+    var captureStop = CaptureStop.none
     /// The microphone's echo handling (DaemonEcho.swift); rebuilt with the audio engine.
     var echo: DaemonEcho
     var recording = ApplianceTurnRecording()
@@ -97,14 +99,34 @@ final class Daemon: @unchecked Sendable {
     /// delta is queued) waits in `events` and is handled after them, never in their middle.
     func feed(_ event: ApplianceEvent) {
         guard events.enqueue(event) else { return }
-        while let next = events.next() { step(next) }
+        drainEvents()
+    }
+
+    /// Handles the queued events in turn; stops while an action waits (the end of a turn's
+    /// capture, Daemon+Capture.swift): the queue keeps what comes meanwhile, and
+    /// `resumeActions()` goes on from there.
+    func drainEvents() {
+        while !captureStop.holdsActions, let next = events.next() { step(next) }
     }
 
     /// One transition, then every action it asked for, in order.
     private func step(_ event: ApplianceEvent) {
         let before = machine.state
         let actions = machine.handle(event, at: loop.clock.now())
-        for action in actions { perform(action) }
+        carryOut(actions[...], from: before)
+    }
+
+    /// Carries out `actions` in order; after one that has to wait for the audio thread, keeps
+    /// the rest with the wait, to be carried out when it ends (`resumeActions`).
+    func carryOut(_ actions: ArraySlice<ApplianceAction>, from before: ApplianceState) {
+        var rest = actions
+        while let action = rest.popFirst() {
+            perform(action)
+            if captureStop.holdsActions {
+                captureStop.hold(rest, from: before)
+                return
+            }
+        }
         if machine.state != before { notifier.status("\(machine.state)") }
         cameraStepped(from: before, to: machine.state)
     }
@@ -144,6 +166,7 @@ final class Daemon: @unchecked Sendable {
         switch event {
         case .deviceLost(let direction, let reason):
             logger.error("audio \(direction) device lost: \(reason); retrying every second")
+            endStreamingIfCaughtUp()  // a turn's end waiting for the audio thread: it stopped
             feed(.audioDeviceLost)
         case .deviceBack(let capture, let playback):
             logger.info("audio devices open: capture \(capture), playback \(playback)")
@@ -157,7 +180,7 @@ final class Daemon: @unchecked Sendable {
         case .underrun(let total):
             logger.warning("playback underrun mid-answer: silence played (\(total) so far)")
         case .captureReady:
-            pumpCapture(final: false)
+            captureReady()
         case .answerStarted(let generation):
             answerStartedPlaying(generation: generation)
         }

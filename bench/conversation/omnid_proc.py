@@ -47,6 +47,9 @@ name = "virtual"
 capture = "file:{capture}"
 playback = "file:{playback}"
 earcons = false
+# The turn is press → release, like the reference client's (and the clock anchor finds the
+# press in the recording's first period); the 300 ms look-back default would add to both.
+lookback_ms = 0
 [control]
 socket = "{ctl_socket}"
 [log]

@@ -28,8 +28,22 @@ struct AudioShared: ~Copyable {
     let captureWakePosition = Atomic<Int>(Int.max)
     let playbackRoomPosition = Atomic<Int>(Int.max)
     let answerStartArmed = Atomic<Int>(0)
-    /// The capture consumer wants timely audio (CaptureInterest.wake): the loop does not coast.
+    /// The capture consumer wants timely audio (CaptureInterest.wake): with no wake-up armed,
+    /// a clock-paced loop coasts no further than `captureCoastLimit` (AudioRTClock.swift).
     let captureLive = Atomic<Bool>(false)
+    /// Capture ring write position near which the live consumer's next request is expected.
+    let captureCoastLimit = Atomic<Int>(Int.max)
+    /// While a clock-paced loop coasts: the capture ring write position it will have reached
+    /// before the coast's last period. A wake-up armed at or below it would fire late, so
+    /// whoever arms one there kicks the loop (Int.min: not coasting).
+    let coastHorizon = Atomic<Int>(Int.min)
+    /// While a clock-paced loop coasts: monotonic ns from which capture periods are due that it
+    /// has not read yet (Int.max: not coasting, the ring is current).
+    let coastDueFrom = Atomic<Int>(Int.max)
+    /// catchUpCapture() requests, and the latest one the loop has done (it had read every
+    /// period due when it got to it).
+    let catchUpRequested = Atomic<Int>(0)
+    let catchUpDone = Atomic<Int>(0)
     /// Monotonic ns of the latest discardCaptured(): a clock-paced loop that catches up after
     /// coasting drops the periods it "captured" before then (AudioRTClock.swift).
     let captureDiscardedAt = Atomic<Int>(0)
