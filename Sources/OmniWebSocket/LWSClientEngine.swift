@@ -39,9 +39,12 @@ final class LWSClientEngine {
     }
 
     let core: LWSClientCore
-    private let service: LWSServiceThread
+    let service: LWSServiceThread
     var logger: Logger { core.logger }
-    private var context: OpaquePointer?
+    private(set) var context: OpaquePointer?
+    /// Hosted on an EventLoop: the lws timer that ends lws_service at the loop's next deadline
+    /// (LWSClientEngine+Hosted.swift); nil otherwise.
+    var loopTimer: UnsafeMutablePointer<lws_sorted_usec_list_t>?
     /// Whether `context` was created with OpenSSL initialised (see `enableTLS`).
     private var contextHasTLS = false
     private var protocols: UnsafeMutablePointer<lws_protocols>?
@@ -61,28 +64,46 @@ final class LWSClientEngine {
 
     // MARK: loop
 
+    /// The service thread's loop (on a thread of its own; hosted on an EventLoop, the loop runs
+    /// `pass` and lws_service itself: LWSClientEngine+Hosted.swift).
     func run() {
+        guard begin() else { return }
+        while pass(), let context { lws_service(context, 0) }
+        end()
+    }
+
+    /// Creates the context; false (the transport marked dead) if it could not.
+    func begin() -> Bool {
         LWSLogging.install(logger)  // here, so that even lws's global logging setup is on this thread
         guard createContext(tls: false), let context else {
             core.markDead("libwebsockets context creation failed")
             failQueuedConnects()
-            return
+            return false
         }
         service.publish(context)
-        while true {
-            let batch = core.takeBatch()
-            for command in batch.commands { apply(command, current: batch.generation) }
-            if batch.stop { break }
-            if let link, link.generation != batch.generation { dropLink() }
-            resumeReadingIfCaughtUp()
-            requestWritableIfNeeded()
-            guard let context = self.context else { break }
-            lws_service(context, 0)
-        }
+        return true
+    }
+
+    /// Before each lws_service: the queued commands, then the link's housekeeping. False once
+    /// the transport is shut down (or the context is gone): `end()` comes next.
+    func pass() -> Bool {
+        let batch = core.takeBatch()
+        for command in batch.commands { apply(command, current: batch.generation) }
+        if batch.stop { return false }
+        if let link, link.generation != batch.generation { dropLink() }
+        resumeReadingIfCaughtUp()
+        requestWritableIfNeeded()
+        return context != nil
+    }
+
+    /// Closes the link and destroys the context.
+    func end() {
         closeForShutdown()
         dropLink()
         service.publish(nil)
+        contextWillEnd()
         if let context = self.context { LWSLibrary.destroyContext(context) }
+        context = nil
         for tls in tlsContexts { omni_tls_client_context_free(tls) }
         omni_lws_protocols_destroy(protocols)
         logger.debug("websocket client thread stopped")
@@ -149,6 +170,7 @@ final class LWSClientEngine {
     private func enableTLS() -> Bool {
         guard !contextHasTLS else { return true }
         service.publish(nil)
+        contextWillEnd()
         if let old = context { LWSLibrary.destroyContext(old) }
         context = nil
         vhosts.removeAll()

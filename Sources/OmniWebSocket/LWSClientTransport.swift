@@ -1,5 +1,6 @@
 import Logging
 import OmniCore
+import OmniSystem
 import Synchronization
 
 /// The realtime WebSocket client on libwebsockets.
@@ -54,15 +55,21 @@ public final class LWSClientTransport: RealtimeTransport {
     ///     yet passed to `receivedMessageHandled`); then the socket is not read (TCP pushes back
     ///     on the server) until the receiver is down to half of both. For a receiver that hops
     ///     to a loop of its own: what a flooding server can pile onto that loop stays bounded.
+    ///   - host: run on this loop's thread (LWSClientEngine+Hosted.swift) instead of a service
+    ///     thread of its own; "the service thread" below is then the loop's thread. Its owner
+    ///     posts the events to the loop (they arrive from inside lws callbacks).
     ///   - onEvent: called on the service thread; see the type's documentation.
     public init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-                receiveWindow: ReceiveWindow? = nil, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+                receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
+                onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds),
                                  receiveWindow: receiveWindow, onEvent: onEvent)
-        let service = LWSServiceThread(name: "omni-lws-client")
+        let service = LWSServiceThread(name: "omni-lws-client", host: host)
         self.core = core
         self.service = service
-        if !service.start({ LWSClientEngine(core: core, service: service).run() }) {
+        if let host {
+            host.post { LWSClientEngine(core: core, service: service).attach(to: host) }
+        } else if !service.start({ LWSClientEngine(core: core, service: service).run() }) {
             core.markDead("could not start the network thread")
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import OmniCore
 import OmniLinux
 import RealtimeProtocol
@@ -103,7 +102,7 @@ extension Daemon {
         ledFlash += 1
         let generation = ledFlash
         leds.show(state)
-        loop.queue.asyncAfter(deadline: .now() + .milliseconds(1500)) { [weak self] in
+        loop.after(.milliseconds(1500)) { [weak self] in
             guard let self, self.ledFlash == generation else { return }
             self.leds.show(self.machine.state)
         }

@@ -1,4 +1,3 @@
-import Dispatch
 import OmniCore
 import OmniLinux
 import RealtimeProtocol
@@ -41,7 +40,7 @@ extension Daemon {
     func endStreaming() {
         guard capture.streaming, let token = audio.catchUpCapture() else { return finishStreaming() }
         captureStop = .catchingUp(token: token, rest: [], from: machine.state)
-        loop.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(Self.catchUpTimeout.wholeNanoseconds))) { [weak self] in
+        loop.after(Self.catchUpTimeout) { [weak self] in
             guard let self, case .catchingUp(let t, _, _) = self.captureStop, t == token else { return }
             self.logger.warning("audio thread did not catch up within \(Self.catchUpTimeout); sending what was captured")
             self.resumeActions()

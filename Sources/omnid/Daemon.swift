@@ -10,7 +10,7 @@ import RealtimeProtocol
 /// Next to it: the actions (Daemon+Actions.swift), capture to the session (Daemon+Capture.swift),
 /// start, stop, reload and systemd (Daemon+Lifecycle.swift).
 final class Daemon: @unchecked Sendable {
-    // @unchecked: everything mutable is touched on the controller loop (`loop.queue`) only;
+    // @unchecked: everything mutable is touched on the controller loop only;
     // other threads reach the daemon through the inbox, which hops onto the loop.
 
     // MARK: Parts
@@ -64,7 +64,6 @@ final class Daemon: @unchecked Sendable {
     var audioReady = false
     var sessionReadyOnce = false
     var signalSources: [DispatchSourceSignal] = []
-    var watchdogTimer: DispatchSourceTimer?
 
     /// Builds the parts for `config` (DaemonParts.wire), then the daemon around them.
     convenience init(config: OmniConfig, configPath: String, logger: Logger) throws {

@@ -45,7 +45,7 @@ struct DaemonParts {
         }
         let loop = ControllerLoop()
         let inbox = DaemonInbox(loop: loop)
-        let timers = ApplianceTimerDriver(queue: loop.queue) { [inbox] t in inbox.deliver(.timer(t)) }
+        let timers = ApplianceTimerDriver(loop: loop) { [inbox] t in inbox.deliver(.timer(t)) }
         let session = SessionHost(request: config.connectRequest, session: config.sessionUpdate,
                                      settings: config.sessionSettings, loop: loop, logger: Logger(label: "omnid.session"))
         // The handler may only be set on the loop; the session reports nothing before `start()`.

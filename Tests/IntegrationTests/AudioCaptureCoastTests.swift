@@ -94,6 +94,15 @@ final class AudioCaptureCoastTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(engine.counters.capturedFrames, due - 320, "everything due when asked (to a period)")
         readAll()
 
+        // Nobody listening again: the loop coasts its idle steps (10 periods).
+        engine.setCaptureInterest(.idle)
+        let idle0 = (voluntarySwitches(tid: tid) ?? 0, engine.counters.loopIterations)
+        XCTAssertTrue(AudioTestSupport.waitForPeriods(engine, 40))
+        let idleSleeps = (voluntarySwitches(tid: tid) ?? 0) - idle0.0
+        let idlePeriods = engine.counters.loopIterations - idle0.1
+        print("idle capture: \(idlePeriods) periods, \(idleSleeps) audio thread sleeps")
+        XCTAssertLessThan(idleSleeps, idlePeriods / 4, "the audio thread slept \(idleSleeps) times over \(idlePeriods) periods")
+
         // What was read is one contiguous stretch of the microphone: nothing lost or repeated.
         guard let first = got.first else { return XCTFail("nothing captured") }
         for (i, v) in got.enumerated() where v != Int16(truncatingIfNeeded: (Int(first) + i) & 0x7fff) {
