@@ -497,16 +497,17 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
             p(f"omnid's first sample: its playback file's sample clock, anchored to the press times to "
               f"±{om['audio_clock_anchor_err_ms']:.1f} ms.")
             names = {"omnid": "main", "omni-audio": "audio", "omni-audio-mon": "audio monitor",
-                     "omni-lws-client": "websocket", "omnid-control": "control socket"}
+                     "omni-lws-client": "websocket", "omnid-loop": "controller + websocket",
+                     "omnid-control": "control socket"}
             tcd = {}
             for k, v in om["thread_cpu_s"].items():
-                k = "dispatch (controller)" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
+                k = "dispatch" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
                 tcd[k] = tcd.get(k, 0.0) + v
             tc = sorted(tcd.items(), key=lambda kv: -kv[1])
             p("omnid's CPU by thread (s): " + ", ".join(f"{k} {v:.2f}" for k, v in tc if v > 0))
             tt = {}
             for k, v in om.get("turn_threads", {}).items():
-                k = "dispatch (controller)" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
+                k = "dispatch" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
                 d = tt.setdefault(k, {"cpu_exact_s": 0.0, "wakeups": 0})
                 d["cpu_exact_s"] += v["cpu_exact_s"]
                 d["wakeups"] += v["wakeups"]
