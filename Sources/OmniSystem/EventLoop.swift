@@ -8,12 +8,17 @@ import Synchronization
 // controller loop (ControllerLoop, OmniLinux). It sleeps in poll() on an eventfd until work is
 // posted or its next timer is due; nothing wakes it otherwise.
 //
+// It also watches file descriptors for others (`watch`): the audio engine's eventfd, so the
+// audio thread's reports (captured audio, the first answer frame, a drain) wake this thread
+// directly instead of a monitor thread that would post them here.
+//
 // A part that has a poll of its own can take the sleep over (`attach`): the websocket client
 // then sleeps in libwebsockets' poll (LWSClientTransport hosted on the loop), so the link's
-// socket, posted work and timers all wake this one thread, and a message received or sent
-// costs no hop between threads. The sleeper's `prepare` runs before every sleep (its own
-// bookkeeping, on this thread); its `wake` replaces the eventfd write; when `prepare` says it is
-// done, the loop goes back to the eventfd.
+// socket, posted work, the watched descriptors and timers all wake this one thread, and a
+// message received or sent costs no hop between threads. The sleeper's `prepare` runs before
+// every sleep (its own bookkeeping, on this thread); its `wake` replaces the eventfd write; it
+// polls the watched descriptors too (`watches` tells it which) and reports them readable with
+// `readable`; when `prepare` says it is done, the loop goes back to its own poll.
 //
 // Rules: `post` from any thread (from the loop's own thread it only queues: the loop looks at
 // its queue before it sleeps); timers from the loop's thread only (post to set one from
@@ -33,19 +38,28 @@ public final class EventLoop: @unchecked Sendable {
         public var wake: @Sendable () -> Void
         /// The loop stops with the part still attached: end it (on the loop's thread).
         public var finish: () -> Void
+        /// The descriptors to poll besides its own (id → fd), whenever they change.
+        public var watches: (_ fds: [Int: Int32]) -> Void
 
         public init(prepare: @escaping () -> Bool, sleep: @escaping (_ deadline: Int?) -> Void,
-                    wake: @escaping @Sendable () -> Void, finish: @escaping () -> Void) {
+                    wake: @escaping @Sendable () -> Void, finish: @escaping () -> Void,
+                    watches: @escaping (_ fds: [Int: Int32]) -> Void) {
             self.prepare = prepare
             self.sleep = sleep
             self.wake = wake
             self.finish = finish
+            self.watches = watches
         }
     }
 
     /// A timer set with `schedule`; pass it to `cancel`.
     public struct Timer: Hashable, Sendable {
         let id: Int
+    }
+
+    /// A descriptor watched with `watch`; pass it to `unwatch`.
+    public struct Watch: Hashable, Sendable {
+        public let id: Int
     }
 
     private struct Shared {
@@ -64,6 +78,8 @@ public final class EventLoop: @unchecked Sendable {
     private var timers: [Int: (deadline: Int, work: () -> Void)] = [:]
     private var nextTimer = 0
     private var sleeper: Sleeper?
+    private var watched: [Int: (fd: Int32, handler: () -> Void, ready: Bool)] = [:]
+    private var nextWatch = 0
 
     /// Starts the loop's thread (`stackBytes` of address space reserved; touched pages count).
     public init(name: String, stackBytes: Int = 1 << 20) throws(ThreadStartError) {
@@ -109,12 +125,38 @@ public final class EventLoop: @unchecked Sendable {
         timers[timer.id] = nil
     }
 
+    /// Calls `handler` on the loop whenever `fd` is readable (level-triggered: the handler
+    /// reads it, or it is called again). Loop's thread only.
+    public func watch(_ fd: Int32, _ handler: @escaping () -> Void) -> Watch {
+        precondition(isCurrent, "EventLoop \(name): watch on the loop's thread")
+        nextWatch += 1
+        watched[nextWatch] = (fd, handler, false)
+        sleeper?.watches(watchedFDs)
+        return Watch(id: nextWatch)
+    }
+
+    /// Stops watching (its handler is not called again). Loop's thread only.
+    public func unwatch(_ w: Watch) {
+        precondition(isCurrent, "EventLoop \(name): unwatch on the loop's thread")
+        guard watched.removeValue(forKey: w.id) != nil else { return }
+        sleeper?.watches(watchedFDs)
+    }
+
+    /// A sleeper saw the descriptor of watch `id` readable: its handler runs before the next
+    /// sleep. Loop's thread only.
+    public func readable(_ id: Int) {
+        watched[id]?.ready = true
+    }
+
+    private var watchedFDs: [Int: Int32] { watched.mapValues(\.fd) }
+
     /// Hands the loop's sleep to `sleeper` (see above). Loop's thread only.
     public func attach(_ sleeper: Sleeper) {
         precondition(isCurrent, "EventLoop \(name): attach on the loop's thread")
         self.sleeper?.finish()
         self.sleeper = sleeper
         shared.withLock { $0.wake = sleeper.wake }
+        sleeper.watches(watchedFDs)
     }
 
     /// Ends the loop once the work posted so far has run; a sleeper still attached is finished.
@@ -145,6 +187,7 @@ public final class EventLoop: @unchecked Sendable {
                 return (s.jobs, s.stopping)
             }
             for job in jobs { job() }
+            runReadyWatches()
             runDueTimers()
             if let s = sleeper, !s.prepare() { detachSleeper() }
             let (more, stop) = shared.withLock { (!$0.jobs.isEmpty, $0.stopping) }
@@ -158,6 +201,7 @@ public final class EventLoop: @unchecked Sendable {
             }
             let deadline = earliestTimer()?.deadline
             if let deadline, deadline <= Self.now() { continue }
+            if watched.values.contains(where: \.ready) { continue }
             if let sleeper {
                 sleeper.sleep(deadline)
             } else {
@@ -169,6 +213,15 @@ public final class EventLoop: @unchecked Sendable {
     private func detachSleeper() {
         sleeper = nil
         shared.withLock { $0.wake = nil }
+    }
+
+    /// The handlers of the descriptors found readable (each may unwatch others).
+    private func runReadyWatches() {
+        for (id, w) in watched where w.ready {
+            guard watched[id]?.ready == true else { continue }
+            watched[id]?.ready = false
+            w.handler()
+        }
     }
 
     /// Runs the timers due now, earliest first (each may set or cancel others).
@@ -194,21 +247,24 @@ public final class EventLoop: @unchecked Sendable {
         _ = write(eventFD, &one, 8)
     }
 
+    /// The loop's own sleep: poll() on its eventfd and the watched descriptors. (Without an
+    /// eventfd, which the kernel may refuse, it looks at its queue every 10 ms.)
     private func sleepOnEventFD(until deadline: Int?) {
-        guard eventFD >= 0 else {
-            // No eventfd (the kernel refused one): look at the queue every 10 ms.
-            let step = Self.now() + 10_000_000
-            var ts = timespec(tv_sec: min(deadline ?? step, step) / 1_000_000_000, tv_nsec: min(deadline ?? step, step) % 1_000_000_000)
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-            return
+        var limit = deadline
+        if eventFD < 0 { limit = min(deadline ?? .max, Self.now() + 10_000_000) }
+        var fds = [pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0)]
+        var ids = [0]
+        for (id, w) in watched {
+            fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
+            ids.append(id)
         }
-        if let deadline {
-            _ = omni_wait_readable_until(eventFD, Int64(deadline))
-        } else {
-            var fd = pollfd(fd: eventFD, events: Int16(POLLIN), revents: 0)
-            _ = poll(&fd, 1, -1)
+        var timeout: Int32 = -1
+        if let limit { timeout = Int32(clamping: max(0, (limit - Self.now() + 999_999) / 1_000_000)) }
+        guard poll(&fds, nfds_t(fds.count), timeout) > 0 else { return }
+        if fds[0].revents != 0 {
+            var count: UInt64 = 0
+            _ = read(eventFD, &count, 8)
         }
-        var count: UInt64 = 0
-        _ = read(eventFD, &count, 8)
+        for i in 1..<fds.count where fds[i].revents != 0 { readable(ids[i]) }
     }
 }

@@ -42,18 +42,17 @@ final class LWSClientEngine {
     let service: LWSServiceThread
     var logger: Logger { core.logger }
     private(set) var context: OpaquePointer?
-    /// Hosted on an EventLoop: the lws timer that ends lws_service at the loop's next deadline
-    /// (LWSClientEngine+Hosted.swift); nil otherwise.
-    var loopTimer: UnsafeMutablePointer<lws_sorted_usec_list_t>?
+    /// Hosted on an EventLoop (LWSClientEngine+Hosted.swift); nil on a thread of its own.
+    var hosted: LWSHostedState?
     /// Whether `context` was created with OpenSSL initialised (see `enableTLS`).
     private var contextHasTLS = false
-    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private(set) var protocols: UnsafeMutablePointer<lws_protocols>?
     /// One client vhost per TLS configuration: "plain" for ws:// (no TLS context at all), else
     /// the CA file ("" = the system store); lws binds the TLS client context to the vhost.
     /// Kept until the context dies, and the TLS contexts (ours, see tls_client.c) after it.
     private var vhosts: [String: OpaquePointer] = [:]
     private var tlsContexts: [UnsafeMutableRawPointer] = []
-    private let strings = CStringPool()
+    let strings = CStringPool()
     var link: Link?
     var pingFrame = [UInt8](repeating: 0, count: LWSLibrary.pre)
 
@@ -180,6 +179,7 @@ final class LWSClientEngine {
         }
         logger.debug("websocket: TLS initialised")
         service.publish(context)
+        contextDidStart()
         return true
     }
 

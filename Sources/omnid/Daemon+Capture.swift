@@ -38,10 +38,10 @@ extension Daemon {
     /// `.stopStreaming`: the last of the capture goes out now, or once the audio thread has
     /// caught up with the microphone.
     func endStreaming() {
-        guard capture.streaming, let token = audio.catchUpCapture() else { return finishStreaming() }
-        captureStop = .catchingUp(token: token, rest: [], from: machine.state)
+        guard capture.streaming, let catchUp = audio.catchUpCapture() else { return finishStreaming() }
+        captureStop = .catchingUp(catchUp, rest: [], from: machine.state)
         loop.after(Self.catchUpTimeout) { [weak self] in
-            guard let self, case .catchingUp(let t, _, _) = self.captureStop, t == token else { return }
+            guard let self, case .catchingUp(let c, _, _) = self.captureStop, c == catchUp else { return }
             self.logger.warning("audio thread did not catch up within \(Self.catchUpTimeout); sending what was captured")
             self.resumeActions()
         }
@@ -51,8 +51,12 @@ extension Daemon {
     /// within a wake-up, or stops and says so).
     static let catchUpTimeout = Duration.milliseconds(200)
 
-    private func finishStreaming() {
+    /// The last of the capture goes out; with a catch-up, only up to where the audio of the
+    /// release ends (the loop may have read on since, if this thread was slow to get here).
+    private func finishStreaming(upTo end: Int? = nil) {
+        if let end { audio.limitCapture(to: end) }
         pumpCapture(final: true)
+        if end != nil { audio.limitCapture(to: nil) }
         capture.streaming = false
         armCapture()
     }
@@ -68,8 +72,8 @@ extension Daemon {
 
     /// Ends the wait for the audio thread once it has caught up (or stopped).
     func endStreamingIfCaughtUp() {
-        guard case .catchingUp(let token, _, _) = captureStop else { return }
-        if audio.captureCaughtUp(token) {
+        guard case .catchingUp(let catchUp, _, _) = captureStop else { return }
+        if audio.captureCaughtUp(catchUp.token) {
             resumeActions()
         } else {
             pumpCapture(final: false)  // a chunk that was under way
@@ -79,9 +83,9 @@ extension Daemon {
     /// Sends the end of the capture, then carries out the actions that waited for it and the
     /// events queued meanwhile. Also before the engine is replaced (reload).
     func resumeActions() {
-        guard case .catchingUp(_, let rest, let before) = captureStop else { return }
+        guard case .catchingUp(let catchUp, let rest, let before) = captureStop else { return }
         captureStop = .none
-        finishStreaming()
+        finishStreaming(upTo: catchUp.end)
         carryOut(rest, from: before)
         drainEvents()
     }
@@ -149,9 +153,9 @@ struct CapturePump {
 /// come meanwhile wait in the daemon's event queue.
 enum CaptureStop {
     case none
-    /// `token` from AudioEngine.catchUpCapture; `rest`: the step's actions still to carry out;
+    /// The catch-up asked of the engine; `rest`: the step's actions still to carry out;
     /// `from`: the machine's state before that step.
-    case catchingUp(token: Int, rest: ArraySlice<ApplianceAction>, from: ApplianceState)
+    case catchingUp(CaptureCatchUp, rest: ArraySlice<ApplianceAction>, from: ApplianceState)
 
     var holdsActions: Bool {
         if case .catchingUp = self { return true }
@@ -160,7 +164,7 @@ enum CaptureStop {
 
     /// Keeps the rest of the step (carryOut, right after the action that started the wait).
     mutating func hold(_ rest: ArraySlice<ApplianceAction>, from before: ApplianceState) {
-        guard case .catchingUp(let token, _, _) = self else { return }
-        self = .catchingUp(token: token, rest: rest, from: before)
+        guard case .catchingUp(let catchUp, _, _) = self else { return }
+        self = .catchingUp(catchUp, rest: rest, from: before)
     }
 }

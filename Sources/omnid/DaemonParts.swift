@@ -77,6 +77,9 @@ struct DaemonParts {
         var options = audioTestOptions()
         // The speaker's audio for the echo canceller or the half-duplex gate (DaemonEcho.swift).
         options.echoReference = true
+        // The audio thread's reports wake the controller loop itself (no monitor thread): its
+        // events are then delivered on the loop, and the post below only queues them.
+        options.eventLoop = inbox.loop.events
         return AudioEngine(config: audioConfig, options: options, logger: Logger(label: "omnid.audio")) { [inbox] event in
             inbox.post(.audio(event))
         }

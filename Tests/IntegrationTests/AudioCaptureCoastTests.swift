@@ -43,7 +43,9 @@ final class AudioCaptureCoastTests: XCTestCase {
         defer { AudioTestSupport.remove(dir) }
         try writeRamp(dir, samples: 16_000 * 30)
         let events = AudioEventLog()
-        var options = AudioTestSupport.options(configFile: nil, speed: 2)
+        // Real time: captureClockFrames, the test's own measure of the microphone's clock below,
+        // counts real time.
+        var options = AudioTestSupport.options(configFile: nil, speed: 1)
         options.alsaConfigFile = nil
         let engine = AudioEngine(config: config(dir: dir), options: options, onEvent: events.handler)
         engine.setCaptureInterest(.idle)
@@ -89,10 +91,18 @@ final class AudioCaptureCoastTests: XCTestCase {
                       "the loop coasts")
         let due = engine.captureClockFrames
         let seen = ready()
-        guard let token = engine.catchUpCapture() else { return XCTFail("a coasting loop lags the microphone") }
-        XCTAssertTrue(AudioTestSupport.wait { ready() > seen && engine.captureCaughtUp(token) })
+        guard let catchUp = engine.catchUpCapture() else { return XCTFail("a coasting loop lags the microphone") }
+        XCTAssertTrue(AudioTestSupport.wait { ready() > seen && engine.captureCaughtUp(catchUp.token) })
         XCTAssertGreaterThanOrEqual(engine.counters.capturedFrames, due - 320, "everything due when asked (to a period)")
+        // The audio of the moment asked for ends at `end` (to a period of the clock estimate);
+        // what the loop read after it stays in the ring when reads are limited there.
+        XCTAssertLessThanOrEqual(abs(catchUp.end - due), 320, "end \(catchUp.end), microphone clock \(due)")
+        XCTAssertTrue(AudioTestSupport.waitForPeriods(engine, 3))
+        engine.limitCapture(to: catchUp.end)
         readAll()
+        // Ring position p holds the file's sample p (16 kHz mono, read from its start).
+        XCTAssertEqual(got.last, Int16(truncatingIfNeeded: (catchUp.end - 1) & 0x7fff), "the read stopped at the end")
+        engine.limitCapture(to: nil)
 
         // Nobody listening again: the loop coasts its idle steps (10 periods).
         engine.setCaptureInterest(.idle)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemShim
 import OmniCore
 import OmniLinux
 import OmniSystem
@@ -115,5 +116,63 @@ final class EventLoopTests: XCTestCase {
         XCTAssertTrue(wsEventually { probe.closed.count == 1 }, "the link is closed")
         client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
         log.wait(for: "refused connect") { if case .failed = $0 { return true } else { return false } }
+    }
+}
+
+/// Descriptors the loop watches (the audio engine's eventfd in omnid), on its own poll and on
+/// libwebsockets' while the websocket client is hosted there.
+final class EventLoopWatchTests: XCTestCase {
+    func watchRoundTrip(_ loop: EventLoop, file: StaticString = #filePath, line: UInt = #line) {
+        let fd = omni_eventfd()
+        defer { close(fd) }
+        let hits = Mutex(0)
+        let watch = Mutex<EventLoop.Watch?>(nil)
+        loop.post {
+            let w = loop.watch(fd) {
+                var n: UInt64 = 0
+                _ = read(fd, &n, 8)
+                hits.withLock { $0 += 1 }
+            }
+            watch.withLock { $0 = w }
+        }
+        XCTAssertTrue(wsEventually { watch.withLock { $0 } != nil }, file: file, line: line)
+        for i in 1...3 {
+            var one: UInt64 = 1
+            _ = write(fd, &one, 8)
+            XCTAssertTrue(wsEventually { hits.withLock { $0 } == i }, "write \(i)", file: file, line: line)
+        }
+        let unwatched = Mutex(false)
+        loop.post {
+            if let w = watch.withLock({ $0 }) { loop.unwatch(w) }
+            unwatched.withLock { $0 = true }
+        }
+        XCTAssertTrue(wsEventually { unwatched.withLock { $0 } }, file: file, line: line)
+        var one: UInt64 = 1
+        _ = write(fd, &one, 8)
+        let marker = Mutex(false)
+        loop.post { _ = loop.schedule(at: EventLoop.now() + 20_000_000) { marker.withLock { $0 = true } } }
+        XCTAssertTrue(wsEventually { marker.withLock { $0 } }, file: file, line: line)
+        XCTAssertEqual(hits.withLock { $0 }, 3, "no call after unwatch", file: file, line: line)
+    }
+
+    func testWatchOnTheLoopsOwnPoll() throws {
+        let loop = try EventLoop(name: "test.watch")
+        defer { loop.stop() }
+        watchRoundTrip(loop)
+    }
+
+    func testWatchWhileTheWebSocketClientIsHosted() throws {
+        let probe = WSServerProbe()
+        let server = probe.makeServer()
+        let port = try server.start()
+        defer { server.stop() }
+        let loop = try EventLoop(name: "test.watchws")
+        defer { loop.stop() }
+        let log = WSEventLog()
+        let client = LWSClientTransport(logger: wsTestLogger("test-hosted"), host: loop, onEvent: log.handler)
+        defer { client.shutdown() }
+        client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
+        log.waitOpened()
+        watchRoundTrip(loop)
     }
 }

@@ -66,15 +66,37 @@ extension AudioEngine {
     /// Has the audio thread read everything the microphone delivered up to now? While a
     /// clock-paced loop coasts the ring lags real time by up to a chunk; before the end of a
     /// turn is read (its last partial chunk, then the commit) it must catch up. Returns nil when
-    /// the ring is current; else a token: the loop has been kicked, and a `.captureReady`
-    /// follows once it has caught up (`captureCaughtUp(token)` is then true).
-    public func catchUpCapture() -> Int? {
+    /// the ring is current; else the catch-up: the loop has been kicked, and a `.captureReady`
+    /// follows once it has caught up (`captureCaughtUp(token)` is then true). Its `end` is
+    /// where the microphone's audio of this moment ends in the ring: what the loop reads later
+    /// was captured after it (`limitCapture(to:)` keeps the turn's end there).
+    public func catchUpCapture() -> CaptureCatchUp? {
+        let now = monotonicNanos()
         let token = shared.pointee.catchUpRequested.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
-        let due = shared.pointee.coastDueFrom.load(ordering: .sequentiallyConsistent)
-        guard due <= monotonicNanos(),
-              shared.pointee.streamState.load(ordering: .acquiring) == AudioStreamState.running.rawValue else { return nil }
+        let sh = shared
+        var due = sh.pointee.coastDueFrom.load(ordering: .sequentiallyConsistent)
+        var end = 0
+        while due <= now {
+            // One coast's values (a coast that began meanwhile has a later coastDueFrom).
+            let base = sh.pointee.coastBase.load(ordering: .relaxed)
+            let interval = max(1, sh.pointee.coastInterval.load(ordering: .relaxed))
+            let frames = sh.pointee.coastPeriodFrames.load(ordering: .relaxed)
+            let again = sh.pointee.coastDueFrom.load(ordering: .sequentiallyConsistent)
+            if again == due {
+                end = base + ((now - due) / interval + 1) * frames
+                break
+            }
+            due = again
+        }
+        guard due <= now, sh.pointee.streamState.load(ordering: .acquiring) == AudioStreamState.running.rawValue else { return nil }
         kickAudioThread()
-        return token
+        return CaptureCatchUp(token: token, end: end)
+    }
+
+    /// Reads stop at ring position `end` until it is lifted (nil) or the next discard: the end
+    /// of a turn whose last audio the loop caught up with later (`catchUpCapture`).
+    public func limitCapture(to end: Int?) {
+        captureSide.withLock { $0.readLimit = end }
     }
 
     /// Whether the catch-up `token` is done (or can no longer happen: the audio thread stopped).

@@ -69,6 +69,7 @@ extension AudioEngine {
             if available > keep { ring.skip(to: ring.readPosition + available - keep) }
             side.carry = 0
             side.resampler.reset()
+            side.readLimit = nil
             if let rate = side.reference?.resampler.inputRate {
                 side.reference?.keepNewest(frames: Int(seconds * Double(rate)))
             }

@@ -15,6 +15,8 @@ struct EngineControl: ~Copyable {
     /// The open devices and the audio thread running on them; nil while the devices are lost.
     var plan: AudioStreamPlan?
     var monitor: PThread?
+    /// The monitor's work on an event loop instead (Options.eventLoop).
+    var loopMonitor: LoopMonitor?
     /// The engine's own audio memory (rings, shared atomics) is locked (MemoryLock.swift).
     var memoryLocked = false
     var locked = LockedRegions()

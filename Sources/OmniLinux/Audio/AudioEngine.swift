@@ -70,6 +70,10 @@ public final class AudioEngine: @unchecked Sendable {
         /// Tap what the speaker is given for echo cancellation (`readReference`); the daemon
         /// does, tools that only play or record do not.
         public var echoReference = false
+        /// Run the monitor's work on this loop's thread (it watches the engine's eventfd)
+        /// instead of a monitor thread; `onEvent` is then called there
+        /// (AudioEngine+LoopMonitor.swift). The daemon passes its controller loop.
+        public var eventLoop: EventLoop?
 
         public init() {}
     }
@@ -196,33 +200,48 @@ public final class AudioEngine: @unchecked Sendable {
                 c.startupLoss = .deviceLost(direction: direction(of: error), reason: "\(error)")
             }
             monitorStop.store(false, ordering: .relaxed)
-            do {
-                // The closure keeps the engine alive while the monitor runs (stop() joins it).
-                c.monitor = try PThread.start(PThread.Options(name: "omni-audio-mon", stackBytes: 256 * 1024)) { [self] in
-                    monitorMain()
+            if let loop = options.eventLoop, wakeFD >= 0 {
+                c.loopMonitor = LoopMonitor(loop: loop, state: MonitorState(seen: reported.withLock { $0 },
+                                                                            nextReopen: monotonicNanos() + reopenNanos))
+            } else {
+                do {
+                    // The closure keeps the engine alive while the monitor runs (stop() joins it).
+                    c.monitor = try PThread.start(PThread.Options(name: "omni-audio-mon", stackBytes: 256 * 1024)) { [self] in
+                        monitorMain()
+                    }
+                } catch {
+                    stopStreams(&c)
+                    throw error
                 }
-            } catch {
-                stopStreams(&c)
-                throw error
             }
             c.running = true
+        }
+        if let monitor = control.withLock({ $0.loopMonitor }) {
+            onLoop(monitor.loop) { [self] in attachLoopMonitor(monitor) }
         }
     }
 
     /// Stops both threads and closes the devices. Queued audio is discarded. Call it before
     /// releasing the engine (the monitor thread holds a reference while it runs), and not from
-    /// `onEvent` (that runs on the monitor thread, which stop() waits for).
+    /// `onEvent` on a monitor thread (which stop() waits for; on an `eventLoop` it may).
     public func stop() {
-        let monitor = control.withLock { c -> PThread? in
-            guard c.running else { return nil }
+        let (monitor, loopMonitor) = control.withLock { c -> (PThread?, LoopMonitor?) in
+            guard c.running else { return (nil, nil) }
             c.running = false
-            defer { c.monitor = nil }
-            return c.monitor
+            defer {
+                c.monitor = nil
+                c.loopMonitor = nil
+            }
+            return (c.monitor, c.loopMonitor)
         }
-        guard let monitor else { return }
-        monitorStop.store(true, ordering: .releasing)
-        wakeMonitor()
-        monitor.join()
+        if let loopMonitor {
+            onLoop(loopMonitor.loop) { [self] in detachLoopMonitor(loopMonitor) }
+        } else {
+            guard let monitor else { return }
+            monitorStop.store(true, ordering: .releasing)
+            wakeMonitor()
+            monitor.join()
+        }
         control.withLock { c in
             stopStreams(&c)
             c.reopenPending = false

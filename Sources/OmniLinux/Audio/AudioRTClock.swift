@@ -76,6 +76,9 @@ extension AudioLoop {
                 let periods = coastablePeriods()
                 if periods > 1 {
                     let sh = s.shared
+                    sh.pointee.coastBase.store(s.captureRing.writePosition, ordering: .relaxed)
+                    sh.pointee.coastInterval.store(Int(periodNanos / s.pacingSpeed), ordering: .relaxed)
+                    sh.pointee.coastPeriodFrames.store(s.capturePeriod, ordering: .relaxed)
                     sh.pointee.coastDueFrom.store(deadline, ordering: .sequentiallyConsistent)
                     coast(until: self.deadline(of: iteration + periods - 1))
                     sh.pointee.coastDueFrom.store(Int.max, ordering: .sequentiallyConsistent)

@@ -38,8 +38,13 @@ struct AudioShared: ~Copyable {
     /// whoever arms one there kicks the loop (Int.min: not coasting).
     let coastHorizon = Atomic<Int>(Int.min)
     /// While a clock-paced loop coasts: monotonic ns from which capture periods are due that it
-    /// has not read yet (Int.max: not coasting, the ring is current).
+    /// has not read yet (Int.max: not coasting, the ring is current); the capture ring's write
+    /// position and the interval (ns) and frames of its periods then. (The period read at
+    /// coastDueFrom + m × interval ends at coastBase + (m + 1) × frames.)
     let coastDueFrom = Atomic<Int>(Int.max)
+    let coastBase = Atomic<Int>(0)
+    let coastInterval = Atomic<Int>(0)
+    let coastPeriodFrames = Atomic<Int>(0)
     /// catchUpCapture() requests, and the latest one the loop has done (it had read every
     /// period due when it got to it).
     let catchUpRequested = Atomic<Int>(0)
