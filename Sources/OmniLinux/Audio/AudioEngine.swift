@@ -24,7 +24,8 @@ import Synchronization
 //    counter changes (xrun, underrun, drained) and device loss: it closes the devices and
 //    reopens them every `reopenInterval` until they are back (its only timed wake-up).
 //    `onEvent` is called on this thread only — keep it short (post to the controller). See
-//    AudioEngine+Monitor.swift.
+//    AudioEngine+Monitor.swift. With `Options.eventLoop` (omnid) there is no monitor thread:
+//    that loop watches the eventfd and does the same work (AudioEngine+LoopMonitor.swift).
 //  - callers: all public methods are thread-safe. Conversion runs on the calling thread, under
 //    a mutex per direction that the audio thread never takes (AudioEngine+Capture.swift,
 //    AudioEngine+Playback.swift).
