@@ -63,7 +63,10 @@ extension AudioEngine {
                                                         ordering: .relaxed)
             shared.pointee.flushRequestedAtIteration.store(shared.pointee.loopIterations.load(ordering: .relaxed),
                                                            ordering: .relaxed)
-            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed),
+            // Where the per-period loop would be: what a `file:` speaker holds written ahead does
+            // not count (it is taken back, AudioRTLoop+Ahead.swift).
+            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed)
+                                                       - shared.pointee.playbackAheadFrames.load(ordering: .relaxed),
                                                        ordering: .relaxed)
             shared.pointee.flushSerial.wrappingAdd(1, ordering: .releasing)
         }
@@ -106,6 +109,7 @@ extension AudioEngine {
     /// Software output volume (linear, 0…4; 1 = unity), effective from the next period.
     public func setVolume(_ linear: Double) {
         shared.pointee.gainQ16.store(Int(Gain(linear: linear).q16), ordering: .relaxed)
+        kickAudioThread()  // a `file:` speaker written ahead is rebuilt at the new volume
     }
 
     public var volume: Double {

@@ -124,11 +124,15 @@ extension AudioLoop {
     /// published before the wake-up position is read again (both sequentially consistent, as
     /// in armCaptureWake), so a wake-up armed meanwhile is either seen here or kicks the coast.
     mutating func coastablePeriods() -> Int {
-        guard s.kickFD >= 0, mayCoast() else { return 1 }
+        // Idle, or an answer written ahead that covers the periods slept through (AudioRTLoop+Ahead).
+        func allowed() -> Int { mayCoast() ? .max : aheadCoastPeriods() }
+        guard s.kickFD >= 0, allowed() > 1 else { return 1 }
         var count: UInt64 = 0
         _ = read(s.kickFD, &count, 8)
-        guard mayCoast() else { return 1 }
-        var periods = min(max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos)), periodsUntilCaptureWake())
+        let playback = allowed()
+        guard playback > 1 else { return 1 }
+        aheadCoast = playback != .max
+        var periods = min(max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos)), periodsUntilCaptureWake(), playback)
         guard periods > 1 else { return 1 }
         let horizon = s.captureRing.writePosition + (periods - 1) * s.capturePeriod
         s.shared.pointee.coastHorizon.store(horizon, ordering: .sequentiallyConsistent)

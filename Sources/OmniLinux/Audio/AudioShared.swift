@@ -78,6 +78,8 @@ struct AudioShared: ~Copyable {
     /// Stream plans started (a reopen restarts both streams: the echo path starts over).
     let streamStarts = Atomic<Int>(0)
     let playbackFramesWritten = Atomic<Int>(0)
+    /// Of those, written ahead of the one-period buffer (a `file:` speaker, AudioRTLoop+Ahead).
+    let playbackAheadFrames = Atomic<Int>(0)
     let answerFramesPlayed = Atomic<Int>(0)
     let captureXruns = Atomic<Int>(0)
     let playbackXruns = Atomic<Int>(0)

@@ -128,11 +128,15 @@ final class AudioStreamPlan {
             (earcons + kind.rawValue).initialize(to: slot)
         }
         let fadeFrames = max(1, pf.rate / 100)
-        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + 2 * pf.periodFrames)
+        // A file speaker is written ahead while the rest of the answer is known (AudioRTLoop+Ahead).
+        let writeAhead = FileBackend.path(of: c.playback) != nil ? Self.writeAheadPeriods * pf.periodFrames : 0
+        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + writeAhead + 2 * pf.periodFrames)
+        let tapFrames = writeAhead > 0 ? historyFrames : 1
         let fade = RTFade(history: buffer(historyFrames * 2).bindMemory(to: Int16.self, capacity: historyFrames),
                           historyMask: historyFrames - 1,
                           source: buffer(fadeFrames * 2).bindMemory(to: Int16.self, capacity: fadeFrames),
                           frames: fadeFrames)
+        let tapHistory = buffer(tapFrames * 2).bindMemory(to: Int16.self, capacity: tapFrames)
         self.allocations = allocations
 
         // The room runs on one nominal rate (its drift is its own): the file speaker's rate was
@@ -160,9 +164,10 @@ final class AudioStreamPlan {
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
-            playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, playbackRate: pf.rate,
+            playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, writeAheadFrames: writeAhead,
+            playbackRate: pf.rate,
             captureRaw: captureRaw, captureMono: captureMono, playbackMono: playbackMono, playbackRaw: playbackRaw,
-            earcons: earcons, fade: fade,
+            earcons: earcons, fade: fade, tapHistory: tapHistory, tapHistoryMask: tapFrames - 1,
             prerollFrames: max(0, c.prerollMs) * pf.rate / 1000,
             pacingSpeed: speed,
             virtualPlayback: filePlayback || p.pacingSpeed != nil,
@@ -207,6 +212,9 @@ final class AudioStreamPlan {
     /// The audio thread's stack that is touched before its loop starts and locked: its deepest
     /// call chain (an ALSA read or write through plugins) stays well inside it.
     static let audioStackLockBytes = 64 * 1024
+    /// Periods a `file:` speaker may be written ahead (AudioRTLoop+Ahead.swift): 200 ms, the
+    /// longest the loop then sleeps while an answer plays (its idle coast).
+    static let writeAheadPeriods = 10
 
     deinit {
         close()
