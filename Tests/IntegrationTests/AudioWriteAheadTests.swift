@@ -153,4 +153,34 @@ final class AudioWriteAheadTests: XCTestCase {
         let earconFrames = Earcon.render(.error, sampleRate: 24_000, level: OmniConfig().audio.earconLevel).count
         XCTAssertLessThanOrEqual(differs.last!, first + earconFrames, "the answer differs after the earcon")
     }
+
+    /// Answer audio streamed without its end is written ahead only as far as the ring holds
+    /// whole periods: when it runs dry the underrun comes at the same period as without
+    /// write-ahead, and what comes later plays whole after the gap.
+    func testAnAnswerStillArrivingIsWrittenAheadOnlyAsFarAsItIsThere() throws {
+        let dir = try AudioTestSupport.scratchDirectory("ahead-underrun")
+        defer { AudioTestSupport.remove(dir) }
+        let events = AudioEventLog()
+        let engine = try makeEngine(dir, events: events)
+        try engine.start(waitForDevice: false)
+        defer { engine.stop() }
+        let first = Self.answer(ms: 500), second = Array(Self.answer(ms: 900)[12_000...])
+        engine.enqueuePlayback(samples24k: first)
+        XCTAssertTrue(AudioTestSupport.wait { engine.counters.underruns == 1 }, "the ring ran dry")
+        XCTAssertEqual(engine.counters.answerFramesPlayed, first.count, "all of it played, nothing more")
+        engine.enqueuePlayback(samples24k: second)
+        engine.endOfAnswer()
+        XCTAssertTrue(AudioTestSupport.wait { events.drained == 1 })
+        XCTAssertEqual(engine.counters.underruns, 1)
+        engine.stop()
+        let out = try speaker(dir)
+        let a = try XCTUnwrap(out.firstIndex { $0 != 0 })
+        XCTAssertTrue(Array(out[a..<(a + first.count)]) == first, "the first part, whole")
+        XCTAssertEqual(a % Self.period, 0, "it starts on a period")
+        // The underrun ends its period with silence; the rest starts on a later period, whole.
+        let b = try XCTUnwrap(out[(a + first.count)...].firstIndex { $0 != 0 })
+        XCTAssertEqual(b % Self.period, 0, "the rest starts on a period")
+        XCTAssertTrue(Array(out[b..<(b + second.count)]) == second, "the rest, whole")
+        XCTAssertTrue(out[(b + second.count)...].allSatisfy { $0 == 0 })
+    }
 }

@@ -22,7 +22,9 @@ extension AudioEngine {
             side.push(side.converted, into: ring)
             armPlaybackRoom(side, ring)
         }
-        kickAudioThread()
+        // Not while the loop sleeps on answer audio written ahead: it takes this when it wakes
+        // to write on, before the device runs out (AudioRTLoop+Ahead.swift).
+        if !shared.pointee.aheadCoasting.load(ordering: .acquiring) { kickAudioThread() }
     }
 
     public func enqueuePlayback(samples24k: [Int16]) {

@@ -80,7 +80,9 @@ extension AudioLoop {
                     sh.pointee.coastInterval.store(Int(periodNanos / s.pacingSpeed), ordering: .relaxed)
                     sh.pointee.coastPeriodFrames.store(s.capturePeriod, ordering: .relaxed)
                     sh.pointee.coastDueFrom.store(deadline, ordering: .sequentiallyConsistent)
+                    if aheadCoast { sh.pointee.aheadCoasting.store(true, ordering: .releasing) }
                     coast(until: self.deadline(of: iteration + periods - 1))
+                    if aheadCoast { sh.pointee.aheadCoasting.store(false, ordering: .releasing) }
                     sh.pointee.coastDueFrom.store(Int.max, ordering: .sequentiallyConsistent)
                     sh.pointee.coastHorizon.store(Int.min, ordering: .sequentiallyConsistent)
                     wokeAt = monotonicNanos()

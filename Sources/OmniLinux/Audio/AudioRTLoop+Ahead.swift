@@ -1,14 +1,17 @@
 import OmniCore
 import Synchronization
 
-// Audio thread, writing a `file:` speaker ahead. Once the rest of an answer is known (the
-// controller marked its end and it is in the ring), nothing can change what plays next except
-// a request (flush, earcon, volume), so the loop writes up to `writeAheadFrames` (200 ms) past
-// the one period the per-period loop keeps in the device, and sleeps while that plays
-// (AudioRTClock.swift: an "ahead" coast) instead of waking every period. A real device with a
-// deeper buffer would play the same samples at the same moments: the file's sample n still
-// plays at the device clock's n, and the first sample of an answer is never written early (the
-// answer is not known whole until its end arrives, long after it started).
+// Audio thread, writing a `file:` speaker ahead. Answer audio already in the ring plays next
+// whatever happens, unless a request (flush, earcon, volume) changes it, so while an answer
+// plays the loop writes whole periods of it up to `writeAheadFrames` (200 ms) past the one
+// period the per-period loop keeps in the device, and sleeps while that plays (AudioRTClock:
+// an "ahead" coast) instead of waking every period; more answer audio arriving meanwhile does
+// not wake it (it is taken when the loop wakes to write on). A real device with a deeper buffer
+// would play the same samples at the same moments: the file's sample n still plays at the
+// device clock's n. Only whole periods the ring already holds (or the answer's known end) are
+// written ahead, so what the per-period loop would do when the ring runs dry — an underrun, a
+// new pre-roll — happens at the same period, decided at the same moment; the first period of
+// an answer is written when the per-period loop writes it.
 //
 // What keeps every other timing as the per-period loop has it:
 //  - the echo reference and the room hear each period at the iteration the per-period loop
@@ -30,10 +33,18 @@ extension AudioLoop {
     /// Where the per-period loop would have written the device up to by now.
     var normalWriteEnd: Int { virtualPlayed + s.playbackBuffer }
 
-    /// The rest of the answer is known and nothing is asked of the loop: the device may be
-    /// written ahead.
+    /// An answer is playing and nothing is asked of the loop: the device may be written ahead
+    /// (each period only if `aheadPeriodReady`).
     var mayWriteAhead: Bool {
-        s.writeAheadFrames > 0 && playout.answerEnd != nil && replayEnd <= deviceWritten && quietForAhead
+        s.writeAheadFrames > 0 && playout.phase == .playing && replayEnd <= deviceWritten && quietForAhead
+    }
+
+    /// The next period may be written ahead: the ring holds all of it (or the rest of the
+    /// answer, whose end is known), so building it now takes what building it at its own time
+    /// would take.
+    var aheadPeriodReady: Bool {
+        deviceWritten < normalWriteEnd || playout.answerEnd != nil
+            || s.playbackRing.availableToRead() >= s.playbackPeriod
     }
 
     /// No earcon, fade, volume change or request under way.
@@ -51,8 +62,7 @@ extension AudioLoop {
     /// none): as long as what it holds covers every period the per-period loop would have
     /// written meanwhile, and the drain (its last sample played) is not due.
     func aheadCoastPeriods() -> Int {
-        guard s.writeAheadFrames > 0, s.pacingSpeed > 0, playout.answerEnd != nil || playout.hasPendingDrain,
-              quietForAhead else { return 0 }
+        guard s.writeAheadFrames > 0, s.pacingSpeed > 0, earconSamples == nil, quietForAhead else { return 0 }
         return max(0, (deviceWritten - normalWriteEnd) / s.playbackPeriod)
     }
 

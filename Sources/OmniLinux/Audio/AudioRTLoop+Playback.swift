@@ -38,7 +38,7 @@ extension AudioLoop {
         let frameBytes = s.playbackChannels * s.playbackFormat.bytesPerSample
         while periods < maxPeriods {
             if pendingFrames == 0 {
-                if avail < s.playbackPeriod { break }
+                if avail < s.playbackPeriod || !aheadPeriodReady { break }
                 fillPeriod()
                 pendingFrames = s.playbackPeriod
                 pendingOffset = 0

@@ -80,6 +80,9 @@ struct AudioShared: ~Copyable {
     let playbackFramesWritten = Atomic<Int>(0)
     /// Of those, written ahead of the one-period buffer (a `file:` speaker, AudioRTLoop+Ahead).
     let playbackAheadFrames = Atomic<Int>(0)
+    /// The loop sleeps while answer audio written ahead plays: more answer audio needs no kick
+    /// (it wakes to write on before the device runs out).
+    let aheadCoasting = Atomic<Bool>(false)
     let answerFramesPlayed = Atomic<Int>(0)
     let captureXruns = Atomic<Int>(0)
     let playbackXruns = Atomic<Int>(0)
