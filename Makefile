@@ -22,8 +22,10 @@ install:
 deb:
 	scripts/deb.sh
 
+# BENCH_ARGS: e.g. "--lifecycle-seconds 600" for 10 minutes of the hour's lifecycle soak.
+BENCH_ARGS ?=
 bench:
-	bench/run.sh
+	bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-* out

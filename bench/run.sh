@@ -2,13 +2,14 @@
 # The conversation benchmark (see bench/README.md): the same 20 push-to-talk turns through omnid
 # (virtual board, control-socket button) and through a reference client that follows the
 # official DashScope Python SDK's manual-mode sample, both against omni-sim; then omnid alone
-# (exec → ready, reconnect, presses on a routine close, a 1,000-turn soak, 12 minutes idle, 10
-# minutes of the session-lifecycle soak of bench/soak, whose full hour is bench/soak/run.sh).
+# (exec → ready, reconnect, presses on a routine close, a 1,000-turn soak, 12 minutes idle, and
+# the hour of bench/soak's session-lifecycle soak: idle close every 3 s, the benchmark).
 # Prints a table; exits non-zero, without figures, when a client misbehaves (missing answer,
 # wrong audio length, cut recording, …) or, after them, when the lifecycle soak saw an outage,
 # a warning or an unanswered turn.
 #
-#   bench/run.sh                         # everything, release binaries (out/), about 31 minutes
+#   bench/run.sh                         # everything, release binaries (out/), about 81 minutes
+#   bench/run.sh --lifecycle-seconds 600 # the same with 10 minutes of the lifecycle soak (about 31)
 #   bench/run.sh --only omnid,reference  # just the comparison (about 4 minutes)
 #   bench/run.sh --only idle --idle-seconds 60 --idle-vad-seconds 30   # the idle costs, quickly
 #   bench/run.sh --turns 5 --soak-turns 100

@@ -69,6 +69,14 @@ public final class PThread: Sendable {
         }
     }
 
+    /// Lets the thread end on its own, never joined: for a thread that may block in a call
+    /// nobody can interrupt (a DNS lookup) and whose result may no longer be wanted. Its
+    /// resources go back to the system when it ends; the process may exit before it does.
+    public func detach() {
+        guard let t = handle.withLock({ t -> pthread_t? in defer { t = nil }; return t }) else { return }
+        pthread_detach(t)
+    }
+
     private static func launch(_ options: Options, _ entry: ThreadEntry) throws(ThreadStartError) -> PThread {
         let box = Unmanaged.passRetained(entry).toOpaque()
         var warning: String?

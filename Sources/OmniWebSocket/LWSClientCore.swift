@@ -11,6 +11,8 @@ enum LWSClientCommand: Sendable {
     case close(code: Int, reason: String, generation: UInt64)
     case ping(generation: UInt64)
     case abort
+    /// A lookup of `host` ended (LWSResolver, on its own thread).
+    case resolved(host: String, LWSResolver.Outcome)
 }
 
 /// State shared between callers and the service thread. Everything is behind one mutex; the
@@ -32,6 +34,8 @@ final class LWSClientCore: Sendable {
     let logger: Logger
     let connectTimeoutSeconds: Int
     let onEvent: @Sendable (TransportEvent) -> Void
+    /// Name lookup, run on a resolver thread (LWSResolver.lookUp, or a test's stand-in).
+    let lookUp: @Sendable (String) -> LWSResolver.Outcome
     let state = Mutex(State())
     let queued = Atomic<Int>(0)
     private let capacity = LWSClientTransport.sendQueueCapacity
@@ -40,8 +44,10 @@ final class LWSClientCore: Sendable {
     let receiveFlow: LWSReceiveFlow?
 
     init(logger: Logger, connectTimeoutSeconds: Int, receiveWindow: LWSClientTransport.ReceiveWindow? = nil,
+         lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome = LWSResolver.lookUp,
          onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         self.logger = logger
+        self.lookUp = lookUp
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.receiveFlow = receiveWindow.map(LWSReceiveFlow.init)
         self.onEvent = onEvent
@@ -100,6 +106,16 @@ final class LWSClientCore: Sendable {
             s.generation &+= 1
             s.acceptsSends = false
             clearOutgoing(&s)
+            return true
+        }
+    }
+
+    /// From a resolver thread: queues its answer. False once the transport has stopped (nobody
+    /// waits for it any more, and the service thread may be gone).
+    func deliverResolution(host: String, _ outcome: LWSResolver.Outcome) -> Bool {
+        state.withLock { s in
+            guard !s.stopped else { return false }
+            s.commands.append(.resolved(host: host, outcome))
             return true
         }
     }

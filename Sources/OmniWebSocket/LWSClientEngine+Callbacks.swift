@@ -25,8 +25,8 @@ extension LWSClientEngine {
              LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
              LWS_CALLBACK_CLIENT_CONNECTION_ERROR, LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_WSI_DESTROY,
              LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-            let generation = LWSLibrary.tag(of: wsi)
-            guard generation != 0, let link, link.generation == generation else {
+            let tag = LWSLibrary.tag(of: wsi)
+            guard tag != 0, let link, link.attempt == tag else {
                 // A dropped or rejected link's wsi on its way out: never let it write again
                 // (a WRITEABLE -1 also sends a close frame prepared by reject()). Its data is
                 // dropped with 0, never -1: see reject() for why CLIENT_RECEIVE must not fail.
@@ -87,6 +87,11 @@ extension LWSClientEngine {
             return 0
 
         case LWS_CALLBACK_CLIENT_CLOSED:
+            // Never opened: a failed attempt (the next address may be tried).
+            if !link.open {
+                fail(generation, .connect(notEstablished(link)))
+                return 0
+            }
             self.link = nil
             core.endLink(generation)
             if let close = link.closeRequest {

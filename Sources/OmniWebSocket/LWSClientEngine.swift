@@ -11,11 +11,23 @@ import OmniCore
 // needs no locking of its own; shared state lives in LWSClientCore.
 
 final class LWSClientEngine {
-    /// One connection attempt / open WebSocket.
+    /// One connection (its name lookup, its attempts at each address) / open WebSocket.
     final class Link {
         let generation: UInt64
         let request: ConnectRequest
         let url: WebSocketURL
+        /// The client vhost (TLS configuration) the attempts use.
+        let vhost: OpaquePointer
+        /// The host's numeric addresses once known (empty while the lookup runs); the attempt in
+        /// flight uses `addresses[addressIndex]`.
+        var addresses: [String] = []
+        var addressIndex = 0
+        /// The tag (wsi opaque user data) of the lws attempt in flight; 0 when there is none, so
+        /// whatever lws still reports for an earlier attempt is recognisably stale.
+        var attempt: UInt64 = 0
+        /// An attempt failed and another address is left: the loop starts it (not from inside
+        /// the callback that reported the failure).
+        var nextAttemptDue = false
         var wsi: OpaquePointer?
         var open = false
         var rx: [UInt8] = []
@@ -29,13 +41,17 @@ final class LWSClientEngine {
         var messageStartedAt: Double?
         /// OpenSSL rejected the server's certificate chain during this attempt.
         var certificateRejected = false
-        let startedAt = LWSLibrary.monotonicSeconds()
+        /// When the current attempt started (monotonic seconds).
+        var startedAt = LWSLibrary.monotonicSeconds()
 
-        init(generation: UInt64, request: ConnectRequest, url: WebSocketURL) {
+        init(generation: UInt64, request: ConnectRequest, url: WebSocketURL, vhost: OpaquePointer) {
             self.generation = generation
             self.request = request
             self.url = url
+            self.vhost = vhost
         }
+
+        var waitingForLookup: Bool { addresses.isEmpty && attempt == 0 }
     }
 
     let core: LWSClientCore
@@ -54,6 +70,11 @@ final class LWSClientEngine {
     private var tlsContexts: [UnsafeMutableRawPointer] = []
     let strings = CStringPool()
     var link: Link?
+    /// Hosts with a lookup under way: a new link to one of them waits for that answer instead of
+    /// starting another thread (a resolver that hangs costs one thread, not one per attempt).
+    private var lookups: Set<String> = []
+    /// The last attempt tag handed out.
+    private var attempts: UInt64 = 0
     var pingFrame = [UInt8](repeating: 0, count: LWSLibrary.pre)
 
     init(core: LWSClientCore, service: LWSServiceThread) {
@@ -90,6 +111,11 @@ final class LWSClientEngine {
         for command in batch.commands { apply(command, current: batch.generation) }
         if batch.stop { return false }
         if let link, link.generation != batch.generation { dropLink() }
+        // (A loop: an attempt that fails at once, a NULL from lws, asks for the next.)
+        while let link, link.nextAttemptDue {
+            link.nextAttemptDue = false
+            attempt(link)
+        }
         resumeReadingIfCaughtUp()
         requestWritableIfNeeded()
         return context != nil
@@ -213,6 +239,17 @@ final class LWSClientEngine {
             link.pingPending = true
         case .abort:
             dropLink()
+        case .resolved(let host, let outcome):
+            lookups.remove(host)
+            // Also the answer for a later link to the same host that waited for this lookup.
+            guard let link, link.generation == current, link.url.host == host, link.waitingForLookup else { return }
+            switch outcome {
+            case .addresses(let addresses):
+                link.addresses = addresses
+                attempt(link)
+            case .failed(let why):
+                fail(link.generation, .dns("\(host): \(why)"))
+            }
         }
     }
 
@@ -232,12 +269,6 @@ final class LWSClientEngine {
         if let caFile = request.caFile, access(caFile, R_OK) != 0 {
             return fail(generation, .tls("CA file \(caFile) is not readable"))
         }
-        // lws reports a failed lookup only as a NULL from lws_client_connect_via_info (its
-        // CONNECTION_ERROR callback is suppressed during that call), so resolve once here to be
-        // able to say "DNS".
-        if let problem = Self.resolveProblem(url.host) {
-            return fail(generation, .dns("\(url.host): \(problem)"))
-        }
         if url.secure && !enableTLS() {
             return fail(generation, .tls("could not initialise TLS"))
         }
@@ -245,14 +276,45 @@ final class LWSClientEngine {
             return fail(generation, .tls("could not set up the TLS client context"))
         }
 
-        let link = Link(generation: generation, request: request, url: url)
+        let link = Link(generation: generation, request: request, url: url, vhost: vhost)
         self.link = link
         core.receiveFlow?.paused.store(false, ordering: .releasing)  // the previous link may have ended paused
+        if let literal = LWSResolver.literal(url.host) {
+            link.addresses = [literal]
+            attempt(link)
+        } else if !lookups.contains(url.host) {
+            // Off this thread (LWSResolver says why); the answer comes back as `.resolved`.
+            let core = self.core
+            let service = self.service
+            let host = url.host
+            if LWSResolver.resolve(host, with: core.lookUp, done: { outcome in
+                if core.deliverResolution(host: host, outcome) { service.wake() }
+            }) {
+                lookups.insert(host)
+            } else {
+                fail(generation, .dns("\(host): could not start a resolver thread"))
+            }
+        }
+    }
+
+    /// Hands lws the link's current address. Numeric, so lws looks nothing up; the host name
+    /// goes in `host`, from which lws 4.1 takes the Host header, the SNI name and the name the
+    /// certificate is verified against (lws_ssl_client_bio_create: CIS_HOST, its port cut off).
+    private func attempt(_ link: Link) {
+        guard link.addressIndex < link.addresses.count, let context else { return }
+        let address = link.addresses[link.addressIndex]
+        attempts &+= 1
+        let tag = attempts
+        link.attempt = tag
+        link.wsi = nil
+        link.certificateRejected = false
+        link.startedAt = LWSLibrary.monotonicSeconds()
+        let url = link.url
         let call = CStringPool()
         var info = lws_client_connect_info()
         info.context = context
-        info.vhost = vhost
-        info.address = call.keep(url.host)
+        info.vhost = link.vhost
+        info.address = call.keep(address)
         info.port = Int32(url.port)
         info.path = call.keep(url.pathAndQuery)
         info.host = call.keep(url.hostHeader)
@@ -262,14 +324,14 @@ final class LWSClientEngine {
         var flags = LCCSCF_HTTP_NO_FOLLOW_REDIRECT.rawValue
         if url.secure { flags |= LCCSCF_USE_SSL.rawValue }
         info.ssl_connection = Int32(flags)
-        info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(generation))
+        info.opaque_user_data = UnsafeMutableRawPointer(bitPattern: UInt(tag))
         // (no subprotocol: the service, like its official SDK, uses none)
         let wsi = lws_client_connect_via_info(&info)
-        guard self.link === link else { return }  // already failed through a callback
+        guard self.link === link, link.attempt == tag else { return }  // already failed through a callback
         if let wsi {
             link.wsi = wsi
         } else {
-            fail(generation, .connect("could not connect to \(url.host):\(url.port)"))
+            fail(link.generation, .connect("could not connect to \(url.host) (\(address)) port \(url.port)"))
         }
     }
 
@@ -279,22 +341,8 @@ final class LWSClientEngine {
             && !header.value.contains(where: { $0.isNewline })
     }
 
-    /// nil if `host` resolves, else the resolver's reason.
-    private static func resolveProblem(_ host: String) -> String? {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, nil, &hints, &result)
-        if rc == 0 {
-            freeaddrinfo(result)
-            return nil
-        }
-        return String(cString: gai_strerror(rc))
-    }
-
     /// Forgets the current link and has lws drop its socket without a close handshake; the
-    /// callbacks that follow carry a stale generation and are ignored.
+    /// callbacks that follow carry a stale attempt tag and are ignored.
     private func dropLink() {
         guard let link else { return }
         self.link = nil
@@ -311,8 +359,19 @@ final class LWSClientEngine {
         lws_rx_flow_control(wsi, 1)
     }
 
-    /// Ends the link with a failure event (and no further events for it).
+    /// Ends the link with a failure event (and no further events for it); or, when the link
+    /// never opened, the failure is a connection's (refused, unreachable, timed out) and the host
+    /// has another address, tries that one next, as lws does with the addresses it resolves.
     func fail(_ generation: UInt64, _ failure: TransportFailure) {
+        if let link, link.generation == generation, !link.open, case .connect(let why) = failure,
+           link.addressIndex + 1 < link.addresses.count {
+            logger.info("websocket: \(link.addresses[link.addressIndex]) failed (\(why)); trying \(link.addresses[link.addressIndex + 1])")
+            link.addressIndex += 1
+            link.attempt = 0  // what lws still reports for the failed attempt is stale from here on
+            link.wsi = nil
+            link.nextAttemptDue = true
+            return
+        }
         if link?.generation == generation { link = nil }
         logger.warning("websocket: \(failure)")
         core.endLink(generation)

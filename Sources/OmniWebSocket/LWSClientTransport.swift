@@ -36,9 +36,11 @@ import Synchronization
 /// - wss:// verifies the server against the system CA store, or only against
 ///   `ConnectRequest.caFile` when given; redirects are not followed (they are reported as
 ///   `.httpStatus`). ws:// is refused unless the host is loopback or `allowInsecure` is set.
-/// - DNS resolution (getaddrinfo, done once by us to classify failures and once by lws) runs on
-///   the service thread and blocks it for as long as the resolver takes; the Debian lws build has
-///   no asynchronous DNS.
+/// - DNS resolution (getaddrinfo) runs on a detached thread per lookup (LWSResolver), never on the
+///   service thread: a resolver that hangs delays only that link, and `shutdown` does not wait
+///   for it. lws gets the numeric address; the host name stays the Host header, the SNI name
+///   and the name the certificate is verified against. Like lws itself, a connection refused or
+///   timed out at one address of the name is tried at the next.
 public final class LWSClientTransport: RealtimeTransport {
     /// Messages `send` accepts before it starts returning false.
     public static let sendQueueCapacity = 64
@@ -59,11 +61,21 @@ public final class LWSClientTransport: RealtimeTransport {
     ///     thread of its own; "the service thread" below is then the loop's thread. Its owner
     ///     posts the events to the loop (they arrive from inside lws callbacks).
     ///   - onEvent: called on the service thread; see the type's documentation.
-    public init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-                receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
-                onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+    public convenience init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
+                            receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
+                            onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+        self.init(logger: logger, connectTimeoutSeconds: connectTimeoutSeconds, receiveWindow: receiveWindow,
+                  host: host, lookUp: LWSResolver.lookUp, onEvent: onEvent)
+    }
+
+    /// `lookUp` stands in for getaddrinfo (tests: names that resolve to chosen addresses, or a
+    /// lookup that never ends); it still runs on a resolver thread.
+    init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
+         receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
+         lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome,
+         onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds),
-                                 receiveWindow: receiveWindow, onEvent: onEvent)
+                                 receiveWindow: receiveWindow, lookUp: lookUp, onEvent: onEvent)
         let service = LWSServiceThread(name: "omni-lws-client", host: host)
         self.core = core
         self.service = service

@@ -75,14 +75,12 @@ extension Daemon {
         }
     }
 
-    /// Queues an answer delta for playback (a payload that is not valid Base64 PCM is dropped),
-    /// and asks the engine to report its first sample if it is the answer's first.
+    /// Queues an answer delta for playback, and asks the engine to report its first sample if it
+    /// is the answer's first. A delta that is not Base64 PCM never gets here: the session drops,
+    /// counts and logs it (SessionManager.acceptAudioDelta, the same check), so nothing is
+    /// counted twice.
     private func play(_ base64: String) {
-        guard let samples = PCM16.samples(fromBase64: base64) else {
-            invalidAudioDeltas += 1
-            if invalidAudioDeltas == 1 { logger.warning("dropping an answer delta that is not Base64 PCM (counted in status)") }
-            return
-        }
+        guard let samples = PCM16.samples(fromBase64: base64) else { return }
         if !answerStarted && firstSampleWatch == nil {
             firstSampleWatch = audio.watchAnswerStart()
         }

@@ -143,7 +143,7 @@ extension Daemon {
                 resumeActions()  // a turn's end waiting for this engine's audio thread: send what it has
                 audio.stop()
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
-                echo = DaemonEcho(config: config, logger: logger, environment: Files.environment())
+                echo = echo.reloaded(from: old, to: config, environment: Files.environment())
                 // The new engine starts with nothing armed: tell it what the capture wants.
                 firstSampleWatch = nil
                 armCapture()

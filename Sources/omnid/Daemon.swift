@@ -39,8 +39,6 @@ final class Daemon: @unchecked Sendable {
     var events = ApplianceEventQueue()
     /// Session events → machine events; knows when connecting is only a quiet renewal.
     var linkFeed = ApplianceLinkFeed()
-    /// Answer deltas whose audio was not valid Base64 PCM (dropped).
-    var invalidAudioDeltas = 0
     /// Generation of the last LED flash (a later flash or state wins).
     var ledFlash = 0
     var capture = CapturePump()
@@ -174,10 +172,8 @@ final class Daemon: @unchecked Sendable {
             feed(.audioDeviceBack)
         case .playbackDrained:
             feed(.playbackDrained)
-        case .xrun(let direction, let total):
-            logger.warning("audio \(direction) xrun recovered (\(total) so far)")
-        case .underrun(let total):
-            logger.warning("playback underrun mid-answer: silence played (\(total) so far)")
+        case .xrun, .underrun:
+            break  // logged once, by the engine that saw it; the status reads its counters
         case .captureReady:
             captureReady()
         case .answerStarted(let generation):
@@ -206,7 +202,7 @@ extension Daemon: DaemonInputReceiver {
                                xruns: c.xruns, underruns: c.underruns)
         s.session = ApplianceStatus.Session(age: age, renewals: counters.renewals, routineCloses: counters.routineCloses,
                                             outages: counters.outages)
-        s.counters.invalidAudio = invalidAudioDeltas
+        s.counters.invalidAudio = counters.invalidAudioDeltas
         s.echo = echo.status
         return s
     }

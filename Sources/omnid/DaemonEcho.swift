@@ -94,10 +94,27 @@ final class DaemonEcho {
         }
     }
 
-    /// The streams start over now (a turn's start, after the engine's discard).
-    func restart() {
-        pipeline?.reset()
-        gate?.reset()
+    /// The echo handling for a reloaded config and a new audio engine: this one, with what its
+    /// canceller has learnt, when the echo path is the same (EchoPathIdentity: only voice,
+    /// instructions, volume, earcons or the like changed); a new one otherwise.
+    func reloaded(from old: OmniConfig, to config: OmniConfig, environment: [String: String]) -> DaemonEcho {
+        guard old.echoPath == config.echoPath, old.session.mode == config.session.mode, pipeline != nil else {
+            return DaemonEcho(config: config, logger: logger, environment: environment)
+        }
+        logger.info("echo path unchanged: the echo canceller keeps what it has learnt")
+        seenDiscontinuities = nil
+        restart()
+        return self
+    }
+
+    /// The streams start over now (a turn's start after the engine's discard — the gate reads
+    /// the kept reference again —, a discontinuity, a new engine on the same devices): the
+    /// canceller keeps its filter (the room has not changed) and re-measures the delay
+    /// (EchoPipeline.restartStreams). `keepingMute`: the gate still mutes what the reference it
+    /// already read asked for, e.g. the rest of the earcon's echo.
+    func restart(keepingMute: Bool = false) {
+        pipeline?.restartStreams()
+        if keepingMute { gate?.restartKeepingMute() } else { gate?.reset() }
         partial.removeAll(keepingCapacity: true)
         referenceIndex = 0
         microphoneIndex = 0
@@ -140,7 +157,7 @@ final class DaemonEcho {
         // Both rings were just drained to about the same moment: start over from here.
         if broken {
             restarts += 1
-            restart()
+            restart(keepingMute: true)
         }
         selfTest()
     }
@@ -201,6 +218,10 @@ final class DaemonEcho {
             s.measurements = p.measurements
             s.jumps = p.jumps
             if micEnergy > 0 { s.erleDB = 10 * log10(micEnergy / max(outEnergy, 1)) }
+        }
+        if let p = pipeline, p.settings.startupGate {
+            s.startup = EchoStatus.Startup(p.startup)
+            s.filterKept = p.restartsKept
         }
         s.restarts = restarts
         if let gate {

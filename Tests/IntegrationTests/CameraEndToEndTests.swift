@@ -81,20 +81,9 @@ final class CameraEndToEndTests: XCTestCase {
         }
     }
 
-    /// A 16-bit mono 16 kHz PCM WAV file.
-    func writeWAV(_ path: String, samples: [Int16]) throws {
-        var d = Data()
-        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { d.append(contentsOf: $0) } }
-        func u16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { d.append(contentsOf: $0) } }
-        d.append(contentsOf: Array("RIFF".utf8)); u32(36 + samples.count * 2)
-        d.append(contentsOf: Array("WAVEfmt ".utf8)); u32(16); u16(1); u16(1); u32(16_000); u32(32_000); u16(2); u16(16)
-        d.append(contentsOf: Array("data".utf8)); u32(samples.count * 2)
-        samples.withUnsafeBytes { d.append(contentsOf: $0) }
-        try d.write(to: URL(fileURLWithPath: path))
-    }
-
+    /// A 16-bit mono 16 kHz PCM WAV file of silence.
     func writeSilentWAV(_ path: String, seconds: Int) throws {
-        try writeWAV(path, samples: [Int16](repeating: 0, count: 16_000 * seconds))
+        try OmnidRig.writeWAV(path, samples: [Int16](repeating: 0, count: 16_000 * seconds))
     }
 
     /// - Parameter boardFile: a board file of the test's own (written to DIR/board.toml), else the virtual board.
@@ -291,42 +280,19 @@ final class CameraEndToEndTests: XCTestCase {
         try FileManager.default.copyItem(atPath: Binaries.repoRoot.appendingPathComponent("Tests/Fixtures/camera/red-640x480.jpg").path,
                                          toPath: "\(dir)/frames/red.jpg")
         // 1 s silence, 2 s of "speech" (a 300 Hz tone), then silence.
-        var mic = [Int16](repeating: 0, count: 16_000 * 6)
-        for i in 16_000..<48_000 { mic[i] = Int16(9000 * sin(2 * Double.pi * 300 * Double(i) / 16_000)) }
-        try writeWAV("\(dir)/mic.wav", samples: mic)
-        try writeSilentWAV("\(dir)/quiet.wav", seconds: 1)
-        let conf = "\(dir)/omni.conf"
-        func writeConfig(microphone: String) throws {
-            try """
-                [service]
-                url = "\(sim.url)"
-                [session]
-                mode = "vad"
-                vad_silence_ms = 500
-                [board]
-                name = "virtual"
-                [audio]
-                capture = "file:\(dir)/\(microphone)"
-                playback = "file:\(dir)/speaker.wav"
-                earcons = false
-                [control]
-                socket = "\(dir)/ctl.sock"
-                [camera]
-                device = "file:\(dir)/frames"
-                fps = 2
-                """.write(toFile: conf, atomically: true, encoding: .utf8)
-        }
-        try writeConfig(microphone: "quiet.wav")
+        let handsFree = try HandsFreeReload(dir: dir, url: sim.url, speechSeconds: 2, totalSeconds: 6, extra: """
+            [camera]
+            device = "file:\(dir)/frames"
+            fps = 2
+            """)
         var env = ProcessInfo.processInfo.environment
         env["DASHSCOPE_API_KEY"] = "sk-camera-vad"
         env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
-        let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf], environment: env)
+        let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", handsFree.configPath], environment: env)
         defer { omnid.terminateAndWait() }
         XCTAssertTrue(omnid.waitFor { $0.stderr.contains("LED state: ready") }, omnid.stderr)
         XCTAssertFalse(omnid.stderr.contains("camera LED: on"), "the camera runs only during speech")
-        try writeConfig(microphone: "mic.wav")
-        XCTAssertTrue(omnid.waitFor { $0.catches(SIGHUP) }, "omnid never set up its SIGHUP handling")
-        omnid.signal(SIGHUP)
+        try handsFree.switchToSpeech(omnid)
         XCTAssertTrue(omnid.waitFor { $0.stderr.contains("assistant: ") && $0.stderr.contains("LED state: ready", after: "LED state: speaking") },
                       omnid.stderr)
         omnid.terminateAndWait()

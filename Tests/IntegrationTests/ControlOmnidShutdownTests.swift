@@ -13,30 +13,12 @@ final class ControlOmnidShutdownTests: XCTestCase {
 
     func testSIGTERMWhileClientsPollStatusExitsEveryTime() throws {
         let sim = try SimProcess()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-ctl-term-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let socketPath = "\(dir)/ctl.sock"
-        let conf = "\(dir)/omni.conf"
-        try """
-            [service]
-            url = "\(sim.url)"
-            [board]
-            name = "virtual"
-            [audio]
-            capture = "null"
-            playback = "null"
-            [control]
-            socket = "\(socketPath)"
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        var env = ProcessInfo.processInfo.environment
-        env["DASHSCOPE_API_KEY"] = "sk-ctl-term"
-        env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
-        env["OMNID_AUDIO_PACING"] = "clock"
-        let omnidPath = try Binaries.path("omnid")
+        let setup = try NullAudioOmnid("ctl-term", url: sim.url, apiKey: "sk-ctl-term")
+        defer { setup.remove() }
+        let socketPath = setup.socketPath
 
         for round in 1...rounds {
-            let omnid = try ChildProcess(omnidPath, ["run", "--config", conf], environment: env)
+            let omnid = try setup.start()
             let pollers = ControlPollers(count: pollerCount, socket: socketPath)
             // SIGTERM once omnid handles it (its signal handlers go in before the session
             // connects) and every poller is in full swing.

@@ -4,9 +4,11 @@ import XCTest
 
 /// A day in the life, compressed: the real omnid (two of them: push-to-talk and hands-free)
 /// against omni-sim with the service's rules on short timers (idle close 3 s, session cap 40 s),
-/// over 100 turns at seeded random gaps (0.1–10 s, scaled by 0.15), with a 20 s question cut by a
-/// server kill, a rate-limit error, a reload of voice and instructions, a server restart, and
-/// presses / speech timed to land on idle closes.
+/// over 100 turns at seeded random gaps (push-to-talk 0.1–10 s, as the issue says; hands-free
+/// 1.2–10 s, see `handsFreeGaps`), with a 20 s question cut by a server kill, a rate-limit
+/// error, a reload of voice and instructions, a server restart, and presses / speech timed to
+/// land on idle closes. It runs for about 7 minutes, so scripts/test.sh runs it beside the rest
+/// of the suite.
 ///
 /// Asserts: every turn answered exactly once or failed visibly and counted; `offline` shown once
 /// per real outage and never otherwise; no warning for routine closes; RSS, fds and threads flat.
@@ -27,9 +29,21 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         }
     }
 
-    static let gapScale = 0.15
     static let pushToTalkTurns = 62
     static let handsFreeTurns = 42
+    /// The issue's gaps between turns.
+    static let gaps = 0.1...10.0
+    /// The service's VAD (here omni-sim's, `vad_silence_ms`) ends an utterance after this much
+    /// silence: 200 ms, the shortest it takes (and omnid's config allows).
+    static let vadSilenceMs = 200
+    /// Hands-free gaps, from the end of one utterance to the start of the next. Below the lower
+    /// bound the next utterance would not be a turn of its own: shorter than the VAD's silence it
+    /// is the same utterance; shorter than the silence (0.2 s, plus up to a 100 ms chunk before
+    /// the service sees it) + the answer (a 400 ms tone, ~0.45 s with the device's latency) + the
+    /// half-duplex tail that mutes the microphone after the speaker (310 ms) it starts over the
+    /// answer, which is barge-in (OmnidBargeInTests), not a new turn. That adds up to ~1.06 s;
+    /// so 1.2–10 s, which leaves the user's own pause after the answer at ~0.1–8.9 s.
+    static let handsFreeGaps = 1.2...10.0
 
     let clock = ContinuousClock()
 
@@ -54,13 +68,13 @@ final class OmnidDayInTheLifeTests: XCTestCase {
     }
 
     /// Warning/error lines, minus those that belong to a real outage we caused, and minus the
-    /// audio device's timing (an xrun or a playback underrun of the clock-paced `file:` device
-    /// when this shared machine does not run omnid's threads in time: a figure of the load, not
-    /// of the session's lifecycle; the status counts them as `xruns` / `underruns`).
+    /// audio device's timing (an xrun of the clock-paced `file:` device when this shared machine
+    /// does not run omnid's threads in time: a figure of the load, not of the session's
+    /// lifecycle; the status counts them as `xruns`; an underrun is only a notice).
     func unexplainedWarnings(_ rig: OmnidRig) -> [Substring] {
         let outage = ["link lost", "connection attempt failed", "link failed", "fatal server error", "service error type=rate_limit",
                       "link closed by the service", "websocket: connection lost", "websocket: connection failed",
-                      "xrun recovered", "playback underrun mid-answer"]
+                      "xrun recovered"]
         // journald priorities: <0>…<4> are emergency … warning.
         return rig.stderr.split(separator: "\n").filter { l in
             ["<0>", "<1>", "<2>", "<3>", "<4>"].contains { l.hasPrefix($0) } && !outage.contains { l.contains($0) }
@@ -70,6 +84,9 @@ final class OmnidDayInTheLifeTests: XCTestCase {
     // swiftlint:disable:next function_body_length
     func testADayInTheLifeCompressed() throws {
         var rng = Rng(state: 20_261_130)
+        let began = clock.now
+        var pttGaps: [Double] = []
+        var vadGaps: [Double] = []
         let dir = try AudioTestSupport.scratchDirectory("day")
         defer { AudioTestSupport.remove(dir) }
         let simArgs = ["--answer", "tone", "--tone-ms", "400", "--first-delta-ms", "0", "--idle-timeout-s", "3",
@@ -83,19 +100,21 @@ final class OmnidDayInTheLifeTests: XCTestCase {
 
         // Hands-free: 3 s of quiet, then 0.8 s "utterances" (a tone) at random gaps; every fourth
         // gap puts the next utterance where the service's idle close falls (3 s after the answer
-        // started: the end of speech + 0.5 s of silence + 3.1 s).
+        // started: the end of speech + the VAD's silence + 3.1 s).
         var mic = [Int16](repeating: 0, count: 16_000 * 3)
+        let onIdleClose = Double(Self.vadSilenceMs) / 1000 + 3.1
         for i in 0..<Self.handsFreeTurns {
             mic += OmnidRig.tone(seconds: 0.8)
-            let gap = i % 4 == 3 ? 3.6 : rng.uniform(1.8, 4.5)
+            let gap = i % 4 == 3 ? onIdleClose : rng.uniform(Self.handsFreeGaps.lowerBound, Self.handsFreeGaps.upperBound)
             mic += [Int16](repeating: 0, count: Int(gap * 16_000))
+            vadGaps.append(gap)
         }
         let vadSeconds = Double(mic.count) / 16_000
         let vad = try OmnidRig("day-vad")
         try OmnidRig.writeWAV("\(vad.dir)/mic.wav", samples: mic)
         // This one does not know the service's idle close: the sim makes every one of them.
         try vad.writeConfig(url: simV.url, mode: "vad", microphone: "\(vad.dir)/mic.wav",
-                            service: ["idle_close_s = 300", "session_cap_s = 40"], session: ["vad_silence_ms = 500"])
+                            service: ["idle_close_s = 300", "session_cap_s = 40"], session: ["vad_silence_ms = \(Self.vadSilenceMs)"])
 
         let ptt = try OmnidRig("day-ptt")
         try OmnidRig.writeWAV("\(ptt.dir)/mic.wav", samples: OmnidRig.tone(seconds: 400))
@@ -140,7 +159,7 @@ final class OmnidDayInTheLifeTests: XCTestCase {
 
         for i in 0..<Self.pushToTalkTurns {
             let hold = rng.uniform(0.5, 0.9)
-            let gap = rng.uniform(0.1, 10) * Self.gapScale
+            let gap = rng.uniform(Self.gaps.lowerBound, Self.gaps.upperBound)
             switch i {
             case 15:
                 // A rate-limit error: the next session gets the fault (its first answer is
@@ -156,6 +175,7 @@ final class OmnidDayInTheLifeTests: XCTestCase {
                 try writePTTConfig(voice: "Ethan", instructions: "")
                 ptt.reload()
                 XCTAssertTrue(ptt.waitFor { $0.lines(containing: "configuration reloaded").count > reloads })
+                pttGaps.append(gap)
                 turn(hold: hold, pressAt: clock.now + .milliseconds(Int(gap * 1000)))
             case 40:
                 // A 20 s question; at 19 s the server is killed and started again.
@@ -173,6 +193,7 @@ final class OmnidDayInTheLifeTests: XCTestCase {
                 sleep(0.5)
                 simP = try SimProcess(port: portP, arguments: simArgs + ["--log", simLogs.last!, "--fault-file", faultFile])
                 XCTAssertTrue(eventually { ptt.status()?.connection == "ready" })
+                pttGaps.append(gap)
                 turn(hold: hold, pressAt: clock.now + .milliseconds(Int(gap * 1000)))
             case _ where i % 6 == 5:
                 // On the idle close: 2.4 s after the answer started omnid replaces the session
@@ -187,6 +208,7 @@ final class OmnidDayInTheLifeTests: XCTestCase {
                 }
                 if (ptt.status()?.counters.resent ?? 0) > resent { landedInRenewal += 1 }
             default:
+                pttGaps.append(gap)
                 turn(hold: hold, pressAt: clock.now + .milliseconds(Int(gap * 1000)))
             }
             if i == 10 { baseline = ptt.resources() }
@@ -208,7 +230,7 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         XCTAssertGreaterThan(landedInRenewal, 0, "presses that landed while the session was being replaced")
         XCTAssertEqual(p.counters.answered, Self.pushToTalkTurns - 1)
         XCTAssertEqual(p.counters.failed, 1, "the rate-limited turn")
-        XCTAssertEqual(p.counters.failedByCause.values.reduce(0, +), 1)
+        XCTAssertEqual(p.counters.failedByCause, ["rate-limited": 1], "counted as refused for the rate limit, not as a lost link")
         XCTAssertEqual(p.counters.cancelled, 0)
         XCTAssertEqual(p.counters.replayed, 1, "the question cut by the kill")
         XCTAssertEqual(created, p.counters.answered, "exactly one response per answered turn")
@@ -279,6 +301,8 @@ final class OmnidDayInTheLifeTests: XCTestCase {
         let end = try XCTUnwrap(ptt.resources())
         let start = try XCTUnwrap(baseline)
         print("day-in-the-life resources: at turn 10 \(start); at the end \(end)")
+        func range(_ g: [Double]) -> String { "\(g.min().map { "\(($0 * 100).rounded() / 100)" } ?? "-")–\(g.max().map { "\(($0 * 100).rounded() / 100)" } ?? "-") s" }
+        print("day-in-the-life: gaps drawn: push-to-talk \(range(pttGaps)), hands-free \(range(vadGaps)); \(Self.pushToTalkTurns + Self.handsFreeTurns) turns in \((clock.now - began).components.seconds) s")
         // Under AddressSanitizer freed memory sits in its quarantine: RSS says nothing there.
         if !Sanitizers.address { XCTAssertLessThan(end.rssKB - start.rssKB, 6 * 1024, "RSS") }
         XCTAssertEqual(end.namedThreads, start.namedThreads, "omnid's own threads")

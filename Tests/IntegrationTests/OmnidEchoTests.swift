@@ -21,6 +21,11 @@ final class OmnidEchoTests: XCTestCase {
         let delay = try XCTUnwrap(r.echo?.delayMs, "no echo delay measured: \(r)")
         XCTAssertGreaterThan(delay, 50)
         XCTAssertLessThan(delay, 200)
+        // The start-up gate opened once the canceller had learnt the room, and says when.
+        let startup = try XCTUnwrap(r.echo?.startup, "\(r)")
+        XCTAssertEqual(startup.phase, "converged", "\(r)")
+        XCTAssertGreaterThan(startup.learnedMs, try XCTUnwrap(startup.openedAtMs))
+        XCTAssertTrue(try XCTUnwrap(r.echo).text.contains("start-up gate converged after"), "\(r)")
     }
 
     /// Cancellation off in vad mode: half duplex keeps the echo from the service.

@@ -108,6 +108,8 @@ final class OmnidHostileServerTests: XCTestCase {
         XCTAssertTrue(lines.first?.contains("dropping an audio delta with invalid Base64 (1 so far): response resp_") == true,
                       "\(lines)")
         XCTAssertLessThanOrEqual(lines.count, 2, "\(lines)")
+        // Counted once (by the session, which drops them) and shown by `omnid ctl status`.
+        XCTAssertEqual(try r.status()?.invalidAudio, 3)
         try r.assertNextTurnAnswered()
     }
 

@@ -77,8 +77,9 @@ final class OmnidShutdownAndReloadTests: XCTestCase {
         XCTAssertTrue(omnid.waitFor { $0.stderr.contains("reload failed, keeping the running configuration") }, omnid.stderr)
     }
 
-    /// getaddrinfo() that never returns, preloaded into omnid: the websocket thread blocks in
-    /// it, as with a dead DNS server. SIGTERM must still end the process, with status 0.
+    /// getaddrinfo() that never returns, preloaded into omnid, as with a dead DNS server. The
+    /// lookup runs on a resolver thread of its own (LWSResolver), so SIGTERM ends the process
+    /// cleanly, status 0, without the daemon's hard-stop backstop (which would also exit 0).
     func testSIGTERMEndsTheProcessWhileDNSHangs() throws {
         let source = "\(dir)/hang.c"
         try """
@@ -105,12 +106,25 @@ final class OmnidShutdownAndReloadTests: XCTestCase {
         env["LD_PRELOAD"] = "\(dir)/hang.so"
         let omnid = try ChildProcess(try Binaries.path("omnid"), ["run", "--config", conf], environment: env)
         defer { omnid.killAndWait() }
-        // The connect attempt is under way (and stuck in the lookup) once this is logged.
+        // The connect attempt is under way once this is logged, and stuck in the lookup while
+        // the resolver thread lives.
         XCTAssertTrue(omnid.waitFor { $0.stderr.contains("connecting to wss://dns-hangs.example.invalid") }, omnid.stderr)
+        let pid = omnid.process.processIdentifier
+        XCTAssertTrue(eventually { Self.threadNames(pid).contains("omni-resolver") }, "no lookup under way: \(Self.threadNames(pid))")
         let start = Date()
         omnid.signal(SIGTERM)
         XCTAssertTrue(omnid.waitFor { !$0.process.isRunning }, "omnid did not exit after SIGTERM:\n\(omnid.stderr)")
         print("SIGTERM → exit with DNS hanging: \(Int(Date().timeIntervalSince(start) * 1000)) ms (a figure, not asserted)")
+        XCTAssertEqual(omnid.process.terminationReason, .exit, omnid.stderr)
         XCTAssertEqual(omnid.process.terminationStatus, 0, omnid.stderr)
+        XCTAssertTrue(omnid.stderr.contains("stopping"), omnid.stderr)
+        XCTAssertFalse(omnid.stderr.contains("shutdown did not finish"), "the backstop ended it, not a clean stop:\n\(omnid.stderr)")
+    }
+
+    /// The names of a process's threads (/proc/PID/task/*/comm).
+    static func threadNames(_ pid: Int32) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 }

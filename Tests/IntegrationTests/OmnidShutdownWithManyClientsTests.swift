@@ -43,31 +43,12 @@ final class OmnidShutdownWithManyClientsTests: XCTestCase {
 
     func testSIGTERMWithAHundredControlClientsExitsCleanly() throws {
         let sim = try SimProcess()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("omnid-100ctl-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let socketPath = "\(dir)/ctl.sock"
-        let conf = "\(dir)/omni.conf"
-        try """
-            [service]
-            url = "\(sim.url)"
-            [board]
-            name = "virtual"
-            [audio]
-            capture = "null"
-            playback = "null"
-            [control]
-            socket = "\(socketPath)"
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-        var env = ProcessInfo.processInfo.environment
-        env["DASHSCOPE_API_KEY"] = "sk-ctl-100"
-        env["OMNID_BOARD_DIR"] = Binaries.repoRoot.appendingPathComponent("board").path
-        env["OMNID_AUDIO_PACING"] = "clock"
-        env["OMNID_LOG_LEVEL"] = "debug"
-        let omnidPath = try Binaries.path("omnid")
+        let setup = try NullAudioOmnid("100ctl", url: sim.url, apiKey: "sk-ctl-100", logLevel: "debug")
+        defer { setup.remove() }
+        let socketPath = setup.socketPath
 
         for round in 1...rounds {
-            let omnid = try ChildProcess(omnidPath, ["run", "--config", conf], environment: env)
+            let omnid = try setup.start()
             guard omnid.waitFor({ $0.stderr.contains("session ready") && $0.stderr.contains("control socket at") && $0.catches(SIGTERM) })
             else {
                 omnid.killAndWait()

@@ -129,8 +129,9 @@ final class WSServerProbe: Sendable {
 /// a temporary directory for each use, so the server can load it and the client can trust it as
 /// `caFile`. Made, not committed: no private key lives in the repository.
 enum WSTestCertificate {
-    /// Writes a fresh key and certificate into a new temporary directory.
-    static func write() throws -> (cert: String, key: String) {
+    /// Writes a fresh key and certificate, for the names and addresses of `subjectAltName`,
+    /// into a new temporary directory.
+    static func write(subjectAltName: String = "IP:127.0.0.1,DNS:localhost") throws -> (cert: String, key: String) {
         var template = Array("/tmp/omni-ws-test-XXXXXX".utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw WSTestFileError(path: "/tmp")
@@ -142,7 +143,7 @@ enum WSTestCertificate {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                        "-keyout", key, "-out", cert, "-days", "36500", "-subj", "/CN=omni-test-localhost",
-                       "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                       "-addext", "subjectAltName=\(subjectAltName)",
                        "-addext", "basicConstraints=critical,CA:TRUE",
                        "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
                        "-addext", "extendedKeyUsage=serverAuth"]

@@ -174,6 +174,7 @@ extension ApplianceEvent {
             .server(.assistantTranscript(responseID: "r1", text: "It is noon.")),
             .server(.error(code: nil, message: "Conversation has none active response")),
             .server(.error(code: nil, message: "Input audio buffer is empty")),
+            .server(.rateLimited(message: "Requests rate limit exceeded, please try again later.")),
             .playbackStarted, .playbackDrained, .audioDeviceLost, .audioDeviceBack,
         ]
         e += ApplianceTimer.Kind.allCases.map { .timer(ApplianceTimer($0, generation: 999_999)) }

@@ -31,7 +31,7 @@ final class ApplianceTransitionTableTests: XCTestCase {
                 }
             }
         }
-        // 3 modes × 16 fixtures × (34 sample events + armed timers)
+        // 3 modes × 16 fixtures × (35 sample events + armed timers)
         XCTAssertGreaterThan(pairs, 3 * 16 * 34)
     }
 
@@ -206,6 +206,10 @@ final class ApplianceTransitionTableTests: XCTestCase {
                state: .ready, contains: [.earcon(.error)]),
         Expect(mode: .pushToTalk, fixture: .thinking, event: .server(.error(code: nil, message: "Conversation has none active response")),
                state: .thinking, contains: []),
+        Expect(mode: .pushToTalk, fixture: .thinkingCreated, event: .server(.rateLimited(message: "rate limit")),
+               state: .ready, contains: [.earcon(.error), .flashLEDs(.error)]),
+        Expect(mode: .pushToTalk, fixture: .listening, event: .server(.rateLimited(message: "rate limit")),
+               state: .listening, contains: [], excludes: [.earcon(.error)]),  // the link loss that follows holds it for a replay
         Expect(mode: .pushToTalk, fixture: .listening, event: .audioDeviceLost, state: .error,
                contains: [.stopStreaming, .clearInputBuffer, .earcon(.error)]),
         Expect(mode: .pushToTalk, fixture: .errorAudio, event: .audioDeviceBack, state: .ready, contains: [.setLEDs(.ready)]),

@@ -41,6 +41,28 @@ final class HalfDuplexGateTests: XCTestCase {
         XCTAssertFalse(gate.muting)
     }
 
+    /// A discontinuity right after the earcon's reference was read: the streams start over,
+    /// but its echo is still to come and stays muted (a plain reset would let it through).
+    func testRestartAfterADiscontinuityKeepsWhatWasStillToBeMuted() {
+        var gate = HalfDuplexGate(tailSamples: 300)
+        var reference = [Int16](repeating: 0, count: 400)
+        for i in 100..<200 { reference[i] = 5000 }
+        // The microphone lags: 150 of its samples read when the streams break (muted 100…499).
+        let first = process(&gate, reference: reference, microphone: [Int16](repeating: 7, count: 150))
+        XCTAssertEqual(Array(first[100...]), [Int16](repeating: 0, count: 50))
+        gate.restartKeepingMute()
+        XCTAssertTrue(gate.muting)
+        // 499 + 1 − 150 = 350 samples of the new streams are still muted.
+        let after = process(&gate, reference: [Int16](repeating: 0, count: 400), microphone: [Int16](repeating: 7, count: 400))
+        XCTAssertEqual(Array(after[0..<350]), [Int16](repeating: 0, count: 350))
+        XCTAssertEqual(Array(after[350...]), [Int16](repeating: 7, count: 50))
+        // Nothing waiting: nothing carried.
+        gate.restartKeepingMute()
+        XCTAssertFalse(gate.muting)
+        XCTAssertEqual(process(&gate, reference: [Int16](repeating: 0, count: 10), microphone: [Int16](repeating: 7, count: 10)),
+                       [Int16](repeating: 7, count: 10))
+    }
+
     func testTailCoversBothBuffersAndTheReverberation() {
         XCTAssertEqual(HalfDuplexGate.tailMs(periodMs: 20, bufferPeriods: 4), 310)
         XCTAssertEqual(HalfDuplexGate.tailMs(periodMs: 10, bufferPeriods: 2), 190)
@@ -55,6 +77,8 @@ final class HalfDuplexGateTests: XCTestCase {
         echo.jumps = 1
         echo.erleDB = 29.31
         echo.restarts = 2
+        echo.filterKept = 1
+        echo.startup = EchoStatus.Startup(phase: "converged", erleDB: 23.46, learnedMs: 5400, openedAtMs: 2660, attenuationDB: 0)
         status.echo = echo
         let back = try XCTUnwrap(ApplianceStatus(json: status.json))
         XCTAssertEqual(back.echo?.path, .cancelling)
@@ -63,6 +87,16 @@ final class HalfDuplexGateTests: XCTestCase {
         XCTAssertEqual(back.echo?.measurements, 23)
         XCTAssertEqual(back.echo?.restarts, 2)
         XCTAssertTrue(back.text.contains("echo:        cancelling, delay 61.3 ms, drift -3.5 ppm, ERLE 29.3 dB"), back.text)
+        XCTAssertEqual(back.echo?.startup?.erleDB, 23.5)
+        XCTAssertEqual(back.echo?.startup?.openedAtMs, 2660)
+        XCTAssertEqual(back.echo?.filterKept, 1)
+        XCTAssertTrue(back.text.contains("start-up gate converged after 2660 ms of speaker sound, restarts 2 (filter kept 1)"), back.text)
+        // While it converges: how much it has learnt, what it measures, what it attenuates.
+        echo.startup = EchoStatus.Startup(phase: "converging", erleDB: 8.44, learnedMs: 1200, openedAtMs: nil, attenuationDB: 16.56)
+        status.echo = echo
+        let c = try XCTUnwrap(ApplianceStatus(json: status.json))
+        XCTAssertEqual(c.echo?.startup, EchoStatus.Startup(phase: "converging", erleDB: 8.4, learnedMs: 1200, openedAtMs: nil, attenuationDB: 16.6))
+        XCTAssertTrue(c.text.contains("start-up gate converging (1200 ms of speaker sound learnt, ERLE 8.4 dB, attenuating 16.6 dB)"), c.text)
         var half = EchoStatus(path: .halfDuplex, reason: "echo_cancel = \"off\"")
         half.halfDuplexActive = true
         half.mutedMs = 1200

@@ -24,35 +24,17 @@ final class TraceRoundTripTests: XCTestCase {
                     pseudoEvents += 1
                     continue
                 }
-                let wire = line.wireText
-                let original = JSONValue.object(line.wire)
                 switch line.dir {
                 case "client":
                     clientFrames += 1
-                    let event: ClientEvent
-                    do { event = try ClientEvent.decode(wire) } catch {
-                        XCTFail("\(line.location): \(error)")
-                        continue
+                    roundTrip(line, decode: ClientEvent.decode, type: \.type, encode: { $0.encoded() }) {
+                        if case .unknown = $0.body { true } else { false }
                     }
-                    XCTAssertEqual(event.type, line.type, line.location)
-                    if case .unknown = event.body { XCTFail("\(line.location): \(line.type) decoded as .unknown") }
-                    let encoded = event.encoded()
-                    guard let reparsed = parseJSON(encoded) else { continue }
-                    XCTAssertTrue(reparsed.semanticallyEquals(original), "\(line.location): re-encoding changed the frame\n got: \(encoded)\nwant: \(wire)")
-                    XCTAssertEqual(try ClientEvent.decode(encoded), event, line.location)
                 case "server":
                     serverFrames += 1
-                    let event: ServerEvent
-                    do { event = try ServerEvent.decode(wire) } catch {
-                        XCTFail("\(line.location): \(error)")
-                        continue
+                    roundTrip(line, decode: ServerEvent.decode, type: \.type, encode: { $0.encoded() }) {
+                        if case .unknown = $0.body { true } else { false }
                     }
-                    XCTAssertEqual(event.type, line.type, line.location)
-                    if case .unknown = event.body { XCTFail("\(line.location): \(line.type) decoded as .unknown") }
-                    let encoded = event.encoded()
-                    guard let reparsed = parseJSON(encoded) else { continue }
-                    XCTAssertTrue(reparsed.semanticallyEquals(original), "\(line.location): re-encoding changed the frame\n got: \(encoded)\nwant: \(wire)")
-                    XCTAssertEqual(try ServerEvent.decode(encoded), event, line.location)
                 default:
                     XCTFail("\(line.location): dir \(line.dir)")
                 }
@@ -64,6 +46,23 @@ final class TraceRoundTripTests: XCTestCase {
         XCTAssertGreaterThan(serverFrames, 0)
         // Each file opens with `_ws.open`; the two server-closed sessions end with `_ws.close`.
         XCTAssertGreaterThanOrEqual(pseudoEvents, Fixtures.expectedTraceFiles.count)
+    }
+
+    /// One frame: decodes to its typed event (not `.unknown`), re-encodes to the same JSON, and
+    /// decodes again to the same event.
+    func roundTrip<Event: Equatable>(_ line: TraceLine, decode: (String) throws -> Event, type: KeyPath<Event, String>,
+                                     encode: (Event) -> String, isUnknown: (Event) -> Bool) {
+        let event: Event
+        do { event = try decode(line.wireText) } catch {
+            return XCTFail("\(line.location): \(error)")
+        }
+        XCTAssertEqual(event[keyPath: type], line.type, line.location)
+        if isUnknown(event) { XCTFail("\(line.location): \(line.type) decoded as .unknown") }
+        let encoded = encode(event)
+        guard let reparsed = parseJSON(encoded) else { return }
+        XCTAssertTrue(reparsed.semanticallyEquals(JSONValue.object(line.wire)),
+                      "\(line.location): re-encoding changed the frame\n got: \(encoded)\nwant: \(line.wireText)")
+        XCTAssertEqual(try decode(encoded), event, line.location)
     }
 
     /// The traces only use fields the library models: nothing lands in a top-level `extra`.

@@ -12,6 +12,9 @@ import OmniCore
 import OmniLinux
 
 var synthetic = false
+var startup: Int?
+var startupRooms: [String] = []
+var startupPrevious = [0, 1, 2]
 var only: Set<String>?
 var ablation = true
 var webrtc: String?
@@ -22,14 +25,24 @@ while let arg = args.popFirst() {
     case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--no-ablation": ablation = false
     case "--webrtc": webrtc = args.popFirst()
+    case "--startup": startup = Int(args.popFirst() ?? "") ?? 100
+    case "--room": startupRooms.append(args.popFirst() ?? "")
+    case "--previous": startupPrevious = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     default:
         print("usage: omni-bench-aec [--synthetic] [--only NAME,…] [--no-ablation] [--webrtc AEC_WEBRTC_BINARY]")
+        print("       omni-bench-aec --startup TRIALS [--room SPEC]… [--previous N,N…]")
         exit(2)
     }
 }
 
 func room(_ text: String) -> RoomSpec {
     do { return try RoomSpec.parse(text) } catch { fatalError("\(text): \(error)") }
+}
+
+if let trials = startup {
+    StartupReport.run(trials: trials, rooms: startupRooms.isEmpty ? [StartupReport.bargeInRoom] : startupRooms.map(room),
+                      previous: startupPrevious)
+    exit(0)
 }
 
 // Static rooms: 20 s far end only (convergence, then ERLE over 10–20 s), 10 s with a near-end

@@ -612,9 +612,11 @@ def main():
                     help="s of push-to-talk idle over wss:// (what TLS costs); 0: skip")
     ap.add_argument("--routine-runs", type=int, default=30,
                     help="presses that land on a routine close, per way (omnid's renewal, the service's close)")
-    ap.add_argument("--lifecycle-seconds", type=float, default=600,
+    # The hour the issue asks for (about eight days of the service's 300 s idle close); shorten
+    # it with this flag for a quick run.
+    ap.add_argument("--lifecycle-seconds", type=float, default=3600,
                     help="s of the session-lifecycle soak (bench/soak: idle close every 3 s, cap 20 s; "
-                    "bench/soak/run.sh runs the full hour alone)")
+                    "default the full hour, as bench/soak/run.sh)")
     ap.add_argument("--only", default="omnid,reference,exec,reconnect,routine,soak,idle,lifecycle",
                     help="comma-separated parts to run (default: all)")
     ap.add_argument("--sim-extra", default="", help="extra omni-sim flags for the conversation (to test the checks, "

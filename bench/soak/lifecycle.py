@@ -46,7 +46,7 @@ WARNING_RE = re.compile(r"^<[0-4]>")
 # The audio device's timing, not the session's lifecycle: the clock-paced `file:` device ran dry
 # (or over) because omnid's threads were not run in time on a busy machine. Counted and printed
 # on their own row (and in the status as `underruns` / `xruns`); every other warning fails the run.
-AUDIO_TIMING = ("playback underrun mid-answer", "xrun recovered")
+AUDIO_TIMING = ("xrun recovered",)  # an underrun is logged as a notice, not a warning
 WAYS = (
     ("renewal", "omnid knows the rules", f"idle_close_s = {IDLE_CLOSE_S}\nsession_cap_s = {CAP_S}"),
     ("service", "omni-sim makes the idle closes", f"idle_close_s = 300\nsession_cap_s = {CAP_S}"),

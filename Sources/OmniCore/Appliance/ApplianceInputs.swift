@@ -61,13 +61,28 @@ extension ApplianceEvent {
             self = .server(s)
         case .responseStarted(let id, let stale): self = .server(.responseCreated(responseID: id, stale: stale))
         case .renewing: self = .linkRenewing
-        case .serverError(let code, let message, _, let recoverable):
-            // Non-recoverable errors end the link; `.linkLost` follows.
-            guard recoverable else { return nil }
-            self = .server(.error(code: code, message: message))
+        case .serverError(let code, let message, let type, let recoverable):
+            if recoverable {
+                self = .server(.error(code: code, message: message))
+            } else if Self.isRateLimit(type: type, code: code) {
+                // Fatal too (`.linkLost` follows), but the turn it refused fails for what it is.
+                self = .server(.rateLimited(message: message))
+            } else {
+                // Non-recoverable errors end the link; `.linkLost` follows.
+                return nil
+            }
         case .linkLost: self = .linkLost
         case .droppedAudio: return nil
         }
+    }
+}
+
+extension ApplianceEvent {
+    /// A rate limit or quota of the service: the `rate_limit_error` type, or DashScope's
+    /// `Throttling` codes (`Throttling.RateQuota`, `Throttling.AllocationQuota`, …).
+    static func isRateLimit(type: String?, code: String?) -> Bool {
+        type == "rate_limit_error" || code == "rate_limit_exceeded" || code == "Throttling"
+            || (code?.hasPrefix("Throttling.") ?? false)
     }
 }
 

@@ -36,6 +36,12 @@ extension ApplianceMachine {
             if state == .thinking, let t = turn, t.onLink, t.audio == .zero {
                 failTurn("the service refused the turn: \(message)", .refused)
             }
+        case .rateLimited(let message):
+            // Only a turn waiting for its answer was refused; one still being spoken is held and
+            // re-sent by the link loss that follows, like any other cut turn.
+            if state == .thinking, let t = turn, t.onLink, t.audio == .zero {
+                failTurn("the service refused the turn for its rate limit: \(message)", .rateLimited)
+            }
         }
     }
 

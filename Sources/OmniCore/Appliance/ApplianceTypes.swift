@@ -103,6 +103,10 @@ public enum ApplianceServerSignal: Sendable, Equatable {
     case assistantTranscript(responseID: String, text: String)
     /// A recoverable `error` event (non-recoverable ones arrive as a link loss).
     case error(code: String?, message: String)
+    /// The service refused a request for its rate limit or quota. Fatal (a link loss follows),
+    /// but a turn it refused is counted as rate-limited, not as lost with the link: the remedy is
+    /// to ask less often, not to look at the network.
+    case rateLimited(message: String)
 }
 
 /// A timer the machine asked for. The generation makes a late firing of a cancelled or
@@ -318,6 +322,8 @@ public enum TurnFailure: String, Sendable, Equatable, Hashable, CaseIterable {
     case noResponse = "no-response"
     /// The service refused the turn (an error while waiting for the answer).
     case refused
+    /// The service refused the turn for its rate limit or quota (then closed the session).
+    case rateLimited = "rate-limited"
     /// The answer stopped (or ended unsuccessfully) before any audio.
     case answerStopped = "answer-stopped"
     /// The audio device went away.

@@ -102,6 +102,12 @@ public struct EchoPathTracker: Sendable {
         refit()
     }
 
+    /// After `reset()`: the path is expected at `offset` (s − m, e.g. the last one before the
+    /// streams restarted), so a first measurement that agrees with it is enough.
+    public mutating func expect(offset: Double) {
+        candidate = (0, offset)
+    }
+
     public mutating func reset() {
         count = 0
         head = 0

@@ -17,7 +17,9 @@
 // A large correction (the first measurement, a moved path) jumps the position and resets the
 // canceller, whose filter would otherwise model the old alignment; small ones are left alone or
 // steered in slowly (see `steer`). Until the canceller has converged, EchoStartupGate makes the
-// path half duplex. The canceller itself is behind `EchoCancellerCore`, so this logic is tested here
+// path half duplex. `restartStreams()` (the streams started over, the room did not change) keeps
+// the canceller's filter and starts at the last delay; only a measurement that disagrees by
+// more than `jumpMs` resets it. The canceller itself is behind `EchoCancellerCore`, so this logic is tested here
 // without the C library (OmniLinux's SpeexEchoCanceller is the production one).
 //
 // One owner thread, never the real-time audio thread: `process` runs the analysis inline when
@@ -84,6 +86,10 @@ public final class EchoPipeline {
         public var compensateDrift = true
         /// Half duplex until the canceller has converged (EchoStartupGate).
         public var startupGate = true
+        public var gate = EchoStartupGate.Settings()
+        /// After `restartStreams`, the canceller (and its filter) sits out until the new
+        /// streams' delay is measured, so that it does not adapt to a reference that may be off.
+        public var holdFilterUntilConfirmed = true
         /// Compensate the bulk delay at all (off: the reference goes to the canceller as it came).
         public var compensateDelay = true
         public var tracker = EchoPathTracker.Settings()
@@ -100,7 +106,7 @@ public final class EchoPipeline {
     private let estimator: EchoDelayEstimator
     private let interpolator = SincInterpolator()
     private var tracker: EchoPathTracker
-    private var gate = EchoStartupGate()
+    private var gate: EchoStartupGate
     private let alignedFrame: UnsafeMutablePointer<Int16>
     private let referenceWindow: UnsafeMutablePointer<Float>
     private let microphoneWindow: UnsafeMutablePointer<Float>
@@ -112,6 +118,8 @@ public final class EchoPipeline {
     private var samplesSinceAnalysis = 0
     private var jumps = 0
     private var aligned = false
+    /// The streams restarted with the filter kept; their delay is not measured yet.
+    private var unconfirmed = false
 
     public init(canceller: any EchoCancellerCore, settings: Settings = Settings()) {
         self.settings = settings
@@ -120,6 +128,7 @@ public final class EchoPipeline {
         var trackerSettings = settings.tracker
         trackerSettings.sampleRate = rate
         tracker = EchoPathTracker(settings: trackerSettings)
+        gate = EchoStartupGate(settings: settings.gate)
         let window = settings.analysisWindowMs * rate / 1000
         let maxLag = settings.maxDelayMs * rate / 1000
         estimator = EchoDelayEstimator(windowSamples: window, maxLag: maxLag)
@@ -166,7 +175,12 @@ public final class EchoPipeline {
             alignedFrame[i] = PCM.clampToInt16(Double(v))
             position += step
         }
-        canceller.cancel(microphone: input, reference: alignedFrame, output: output)
+        if unconfirmed && settings.holdFilterUntilConfirmed {
+            // The kept filter waits for the new streams' delay (see restartStreams).
+            output.update(from: input, count: n)
+        } else {
+            canceller.cancel(microphone: input, reference: alignedFrame, output: output)
+        }
         if settings.startupGate { gate.process(microphone: input, reference: alignedFrame, output: output, count: n, sampleRate: rate) }
         micIndex += n
         samplesSinceAnalysis += n
@@ -186,18 +200,34 @@ public final class EchoPipeline {
     /// `maximumCorrectionPPM` at most, and a re-fitted model never moves the position at once.
     private func steer() -> Double {
         guard settings.compensateDelay, let model = tracker.model else { return 1 }
+        if unconfirmed {
+            // The new streams' delay is measured: the kept filter goes back to work, and the
+            // gate measures it from here (not the frames it sat out).
+            unconfirmed = false
+            if settings.holdFilterUntilConfirmed { gate.restart(keptFilter: true) }
+        }
         let lead = settings.leadMs / 1000 * Double(rate)
         let target = model.speakerPosition(atMicrophone: Double(micIndex)) + lead
         var error = target - position
-        if !aligned || abs(error) > settings.jumpMs / 1000 * Double(rate) {
-            // Whole samples when there is no drift: a static room then gets the reference
-            // bit-exact, with no interpolation at all.
+        if !aligned {
+            // The first alignment: what the canceller learnt so far was against the reference
+            // as it came, a whole delay off. Whole samples when there is no drift: a static room
+            // then gets the reference bit-exact, with no interpolation at all.
             position = model.rate == 1 ? target.rounded() : target
-            if aligned || micIndex > 0 {
+            if micIndex > 0 {
                 canceller.reset()
                 gate.reset()
             }
             aligned = true
+            jumps += 1
+            error = target - position
+        } else if abs(error) > settings.jumpMs / 1000 * Double(rate) {
+            // The streams moved against each other (an xrun, a restart): the room did not, so
+            // the filter still fits once the reference is moved by as much — by whole samples
+            // without drift, keeping the fraction the filter learnt. The start-up gate checks
+            // that it does (a filter that no longer fits is gated until it has re-learnt).
+            position += model.rate == 1 ? error.rounded() : error
+            gate.restart(keptFilter: true)
             jumps += 1
             error = target - position
         }
@@ -234,9 +264,42 @@ public final class EchoPipeline {
 
     public var status: EchoPipelineStatus {
         EchoPipelineStatus(
-            delayMs: tracker.model.map { (Double(micIndex) - $0.speakerPosition(atMicrophone: Double(micIndex))) * 1000 / Double(rate) },
+            delayMs: currentDelay.map { $0 * 1000 / Double(rate) },
             driftPPM: settings.compensateDrift ? tracker.model?.driftPPM ?? 0 : 0,
             measurements: tracker.accepted, rejectedMeasurements: tracker.rejected, jumps: jumps, framesProcessed: micIndex / max(1, frameSize))
+    }
+
+    /// The start-up gate's state (phase, measured reduction, far-end sound learnt).
+    public var startup: EchoStartupGate.Status { gate.status }
+
+    /// Starts over with a new stream pair (index 0 of each now) through the same room: the
+    /// canceller keeps its filter and the reference starts at the last measured delay, so a
+    /// filter that still fits goes on cancelling at once (the start-up gate checks it, see
+    /// EchoStartupGate.restart); the first measurement on the new streams confirms the delay or
+    /// jumps (and resets the canceller). Without a delay measured yet, the same as `reset()`.
+    public func restartStreams() {
+        guard aligned, let delay = currentDelay else { return reset() }
+        knownDelay = delay
+        reference.reset()
+        microphone.reset()
+        tracker.reset()
+        tracker.expect(offset: -delay)
+        gate.restart(keptFilter: true)
+        micIndex = 0
+        samplesSinceAnalysis = 0
+        position = (settings.leadMs / 1000 * Double(rate) - delay).rounded()
+        unconfirmed = true
+        restartsKept += 1
+    }
+
+    /// Times the streams restarted with the filter kept.
+    public private(set) var restartsKept = 0
+    /// The delay carried over a restart, samples, until the new streams are measured.
+    private var knownDelay: Double?
+
+    /// The bulk delay being compensated, samples (microphone index − speaker index heard).
+    private var currentDelay: Double? {
+        tracker.model.map { Double(micIndex) - $0.speakerPosition(atMicrophone: Double(micIndex)) } ?? knownDelay
     }
 
     /// Starts over: a new stream pair (index 0 of each now), nothing learnt.
@@ -250,5 +313,7 @@ public final class EchoPipeline {
         samplesSinceAnalysis = 0
         position = 0
         aligned = false
+        unconfirmed = false
+        knownDelay = nil
     }
 }

@@ -26,10 +26,64 @@ public struct EchoStatus: Sendable, Equatable {
     public var erleDB: Double?
     /// The streams were restarted (xrun, device reopen, full reference ring).
     public var restarts = 0
-    /// The microphone is muted right now (half duplex, or the canceller's start-up gate).
+    /// The half-duplex gate mutes the microphone right now.
     public var halfDuplexActive = false
-    /// Microphone audio muted so far, ms.
+    /// Microphone audio muted by the half-duplex gate so far, ms.
     public var mutedMs = 0
+    /// The canceller's start-up gate (EchoStartupGate): nil without a canceller.
+    public var startup: Startup?
+    /// Stream restarts after which the canceller kept its filter.
+    public var filterKept = 0
+
+    /// The start-up gate: half duplex (by the canceller's shortfall) until it has converged.
+    public struct Startup: Sendable, Equatable {
+        /// `converging`, `verifying`, `converged`, `timed-out` (EchoStartupGate.Phase).
+        public var phase: String
+        /// The echo reduction it measures (microphone vs output over the last far-end sound), dB.
+        public var erleDB: Double?
+        /// Speaker sound the canceller has learnt from since it was made or reset, ms.
+        public var learnedMs: Int
+        /// Speaker sound it had learnt from when the gate opened, ms.
+        public var openedAtMs: Int?
+        /// The microphone is attenuated right now, dB (0: not).
+        public var attenuationDB: Double
+
+        public init(phase: String, erleDB: Double?, learnedMs: Int, openedAtMs: Int?, attenuationDB: Double) {
+            self.phase = phase
+            self.erleDB = erleDB
+            self.learnedMs = learnedMs
+            self.openedAtMs = openedAtMs
+            self.attenuationDB = attenuationDB
+        }
+
+        var json: JSONValue {
+            var o = JSONObject()
+            o.append("phase", .string(phase))
+            o.append("erle_db", erleDB.map { .double(($0 * 10).rounded() / 10) } ?? .null)
+            o.append("learned_ms", .int(Int64(learnedMs)))
+            o.append("opened_at_ms", openedAtMs.map { .int(Int64($0)) } ?? .null)
+            o.append("attenuation_db", .double((attenuationDB * 10).rounded() / 10))
+            return .object(o)
+        }
+
+        init?(json v: JSONValue?) {
+            guard let o = v?.objectValue, let phase = o["phase"]?.stringValue else { return nil }
+            self.init(phase: phase, erleDB: o["erle_db"]?.doubleValue, learnedMs: o["learned_ms"]?.intValue ?? 0,
+                      openedAtMs: o["opened_at_ms"]?.intValue, attenuationDB: o["attenuation_db"]?.doubleValue ?? 0)
+        }
+
+        var text: String {
+            func f(_ d: Double?) -> String { d.map { "\(($0 * 10).rounded() / 10)" } ?? "-" }
+            var s = "start-up gate \(phase)"
+            if let openedAtMs, phase == "converged" {
+                s += " after \(openedAtMs) ms of speaker sound"
+            } else {
+                s += " (\(learnedMs) ms of speaker sound learnt, ERLE \(f(erleDB)) dB"
+                s += attenuationDB > 0.05 ? ", attenuating \(f(attenuationDB)) dB)" : ")"
+            }
+            return s
+        }
+    }
 
     public init(path: Path, reason: String? = nil) {
         self.path = path
@@ -48,6 +102,8 @@ public struct EchoStatus: Sendable, Equatable {
         o.append("restarts", .int(Int64(restarts)))
         o.append("half_duplex_active", .bool(halfDuplexActive))
         o.append("muted_ms", .int(Int64(mutedMs)))
+        o.append("startup", startup?.json ?? .null)
+        o.append("filter_kept", .int(Int64(filterKept)))
         return .object(o)
     }
 
@@ -62,6 +118,8 @@ public struct EchoStatus: Sendable, Equatable {
         restarts = o["restarts"]?.intValue ?? 0
         halfDuplexActive = o["half_duplex_active"]?.boolValue ?? false
         mutedMs = o["muted_ms"]?.intValue ?? 0
+        startup = Startup(json: o["startup"])
+        filterKept = o["filter_kept"]?.intValue ?? 0
     }
 
     public var text: String {
@@ -71,7 +129,17 @@ public struct EchoStatus: Sendable, Equatable {
         if path == .cancelling {
             s += ", delay \(f(delayMs)) ms, drift \(f(driftPPM)) ppm, ERLE \(f(erleDB)) dB, measurements \(measurements), jumps \(jumps)"
         }
-        s += ", restarts \(restarts), half duplex \(halfDuplexActive ? "active" : "idle") (muted \(mutedMs) ms)"
+        if let startup { s += ", " + startup.text }
+        s += ", restarts \(restarts)"
+        if path == .cancelling { s += " (filter kept \(filterKept))" }
+        s += ", half duplex \(halfDuplexActive ? "active" : "idle") (muted \(mutedMs) ms)"
         return s
+    }
+}
+
+extension EchoStatus.Startup {
+    public init(_ s: EchoStartupGate.Status) {
+        self.init(phase: s.phase.rawValue, erleDB: s.reductionDB, learnedMs: s.learnedMs, openedAtMs: s.openedAtMs,
+                  attenuationDB: s.attenuationDB)
     }
 }

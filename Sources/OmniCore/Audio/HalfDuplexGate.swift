@@ -78,7 +78,19 @@ public struct HalfDuplexGate: Sendable {
         stretches[head...].contains { $0.start <= microphoneIndex && microphoneIndex < $0.end }
     }
 
-    /// Both streams start over (index 0 of each now).
+    /// Both streams start over after a discontinuity (an xrun, a reopen: index 0 of each now,
+    /// both drained to about the same moment), and what was still to be muted stays muted from
+    /// the new start: an earcon whose reference was just seen has its echo still to come, and
+    /// forgetting it with the old indices would let that echo through. Conservative: up to the
+    /// end of the last waiting stretch, gaps included.
+    public mutating func restartKeepingMute() {
+        var left = 0
+        for k in head..<stretches.count { left = max(left, stretches[k].end - microphoneIndex) }
+        reset()
+        if left > 0 { stretches.append((0, left)) }
+    }
+
+    /// Both streams start over (index 0 of each now), nothing playing.
     public mutating func reset() {
         referenceIndex = 0
         microphoneIndex = 0

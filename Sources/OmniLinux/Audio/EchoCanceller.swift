@@ -131,6 +131,9 @@ extension EchoPipeline {
     public static func make(audio: OmniConfig.Audio) throws -> EchoPipeline {
         var settings = EchoPipeline.Settings()
         settings.maxDelayMs = max(500, 2 * audio.periodMs * audio.bufferPeriods + 250)
+        // An echo arrives within both device buffers plus the air and the room's first
+        // reflections; the start-up gate waits that long before it takes silence for no echo.
+        settings.gate.inaudibleAfterSeconds = Double(2 * audio.periodMs * audio.bufferPeriods + 100) / 1000
         return EchoPipeline(canceller: try SpeexEchoCanceller(settings: SpeexEchoCanceller.Settings(audio: audio)), settings: settings)
     }
 }

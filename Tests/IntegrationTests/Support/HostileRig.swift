@@ -105,6 +105,7 @@ final class HostileRig {
         var answered: Int
         var failed: Int
         var cancelled: Int
+        var invalidAudio = 0
     }
 
     /// nil while the control socket is not up yet.
@@ -113,7 +114,8 @@ final class HostileRig {
               let c = o["counters"] as? [String: Any] else { return nil }
         return Status(state: o["state"] as? String ?? "", connection: o["connection"] as? String ?? "",
                       turns: c["turns"] as? Int ?? 0, answered: c["answered"] as? Int ?? 0,
-                      failed: c["failed"] as? Int ?? 0, cancelled: c["cancelled"] as? Int ?? 0)
+                      failed: c["failed"] as? Int ?? 0, cancelled: c["cancelled"] as? Int ?? 0,
+                      invalidAudio: c["invalid_audio"] as? Int ?? 0)
     }
 
     /// Polls the status until `condition` holds (hang guard `timeout`).
