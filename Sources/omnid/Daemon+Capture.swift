@@ -11,9 +11,10 @@ import RealtimeProtocol
 // The end of streaming (release): the last partial chunk goes out, then whatever the machine
 // asked for after it (the commit, `response.create`). A clock-paced audio thread coasts
 // between chunks (AudioRTClock.swift), so its ring may lag the microphone by up to a chunk;
-// the engine is asked to catch up first, and the rest of the step's actions, and the events
-// that come meanwhile, wait for its `.captureReady` (well under a millisecond: one wake-up of
-// the audio thread). `CaptureStop` is that wait.
+// the engine is asked to catch up first, and the rest of the step's actions, the events that
+// come meanwhile and what the link reports meanwhile (kept from the session manager too, so
+// that it sees the commit before them, as without the wait) wait for its `.captureReady`
+// (well under a millisecond: one wake-up of the audio thread). `CaptureStop` is that wait.
 
 extension Daemon {
     /// Tells the engine what the controller wants from the microphone now.
@@ -40,6 +41,7 @@ extension Daemon {
     func endStreaming() {
         guard capture.streaming, let catchUp = audio.catchUpCapture() else { return finishStreaming() }
         captureStop = .catchingUp(catchUp, rest: [], from: machine.state)
+        session.holdIntake()
         loop.after(Self.catchUpTimeout) { [weak self] in
             guard let self, case .catchingUp(let c, _, _) = self.captureStop, c == catchUp else { return }
             self.logger.warning("audio thread did not catch up within \(Self.catchUpTimeout); sending what was captured")
@@ -87,6 +89,7 @@ extension Daemon {
         captureStop = .none
         finishStreaming(upTo: catchUp.end)
         carryOut(rest, from: before)
+        session.releaseIntake()
         drainEvents()
     }
 

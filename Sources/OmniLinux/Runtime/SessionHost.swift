@@ -17,6 +17,9 @@ public final class SessionHost: @unchecked Sendable {
     private var pendingStop: (@Sendable () -> Void)?
     /// Fires the manager's `tick()` at its next deadline.
     private var deadline: LoopDeadline?
+    /// Transport events kept while the owner finishes a step (`holdIntake`).
+    private var intakeHeld = false
+    private var heldEvents: [TransportEvent] = []
 
     public init(request: ConnectRequest, session: SessionConfigValue, settings: SessionSettings,
                 loop: ControllerLoop, logger: Logger) {
@@ -90,8 +93,31 @@ public final class SessionHost: @unchecked Sendable {
     static let receiveWindow = LWSClientTransport.ReceiveWindow(messages: 256, bytes: 1 << 20)
 
     private func handleTransport(_ event: TransportEvent) {
+        if intakeHeld {
+            heldEvents.append(event)
+            return
+        }
         withManager { $0.handle(event) }
         transport.receivedMessageHandled(event)
+    }
+
+    /// Keeps what the link reports from the manager until `releaseIntake()`: the owner is in
+    /// the middle of a step whose remaining calls into the manager must come before anything
+    /// the link reports meanwhile, as they would have without the wait (the end of a turn's
+    /// capture waiting for the audio thread, Daemon+Capture.swift). On the loop.
+    public func holdIntake() {
+        loop.preconditionIsCurrent("(SessionHost.holdIntake)")
+        intakeHeld = true
+    }
+
+    /// Hands the manager what was kept, in order. On the loop.
+    public func releaseIntake() {
+        loop.preconditionIsCurrent("(SessionHost.releaseIntake)")
+        guard intakeHeld else { return }
+        intakeHeld = false
+        let events = heldEvents
+        heldEvents.removeAll()
+        for e in events { handleTransport(e) }
     }
 
     private func rearm() {
