@@ -9,8 +9,7 @@ import OmniCore
 extension AudioEngine {
     /// Moves captured audio, converted to 16 kHz mono, into `buffer`; returns samples written.
     public func readCaptured(into buffer: UnsafeMutableBufferPointer<Int16>) -> Int {
-        let ring = captureRing.view
-        return captureSide.withLock { $0.read(from: ring, into: buffer) }
+        captureSide.withLock { $0.read(from: captureRing.view, into: buffer) }
     }
 
     /// All captured audio available now, converted to 16 kHz mono.
@@ -34,8 +33,8 @@ extension AudioEngine {
     /// Says when the audio thread should wake the owner for captured audio (see
     /// CaptureInterest). `.wake` is one-shot: the owner sets it again after each read.
     public func setCaptureInterest(_ interest: CaptureInterest) {
-        let ring = captureRing.view
         captureSide.withLock { side in
+            let ring = captureRing.view
             side.interest = interest
             var live = false
             if case .wake = interest { live = true }
@@ -108,8 +107,8 @@ extension AudioEngine {
     /// Monitor thread, after the audio thread fired a capture wake-up: trims the ring when
     /// nobody wants its audio, else tells the owner there is audio (`.captureReady`).
     func handleCaptureWake() {
-        let ring = captureRing.view
         let ready = captureSide.withLock { side -> Bool in
+            let ring = captureRing.view
             switch side.interest {
             case .polled:
                 return false

@@ -103,8 +103,8 @@ extension AudioEngine {
     /// next wake-up if some still waits. TSan's report of a race between this and endOfAnswer()
     /// is a false one (see AudioPlaybackSide.swift).
     private func pumpPlayback() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             guard side.pendingCount > 0 else { return }
             side.pump(into: ring)
             armPlaybackRoom(side, ring)

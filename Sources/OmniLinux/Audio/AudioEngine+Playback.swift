@@ -15,8 +15,8 @@ extension AudioEngine {
     /// Queues answer audio (24 kHz mono). Never drops: what does not fit the ring waits in a
     /// queue the monitor thread moves on as the ring drains.
     public func enqueuePlayback(samples24k: UnsafeBufferPointer<Int16>) {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.convert(samples24k, appendingTo: &side.converted)
             side.push(side.converted, into: ring)
@@ -33,8 +33,8 @@ extension AudioEngine {
 
     /// The answer is complete: play everything queued, then report .playbackDrained.
     public func endOfAnswer() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.finish(into: &side.converted)
             side.push(side.converted, into: ring)
@@ -55,8 +55,8 @@ extension AudioEngine {
     /// Discards queued answer audio and the device buffer, cancels a pending drain. Earcons
     /// keep playing.
     public func flush() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.clearPending()
             side.resampler.reset()
             armPlaybackRoom(side, ring)
@@ -120,9 +120,10 @@ extension AudioEngine {
 
     /// Answer audio queued but not yet handed to the device, in milliseconds.
     public var queuedPlaybackMs: Int {
-        let ring = playbackRing.view
-        let (pending, rate) = playbackSide.withLock { ($0.pendingCount, $0.rate) }
-        let inRing = ring.writePosition - ring.readPosition
+        let (pending, rate, inRing) = playbackSide.withLock { side in
+            let ring = playbackRing.view
+            return (side.pendingCount, side.rate, ring.writePosition - ring.readPosition)
+        }
         return (inRing + pending) * 1000 / max(1, rate)
     }
 }
