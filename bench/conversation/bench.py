@@ -116,7 +116,13 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
     sim = SimProcess(a.omni_sim, os.path.join(work, "sim-omnid.jsonl"), a.sim_args)
     sim.clock_offset()
     playback = os.path.join(work, "omnid-played.wav")
-    o = Omnid(a.omnid, work, "omnid-conversation", sim.base_url, capture_path, playback, a.board_dir)
+    # lookback_ms = 0 here only (the other parts run omnid as shipped, 300 ms): the conversation's
+    # checks and clock anchor take the turn to be press → release, like the reference client's.
+    # With 300 ms the recording starts before the press at no period boundary, its first part
+    # holds the half-duplex gate's muting of the previous answer's echo tail, and the echoed
+    # answer starts with that quiet stretch (its sound is found later, or split in two).
+    o = Omnid(a.omnid, work, "omnid-conversation", sim.base_url, capture_path, playback, a.board_dir,
+              lookback_ms=0)
     try:
         t_open, open_line, _, _ = o.wait_line(AUDIO_OPEN_RE, 20, what="audio devices open")
         fmt = parse_audio_formats(open_line)
