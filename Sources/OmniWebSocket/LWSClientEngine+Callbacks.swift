@@ -16,6 +16,10 @@ extension LWSClientEngine {
                 _ user: UnsafeMutableRawPointer?, _ input: UnsafeMutableRawPointer?,
                 _ length: Int) -> Int32 {
         switch reason {
+        case LWS_CALLBACK_RAW_RX_FILE:
+            // A descriptor watched for the hosting loop (LWSClientEngine+Hosted.swift).
+            watchedReadable(wsi)
+            return 0
         case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER, LWS_CALLBACK_CLIENT_ESTABLISHED,
              LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_CLIENT_RECEIVE_PONG,
              LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,

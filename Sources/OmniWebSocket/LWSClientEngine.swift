@@ -55,18 +55,20 @@ final class LWSClientEngine {
     }
 
     let core: LWSClientCore
-    private let service: LWSServiceThread
+    let service: LWSServiceThread
     var logger: Logger { core.logger }
-    private var context: OpaquePointer?
+    private(set) var context: OpaquePointer?
+    /// Hosted on an EventLoop (LWSClientEngine+Hosted.swift); nil on a thread of its own.
+    var hosted: LWSHostedState?
     /// Whether `context` was created with OpenSSL initialised (see `enableTLS`).
     private var contextHasTLS = false
-    private var protocols: UnsafeMutablePointer<lws_protocols>?
+    private(set) var protocols: UnsafeMutablePointer<lws_protocols>?
     /// One client vhost per TLS configuration: "plain" for ws:// (no TLS context at all), else
     /// the CA file ("" = the system store); lws binds the TLS client context to the vhost.
     /// Kept until the context dies, and the TLS contexts (ours, see tls_client.c) after it.
     private var vhosts: [String: OpaquePointer] = [:]
     private var tlsContexts: [UnsafeMutableRawPointer] = []
-    private let strings = CStringPool()
+    let strings = CStringPool()
     var link: Link?
     /// Hosts with a lookup under way: a new link to one of them waits for that answer instead of
     /// starting another thread (a resolver that hangs costs one thread, not one per attempt).
@@ -82,33 +84,51 @@ final class LWSClientEngine {
 
     // MARK: loop
 
+    /// The service thread's loop (on a thread of its own; hosted on an EventLoop, the loop runs
+    /// `pass` and lws_service itself: LWSClientEngine+Hosted.swift).
     func run() {
+        guard begin() else { return }
+        while pass(), let context { lws_service(context, 0) }
+        end()
+    }
+
+    /// Creates the context; false (the transport marked dead) if it could not.
+    func begin() -> Bool {
         LWSLogging.install(logger)  // here, so that even lws's global logging setup is on this thread
         guard createContext(tls: false), let context else {
             core.markDead("libwebsockets context creation failed")
             failQueuedConnects()
-            return
+            return false
         }
         service.publish(context)
-        while true {
-            let batch = core.takeBatch()
-            for command in batch.commands { apply(command, current: batch.generation) }
-            if batch.stop { break }
-            if let link, link.generation != batch.generation { dropLink() }
-            // (A loop: an attempt that fails at once, a NULL from lws, asks for the next.)
-            while let link, link.nextAttemptDue {
-                link.nextAttemptDue = false
-                attempt(link)
-            }
-            resumeReadingIfCaughtUp()
-            requestWritableIfNeeded()
-            guard let context = self.context else { break }
-            lws_service(context, 0)
+        return true
+    }
+
+    /// Before each lws_service: the queued commands, then the link's housekeeping. False once
+    /// the transport is shut down (or the context is gone): `end()` comes next.
+    func pass() -> Bool {
+        let batch = core.takeBatch()
+        for command in batch.commands { apply(command, current: batch.generation) }
+        if batch.stop { return false }
+        if let link, link.generation != batch.generation { dropLink() }
+        // (A loop: an attempt that fails at once, a NULL from lws, asks for the next.)
+        while let link, link.nextAttemptDue {
+            link.nextAttemptDue = false
+            attempt(link)
         }
+        resumeReadingIfCaughtUp()
+        requestWritableIfNeeded()
+        return context != nil
+    }
+
+    /// Closes the link and destroys the context.
+    func end() {
         closeForShutdown()
         dropLink()
         service.publish(nil)
+        contextWillEnd()
         if let context = self.context { LWSLibrary.destroyContext(context) }
+        context = nil
         for tls in tlsContexts { omni_tls_client_context_free(tls) }
         omni_lws_protocols_destroy(protocols)
         logger.debug("websocket client thread stopped")
@@ -175,6 +195,7 @@ final class LWSClientEngine {
     private func enableTLS() -> Bool {
         guard !contextHasTLS else { return true }
         service.publish(nil)
+        contextWillEnd()
         if let old = context { LWSLibrary.destroyContext(old) }
         context = nil
         vhosts.removeAll()
@@ -184,6 +205,7 @@ final class LWSClientEngine {
         }
         logger.debug("websocket: TLS initialised")
         service.publish(context)
+        contextDidStart()
         return true
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import OmniCore
+import OmniSystem
 import Synchronization
 
 /// The realtime WebSocket client on libwebsockets.
@@ -56,24 +57,31 @@ public final class LWSClientTransport: RealtimeTransport {
     ///     yet passed to `receivedMessageHandled`); then the socket is not read (TCP pushes back
     ///     on the server) until the receiver is down to half of both. For a receiver that hops
     ///     to a loop of its own: what a flooding server can pile onto that loop stays bounded.
+    ///   - host: run on this loop's thread (LWSClientEngine+Hosted.swift) instead of a service
+    ///     thread of its own; "the service thread" below is then the loop's thread. Its owner
+    ///     posts the events to the loop (they arrive from inside lws callbacks).
     ///   - onEvent: called on the service thread; see the type's documentation.
     public convenience init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-                            receiveWindow: ReceiveWindow? = nil, onEvent: @escaping @Sendable (TransportEvent) -> Void) {
+                            receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
+                            onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         self.init(logger: logger, connectTimeoutSeconds: connectTimeoutSeconds, receiveWindow: receiveWindow,
-                  lookUp: LWSResolver.lookUp, onEvent: onEvent)
+                  host: host, lookUp: LWSResolver.lookUp, onEvent: onEvent)
     }
 
     /// `lookUp` stands in for getaddrinfo (tests: names that resolve to chosen addresses, or a
     /// lookup that never ends); it still runs on a resolver thread.
     init(logger: Logger, connectTimeoutSeconds: Int = LWSClientTransport.defaultConnectTimeoutSeconds,
-         receiveWindow: ReceiveWindow? = nil, lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome,
+         receiveWindow: ReceiveWindow? = nil, host: EventLoop? = nil,
+         lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome,
          onEvent: @escaping @Sendable (TransportEvent) -> Void) {
         let core = LWSClientCore(logger: logger, connectTimeoutSeconds: max(1, connectTimeoutSeconds),
                                  receiveWindow: receiveWindow, lookUp: lookUp, onEvent: onEvent)
-        let service = LWSServiceThread(name: "omni-lws-client")
+        let service = LWSServiceThread(name: "omni-lws-client", host: host)
         self.core = core
         self.service = service
-        if !service.start({ LWSClientEngine(core: core, service: service).run() }) {
+        if let host {
+            host.post { LWSClientEngine(core: core, service: service).attach(to: host) }
+        } else if !service.start({ LWSClientEngine(core: core, service: service).run() }) {
             core.markDead("could not start the network thread")
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import OmniCore
 import OmniLinux
 import RealtimeProtocol
@@ -27,10 +26,8 @@ extension Daemon {
             capture.recording = record
             armCapture()
         case .stopStreaming:
-            // Send what was captured up to now, so the last word is not cut.
-            pumpCapture(final: true)
-            capture.streaming = false
-            armCapture()
+            // Send what was captured up to now, so the last word is not cut (Daemon+Capture.swift).
+            endStreaming()
         case .holdCapture:
             capture.holding = true
         case .recordUtterance(let on):
@@ -109,7 +106,7 @@ extension Daemon {
         ledFlash += 1
         let generation = ledFlash
         leds.show(state)
-        loop.queue.asyncAfter(deadline: .now() + .milliseconds(1500)) { [weak self] in
+        loop.after(.milliseconds(1500)) { [weak self] in
             guard let self, self.ledFlash == generation else { return }
             self.leds.show(self.machine.state)
         }

@@ -1,4 +1,3 @@
-import Dispatch
 import OmniCore
 import OmniLinux
 import RealtimeProtocol
@@ -8,6 +7,14 @@ import RealtimeProtocol
 // report `.captureReady` once the rest of the next chunk has been captured, and asked again
 // after each read. While not streaming the engine keeps the ring to its newest audio by
 // itself and the controller is not woken at all (CaptureInterest.idle).
+//
+// The end of streaming (release): the last partial chunk goes out, then whatever the machine
+// asked for after it (the commit, `response.create`). A clock-paced audio thread coasts
+// between chunks (AudioRTClock.swift), so its ring may lag the microphone by up to a chunk;
+// the engine is asked to catch up first, and the rest of the step's actions, the events that
+// come meanwhile and what the link reports meanwhile (kept from the session manager too, so
+// that it sees the commit before them, as without the wait) wait for its `.captureReady`
+// (well under a millisecond: one wake-up of the audio thread). `CaptureStop` is that wait.
 
 extension Daemon {
     /// Tells the engine what the controller wants from the microphone now.
@@ -27,6 +34,63 @@ extension Daemon {
         echo.pump(audio) { capture.append($0) }
         while let chunk = capture.takeChunk(final: final) { send(chunk) }
         if !final { armCapture() }
+    }
+
+    /// `.stopStreaming`: the last of the capture goes out now, or once the audio thread has
+    /// caught up with the microphone.
+    func endStreaming() {
+        guard capture.streaming, let catchUp = audio.catchUpCapture() else { return finishStreaming() }
+        captureStop = .catchingUp(catchUp, rest: [], from: machine.state)
+        session.holdIntake()
+        loop.after(Self.catchUpTimeout) { [weak self] in
+            guard let self, case .catchingUp(let c, _, _) = self.captureStop, c == catchUp else { return }
+            self.logger.warning("audio thread did not catch up within \(Self.catchUpTimeout); sending what was captured")
+            self.resumeActions()
+        }
+    }
+
+    /// How long the end of a turn waits for the audio thread at most (a safety net: it answers
+    /// within a wake-up, or stops and says so).
+    static let catchUpTimeout = Duration.milliseconds(200)
+
+    /// The last of the capture goes out; with a catch-up, only up to where the audio of the
+    /// release ends (the loop may have read on since, if this thread was slow to get here).
+    private func finishStreaming(upTo end: Int? = nil) {
+        if let end { audio.limitCapture(to: end) }
+        pumpCapture(final: true)
+        if end != nil { audio.limitCapture(to: nil) }
+        capture.streaming = false
+        armCapture()
+    }
+
+    /// The engine's `.captureReady`: the next chunk, or the catch-up the end of streaming waits for.
+    func captureReady() {
+        if case .catchingUp = captureStop {
+            endStreamingIfCaughtUp()
+        } else {
+            pumpCapture(final: false)
+        }
+    }
+
+    /// Ends the wait for the audio thread once it has caught up (or stopped).
+    func endStreamingIfCaughtUp() {
+        guard case .catchingUp(let catchUp, _, _) = captureStop else { return }
+        if audio.captureCaughtUp(catchUp.token) {
+            resumeActions()
+        } else {
+            pumpCapture(final: false)  // a chunk that was under way
+        }
+    }
+
+    /// Sends the end of the capture, then carries out the actions that waited for it and the
+    /// events queued meanwhile. Also before the engine is replaced (reload).
+    func resumeActions() {
+        guard case .catchingUp(let catchUp, let rest, let before) = captureStop else { return }
+        captureStop = .none
+        finishStreaming(upTo: catchUp.end)
+        carryOut(rest, from: before)
+        session.releaseIntake()
+        drainEvents()
     }
 
     private func send(_ chunk: [Int16]) {
@@ -84,5 +148,26 @@ struct CapturePump {
             return pending
         }
         return nil
+    }
+}
+
+/// The end of a turn's capture (`.stopStreaming`) while the audio thread catches up with the
+/// microphone: the actions that came after it in the same step wait here, and the events that
+/// come meanwhile wait in the daemon's event queue.
+enum CaptureStop {
+    case none
+    /// The catch-up asked of the engine; `rest`: the step's actions still to carry out;
+    /// `from`: the machine's state before that step.
+    case catchingUp(CaptureCatchUp, rest: ArraySlice<ApplianceAction>, from: ApplianceState)
+
+    var holdsActions: Bool {
+        if case .catchingUp = self { return true }
+        return false
+    }
+
+    /// Keeps the rest of the step (carryOut, right after the action that started the wait).
+    mutating func hold(_ rest: ArraySlice<ApplianceAction>, from before: ApplianceState) {
+        guard case .catchingUp(let catchUp, _, _) = self else { return }
+        self = .catchingUp(catchUp, rest: rest, from: before)
     }
 }

@@ -38,15 +38,27 @@ extension Daemon {
         session.start()
         // Offline but running still counts as started: systemd must not wait forever for a
         // network that may never come.
-        loop.queue.asyncAfter(deadline: .now() + .seconds(15)) { self.tellReady("offline: waiting for the service") }
+        loop.post { self.loop.after(.seconds(15)) { self.tellReady("offline: waiting for the service") } }
     }
 
+    /// Signals reach libdispatch's own thread, which posts them to the loop. SIGTERM/SIGINT
+    /// also arm the backstop there, not on the loop: the loop itself may be what is stuck.
     private func installSignals() {
+        let queue = DispatchQueue(label: "omnid.signals")
+        let logger = self.logger
+        var backstopArmed = false  // touched on `queue` only
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             signal(sig, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: loop.queue)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             src.setEventHandler { [unowned self] in
-                if sig == SIGHUP { self.reload() } else { self.shutdown() }
+                if sig != SIGHUP && !backstopArmed {
+                    backstopArmed = true
+                    queue.asyncAfter(deadline: .now() + .nanoseconds(Int(Self.hardStopDeadline.wholeNanoseconds))) {
+                        logger.warning("shutdown did not finish within \(Self.hardStopDeadline); exiting without waiting")
+                        _exit(0)
+                    }
+                }
+                loop.post { if sig == SIGHUP { self.reload() } else { self.shutdown() } }
             }
             src.resume()
             signalSources.append(src)
@@ -55,19 +67,14 @@ extension Daemon {
 
     /// SIGTERM/SIGINT: a clean close (close frame to the service, devices closed, LEDs off)
     /// within `cleanStopBudget`; whatever still holds on after `hardStopDeadline` (a DNS lookup
-    /// that hangs inside libwebsockets' thread, a wedged device) does not keep the process
-    /// alive: systemd would otherwise wait for TimeoutStopSec and then SIGKILL it.
+    /// that hangs on the loop's thread, a wedged device) does not keep the process alive
+    /// (`installSignals` arms that backstop): systemd would otherwise wait for TimeoutStopSec
+    /// and then SIGKILL it.
     private func shutdown() {
         guard !stopping else { return }
         stopping = true
         logger.info("stopping")
         notifier.stopping()
-        let logger = self.logger
-        // Not on the controller loop: the loop itself may be what is stuck.
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(Self.hardStopDeadline.wholeNanoseconds))) {
-            logger.warning("shutdown did not finish within \(Self.hardStopDeadline); exiting without waiting")
-            _exit(0)
-        }
         timers.cancelAll()
         control.stop()
         button?.shutdown()
@@ -102,12 +109,7 @@ extension Daemon {
     /// WATCHDOG=1 from the controller loop itself, so a wedged controller gets restarted.
     private func startWatchdog() {
         guard let interval = notifier.watchdogInterval else { return }
-        let t = DispatchSource.makeTimerSource(queue: loop.queue)
-        let ms = Int(interval.wholeMilliseconds)
-        t.schedule(deadline: .now(), repeating: .milliseconds(max(ms, 100)))
-        t.setEventHandler { [notifier] in notifier.watchdog() }
-        t.resume()
-        watchdogTimer = t
+        loop.every(max(interval, .milliseconds(100))) { [notifier] in notifier.watchdog() }
     }
 
     // MARK: Reload
@@ -138,6 +140,7 @@ extension Daemon {
             }
             if old.audio != config.audio {
                 logger.info("audio settings changed: reopening the devices")
+                resumeActions()  // a turn's end waiting for this engine's audio thread: send what it has
                 audio.stop()
                 audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
                 echo = echo.reloaded(from: old, to: config, environment: Files.environment())

@@ -10,7 +10,7 @@ import RealtimeProtocol
 /// Next to it: the actions (Daemon+Actions.swift), capture to the session (Daemon+Capture.swift),
 /// start, stop, reload and systemd (Daemon+Lifecycle.swift).
 final class Daemon: @unchecked Sendable {
-    // @unchecked: everything mutable is touched on the controller loop (`loop.queue`) only;
+    // @unchecked: everything mutable is touched on the controller loop only;
     // other threads reach the daemon through the inbox, which hops onto the loop.
 
     // MARK: Parts
@@ -42,6 +42,8 @@ final class Daemon: @unchecked Sendable {
     /// Generation of the last LED flash (a later flash or state wins).
     var ledFlash = 0
     var capture = CapturePump()
+    /// The end of a turn's capture while the audio thread catches up (Daemon+Capture.swift).
+    var captureStop = CaptureStop.none
     /// The microphone's echo handling (DaemonEcho.swift); rebuilt with the audio engine.
     var echo: DaemonEcho
     var recording = ApplianceTurnRecording()
@@ -60,7 +62,6 @@ final class Daemon: @unchecked Sendable {
     var audioReady = false
     var sessionReadyOnce = false
     var signalSources: [DispatchSourceSignal] = []
-    var watchdogTimer: DispatchSourceTimer?
 
     /// Builds the parts for `config` (DaemonParts.wire), then the daemon around them.
     convenience init(config: OmniConfig, configPath: String, logger: Logger) throws {
@@ -95,14 +96,34 @@ final class Daemon: @unchecked Sendable {
     /// delta is queued) waits in `events` and is handled after them, never in their middle.
     func feed(_ event: ApplianceEvent) {
         guard events.enqueue(event) else { return }
-        while let next = events.next() { step(next) }
+        drainEvents()
+    }
+
+    /// Handles the queued events in turn; stops while an action waits (the end of a turn's
+    /// capture, Daemon+Capture.swift): the queue keeps what comes meanwhile, and
+    /// `resumeActions()` goes on from there.
+    func drainEvents() {
+        while !captureStop.holdsActions, let next = events.next() { step(next) }
     }
 
     /// One transition, then every action it asked for, in order.
     private func step(_ event: ApplianceEvent) {
         let before = machine.state
         let actions = machine.handle(event, at: loop.clock.now())
-        for action in actions { perform(action) }
+        carryOut(actions[...], from: before)
+    }
+
+    /// Carries out `actions` in order; after one that has to wait for the audio thread, keeps
+    /// the rest with the wait, to be carried out when it ends (`resumeActions`).
+    func carryOut(_ actions: ArraySlice<ApplianceAction>, from before: ApplianceState) {
+        var rest = actions
+        while let action = rest.popFirst() {
+            perform(action)
+            if captureStop.holdsActions {
+                captureStop.hold(rest, from: before)
+                return
+            }
+        }
         if machine.state != before { notifier.status("\(machine.state)") }
         cameraStepped(from: before, to: machine.state)
     }
@@ -142,6 +163,7 @@ final class Daemon: @unchecked Sendable {
         switch event {
         case .deviceLost(let direction, let reason):
             logger.error("audio \(direction) device lost: \(reason); retrying every second")
+            endStreamingIfCaughtUp()  // a turn's end waiting for the audio thread: it stopped
             feed(.audioDeviceLost)
         case .deviceBack(let capture, let playback):
             logger.info("audio devices open: capture \(capture), playback \(playback)")
@@ -153,7 +175,7 @@ final class Daemon: @unchecked Sendable {
         case .xrun, .underrun:
             break  // logged once, by the engine that saw it; the status reads its counters
         case .captureReady:
-            pumpCapture(final: false)
+            captureReady()
         case .answerStarted(let generation):
             answerStartedPlaying(generation: generation)
         }

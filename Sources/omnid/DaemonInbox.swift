@@ -1,4 +1,3 @@
-import Dispatch
 import OmniCore
 import OmniLinux
 
@@ -26,7 +25,7 @@ protocol DaemonInputReceiver: AnyObject, Sendable {
 /// Everything is handed over on the controller loop; inputs that arrive before the daemon is
 /// attached (a button pressed during startup) are kept and handed over first, in order.
 final class DaemonInbox: @unchecked Sendable {
-    // @unchecked: `receiver` and `early` are touched on `loop.queue` only.
+    // @unchecked: `receiver` and `early` are touched on the loop only.
     let loop: ControllerLoop
     /// Strong on purpose: once `omnid run` has started the daemon it holds no reference to it;
     /// the inbox, held by every part's callback, is what keeps the daemon for the life of the
@@ -45,7 +44,7 @@ final class DaemonInbox: @unchecked Sendable {
 
     /// From the loop itself (session events and timers are reported there): hands `input` over now.
     func deliver(_ input: DaemonInput) {
-        dispatchPrecondition(condition: .onQueue(loop.queue))
+        loop.preconditionIsCurrent("(DaemonInbox.deliver)")
         guard let receiver else {
             early.append(input)
             return

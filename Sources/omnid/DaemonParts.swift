@@ -45,7 +45,7 @@ struct DaemonParts {
         }
         let loop = ControllerLoop()
         let inbox = DaemonInbox(loop: loop)
-        let timers = ApplianceTimerDriver(queue: loop.queue) { [inbox] t in inbox.deliver(.timer(t)) }
+        let timers = ApplianceTimerDriver(loop: loop) { [inbox] t in inbox.deliver(.timer(t)) }
         let session = SessionHost(request: config.connectRequest, session: config.sessionUpdate,
                                      settings: config.sessionSettings, loop: loop, logger: Logger(label: "omnid.session"))
         // The handler may only be set on the loop; the session reports nothing before `start()`.
@@ -77,6 +77,9 @@ struct DaemonParts {
         var options = audioTestOptions()
         // The speaker's audio for the echo canceller or the half-duplex gate (DaemonEcho.swift).
         options.echoReference = true
+        // The audio thread's reports wake the controller loop itself (no monitor thread): its
+        // events are then delivered on the loop, and the post below only queues them.
+        options.eventLoop = inbox.loop.events
         return AudioEngine(config: audioConfig, options: options, logger: Logger(label: "omnid.audio")) { [inbox] event in
             inbox.post(.audio(event))
         }

@@ -1,6 +1,8 @@
 import Foundation
 import OmniCore
 import OmniLinux
+import OmniSystem
+import Synchronization
 import XCTest
 
 #if canImport(Glibc)
@@ -12,10 +14,15 @@ import Glibc
 /// reopening then run against the real handles and the real ALSA configuration.
 final class AudioFaultTests: XCTestCase {
     func makeEngine(dir: String, conf: String, events: AudioEventLog) -> AudioEngine {
+        makeEngine(conf: conf, loop: nil, onEvent: events.handler)
+    }
+
+    func makeEngine(conf: String, loop: EventLoop?, onEvent: @escaping @Sendable (AudioEvent) -> Void) -> AudioEngine {
         var config = AudioTestSupport.audioConfig(captureRate: 16_000, playbackRate: 24_000, periodMs: 10)
         config.earcons = false
-        return AudioEngine(config: config, options: AudioTestSupport.options(configFile: conf, speed: 4),
-                           onEvent: events.handler)
+        var options = AudioTestSupport.options(configFile: conf, speed: 4)
+        options.eventLoop = loop
+        return AudioEngine(config: config, options: options, onEvent: onEvent)
     }
 
     func testXrunsAreRecoveredCountedAndReportedOutsideTheAudioThread() throws {
@@ -46,12 +53,30 @@ final class AudioFaultTests: XCTestCase {
     }
 
     func testUnpluggedDeviceIsReopenedWhenItReturnsWithoutRestartingTheEngine() throws {
+        try unplugAndReplug(loop: nil)
+    }
+
+    /// The same with the monitor's work on an event loop (the daemon's controller loop): the
+    /// loop watches the engine's eventfd, the events come on its thread, the reopen attempts
+    /// are its timers.
+    func testUnpluggedDeviceIsReopenedWithTheMonitorOnAnEventLoop() throws {
+        let loop = try EventLoop(name: "test.audioloop")
+        defer { loop.stop() }
+        try unplugAndReplug(loop: loop)
+    }
+
+    func unplugAndReplug(loop: EventLoop?) throws {
         let dir = try AudioTestSupport.scratchDirectory("unplug")
         defer { AudioTestSupport.remove(dir) }
         try AudioTestSupport.writeRaw([Int16](repeating: 100, count: 480_000), to: "\(dir)/capture-in.raw")
         let conf = try AudioTestSupport.writeConfig(dir: dir, captureChannels: 1, playbackChannels: 2)
+        let offLoop = Mutex(0)
         let events = AudioEventLog()
-        let engine = makeEngine(dir: dir, conf: conf, events: events)
+        let engine = makeEngine(conf: conf, loop: loop) { e in
+            if let loop, !loop.isCurrent { offLoop.withLock { $0 += 1 } }
+            events.add(e)
+        }
+        defer { XCTAssertEqual(offLoop.withLock { $0 }, 0, "events off the loop's thread") }
         try engine.start(waitForDevice: false)
         defer { engine.stop() }
         XCTAssertTrue(AudioTestSupport.wait { engine.counters.capturedFrames > 1_600 })

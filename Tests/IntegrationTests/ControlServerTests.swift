@@ -176,12 +176,13 @@ final class ControlServerTests: XCTestCase {
     }
 }
 
-/// The machine's timers on a dispatch queue.
+/// The machine's timers on the controller loop.
 final class ControlTimerDriverTests: XCTestCase {
     func testTimersFireAndCancel() {
-        let queue = DispatchQueue(label: "test.timers")
+        let queue = ControllerLoop(label: "test.timers")
+        defer { queue.stop() }
         let fired = GPIOEventCollector<ApplianceTimer>()
-        let driver = ApplianceTimerDriver(queue: queue) { fired.add($0) }
+        let driver = ApplianceTimerDriver(loop: queue) { fired.add($0) }
         queue.sync {
             driver.apply([.startTimer(ApplianceTimer(.response, generation: 1), after: .milliseconds(30)),
                           .startTimer(ApplianceTimer(.maxTurn, generation: 2), after: .milliseconds(20)),
@@ -202,7 +203,8 @@ final class ControlTimerDriverTests: XCTestCase {
 
     /// The machine and the driver together: a too-long turn is committed by the real timer.
     func testMachineTimerRoundTrip() {
-        let queue = DispatchQueue(label: "test.machine")
+        let queue = ControllerLoop(label: "test.machine")
+        defer { queue.stop() }
         let out = GPIOEventCollector<ApplianceAction>()
         final class Box: @unchecked Sendable {
             var machine = ApplianceMachine(settings: ApplianceSettings(maxTurn: .milliseconds(300)))
@@ -216,7 +218,7 @@ final class ControlTimerDriverTests: XCTestCase {
             box.driver?.apply(actions)
         }
         queue.sync {
-            box.driver = ApplianceTimerDriver(queue: queue) { handle(.timer($0)) }
+            box.driver = ApplianceTimerDriver(loop: queue) { handle(.timer($0)) }
             handle(.linkReady)
             handle(.button(.press))
         }

@@ -116,7 +116,13 @@ def run_omnid_conversation(a, plan, capture, capture_path, q_span_s, work):
     sim = SimProcess(a.omni_sim, os.path.join(work, "sim-omnid.jsonl"), a.sim_args)
     sim.clock_offset()
     playback = os.path.join(work, "omnid-played.wav")
-    o = Omnid(a.omnid, work, "omnid-conversation", sim.base_url, capture_path, playback, a.board_dir)
+    # lookback_ms = 0 here only (the other parts run omnid as shipped, 300 ms): the conversation's
+    # checks and clock anchor take the turn to be press → release, like the reference client's.
+    # With 300 ms the recording starts before the press at no period boundary, its first part
+    # holds the half-duplex gate's muting of the previous answer's echo tail, and the echoed
+    # answer starts with that quiet stretch (its sound is found later, or split in two).
+    o = Omnid(a.omnid, work, "omnid-conversation", sim.base_url, capture_path, playback, a.board_dir,
+              lookback_ms=0)
     try:
         t_open, open_line, _, _ = o.wait_line(AUDIO_OPEN_RE, 20, what="audio devices open")
         fmt = parse_audio_formats(open_line)
@@ -497,16 +503,17 @@ def report(a, plan, q_len_s, om, ref, alone, wall_s, machine):
             p(f"omnid's first sample: its playback file's sample clock, anchored to the press times to "
               f"±{om['audio_clock_anchor_err_ms']:.1f} ms.")
             names = {"omnid": "main", "omni-audio": "audio", "omni-audio-mon": "audio monitor",
-                     "omni-lws-client": "websocket", "omnid-control": "control socket"}
+                     "omni-lws-client": "websocket", "omnid-loop": "controller + websocket",
+                     "omnid-control": "control socket"}
             tcd = {}
             for k, v in om["thread_cpu_s"].items():
-                k = "dispatch (controller)" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
+                k = "dispatch" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
                 tcd[k] = tcd.get(k, 0.0) + v
             tc = sorted(tcd.items(), key=lambda kv: -kv[1])
             p("omnid's CPU by thread (s): " + ", ".join(f"{k} {v:.2f}" for k, v in tc if v > 0))
             tt = {}
             for k, v in om.get("turn_threads", {}).items():
-                k = "dispatch (controller)" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
+                k = "dispatch" if "qos" in k or k.startswith("com.apple") else names.get(k, k)
                 d = tt.setdefault(k, {"cpu_exact_s": 0.0, "wakeups": 0})
                 d["cpu_exact_s"] += v["cpu_exact_s"]
                 d["wakeups"] += v["wakeups"]

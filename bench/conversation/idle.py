@@ -212,7 +212,8 @@ def run_idle(a, work, silence):
 
 
 THREAD_NAMES = {"omnid": "main", "omni-audio": "audio (RT)", "omni-audio-mon": "audio monitor",
-                "omni-lws-client": "websocket", "omnid-control": "control socket", "omnid-gpio": "gpio"}
+                "omni-lws-client": "websocket", "omnid-loop": "controller + websocket", "omnid-control": "control socket",
+                "omnid-gpio": "gpio"}
 
 
 def report_idle(p, idle):

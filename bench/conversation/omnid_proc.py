@@ -28,7 +28,7 @@ def parse_audio_formats(line):
 
 
 def write_config(path, url, capture, playback, ctl_socket, level="info", mode="push-to-talk", ca_file=None,
-                 extra_service=""):
+                 extra_service="", lookback_ms=300):
     instructions = INSTRUCTIONS.replace('"', '\\"')
     service_extra = f'ca_file = "{ca_file}"\n' if ca_file else ""
     with open(path, "w") as f:
@@ -47,6 +47,8 @@ name = "virtual"
 capture = "file:{capture}"
 playback = "file:{playback}"
 earcons = false
+# 300 ms as shipped; the conversation passes 0 (bench.py says why).
+lookback_ms = {lookback_ms}
 [control]
 socket = "{ctl_socket}"
 [log]
@@ -59,7 +61,7 @@ class Omnid:
     driver read it; READY=1 etc. arrive on a NOTIFY_SOCKET bound here."""
 
     def __init__(self, binary, workdir, name, url, capture, playback, board_dir, level="info", mode="push-to-talk",
-                 ca_file=None, extra_service=""):
+                 ca_file=None, extra_service="", lookback_ms=300):
         self.binary = binary
         self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -67,7 +69,7 @@ class Omnid:
         self.config = os.path.join(self.dir, "omni.conf")
         self.ctl_path = os.path.join(self.dir, "ctl.sock")
         self.playback = playback
-        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file, extra_service)
+        write_config(self.config, url, capture, playback, self.ctl_path, level, mode, ca_file, extra_service, lookback_ms)
         self.notify_path = os.path.join(self.dir, "notify.sock")
         if os.path.exists(self.notify_path):
             os.unlink(self.notify_path)

@@ -141,8 +141,9 @@ public struct SPSCRingView: @unchecked Sendable {
 
 /// Owns the memory of one ring. Create it off the audio thread; hand `view` to the audio thread.
 public final class SPSCRing: @unchecked Sendable {
-    // @unchecked: the memory is only reached through `view`, whose use is governed by the RULES.
-    public let view: SPSCRingView
+    // @unchecked: the memory is only reached through `view`, whose use is governed by the RULES;
+    // `view` changes only in `resize`, whose caller serialises it with every reader.
+    public private(set) var view: SPSCRingView
     private let indexBlock: UnsafeMutableRawPointer
 
     /// Cache line distance between the two indices (128 covers adjacent-line prefetch).
@@ -170,6 +171,25 @@ public final class SPSCRing: @unchecked Sendable {
     }
 
     public var capacity: Int { view.capacity }
+
+    /// New zero-filled storage of at least `minimumCapacity` samples (a power of two), when that
+    /// is another capacity; what was unread is dropped either way. The positions carry on (a
+    /// consumer's absolute positions stay meaningful). Only while no producer runs, and under
+    /// whatever serialises the consumer side and every reader of `view` (an engine's side
+    /// mutex): a view taken before is dangling after. The old storage must not be locked
+    /// (unlock it first: munlock of freed memory could unlock someone else's pages).
+    public func resize(minimumCapacity: Int) {
+        view.discardAll()
+        let capacity = SPSCRing.powerOfTwo(atLeast: max(2, minimumCapacity))
+        guard capacity != view.capacity else { return }
+        let old = view.storage
+        let oldCapacity = view.capacity
+        let storage = UnsafeMutablePointer<Int16>.allocate(capacity: capacity)
+        storage.initialize(repeating: 0, count: capacity)
+        view = SPSCRingView(storage: storage, writeIndex: view.writeIndex, readIndex: view.readIndex, capacity: capacity)
+        old.deinitialize(count: oldCapacity)
+        old.deallocate()
+    }
 
     /// The memory the ring's two sides touch (samples, then indices): what to lock so that
     /// neither side ever waits for a page-in.

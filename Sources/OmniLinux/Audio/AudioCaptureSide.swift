@@ -29,6 +29,8 @@ struct CaptureSide: @unchecked Sendable {
     var scratch = [Int16](repeating: 0, count: 4096)
     var carry = 0
     var interest: CaptureInterest = .polled
+    /// Ring position reads stop at (AudioEngine.limitCapture); nil: none.
+    var readLimit: Int?
     /// The echo reference ring's consumer (AudioEngine+Reference.swift); nil without a tap.
     /// Under the same mutex, so a trim or a discard treats both streams at once.
     var reference: ReferenceReader?
@@ -36,17 +38,18 @@ struct CaptureSide: @unchecked Sendable {
     init(resampler: any Resampler) { self.resampler = resampler }
 
     mutating func read(from ring: SPSCRingView, into out: UnsafeMutableBufferPointer<Int16>) -> Int {
-        readResampled(from: ring, resampler: resampler, scratch: &scratch, carry: &carry, into: out)
+        readResampled(from: ring, resampler: resampler, scratch: &scratch, carry: &carry, into: out, limit: readLimit)
     }
 }
 
 /// Drains `ring` through `resampler` into `out`; `scratch` holds device-rate samples taken from
 /// the ring, `carry` how many of them the resampler has not consumed yet. Returns samples written.
 func readResampled(from ring: SPSCRingView, resampler: any Resampler, scratch: inout [Int16], carry: inout Int,
-                   into out: UnsafeMutableBufferPointer<Int16>) -> Int {
+                   into out: UnsafeMutableBufferPointer<Int16>, limit: Int? = nil) -> Int {
     var written = 0
     while written < out.count {
-        let space = scratch.count - carry
+        var space = scratch.count - carry
+        if let limit { space = min(space, max(0, limit - ring.readPosition)) }
         let offset = carry
         let n = scratch.withUnsafeMutableBufferPointer { ring.read(into: $0.baseAddress! + offset, count: space) }
         let total = carry + n
@@ -99,4 +102,11 @@ extension CaptureSide {
             reference?.keepNewest(frames: keep * rate / max(1, resampler.inputRate))
         }
     }
+}
+
+/// A catch-up under way (AudioEngine.catchUpCapture): `token` to ask whether it is done, and
+/// the capture ring position where the audio of the moment it was asked for ends.
+public struct CaptureCatchUp: Sendable, Equatable {
+    public let token: Int
+    public let end: Int
 }

@@ -13,6 +13,11 @@ import Synchronization
 // Each pass looks at everything (all level-triggered), so one wake-up for several reasons, or
 // a spurious one, is harmless. It is the only thread that calls `onEvent`, and the only one
 // besides callers of the public API that takes the playback mutex.
+//
+// With `Options.eventLoop` the same passes run on that loop's thread instead (the daemon's
+// controller loop, which watches the eventfd): the audio thread's reports then wake the thread
+// that acts on them, with no monitor thread in between, and the reopen attempts are the loop's
+// timers (AudioEngine+LoopMonitor.swift).
 
 /// Counter values already turned into events.
 struct MonitorSeen {
@@ -24,33 +29,47 @@ struct MonitorSeen {
     var answerStarted = 0
 }
 
+/// What the monitor keeps from one pass to the next.
+struct MonitorState {
+    var seen: MonitorSeen
+    /// When the next reopen attempt is due (monotonic ns), while a device is missing.
+    var nextReopen: Int
+}
+
 extension AudioEngine {
     func monitorMain() {
         // What was already reported survives stop/start; anything since (even before this
         // thread got going) is reported now.
-        var seen = reported.withLock { $0 }
-        defer { reported.withLock { [seen] in $0 = seen } }
-        let reopenNanos = max(1_000_000, nanos(options.reopenInterval))
-        var nextReopen = monotonicNanos() + reopenNanos
+        var state = MonitorState(seen: reported.withLock { $0 }, nextReopen: monotonicNanos() + reopenNanos)
+        defer { reported.withLock { [state] in $0 = state.seen } }
         // A pass first: a startup loss, or anything from before this thread ran.
         while !monitorStop.load(ordering: .acquiring) {
-            pumpPlayback()
-            if let event = control.withLock({ c -> AudioEvent? in defer { c.startupLoss = nil }; return c.startupLoss }) {
-                emit(event)
-            }
-            if shared.pointee.streamState.load(ordering: .acquiring) == AudioStreamState.lost.rawValue {
-                handleLoss()
-                nextReopen = monotonicNanos() + reopenNanos
-            }
-            reportCounters(&seen)
-            let reopening = control.withLock { $0.reopenPending }
-            if reopening && monotonicNanos() >= nextReopen {
-                tryReopen()
-                nextReopen = monotonicNanos() + reopenNanos
-            }
-            let stillReopening = reopening && control.withLock { $0.reopenPending }
-            waitForWork(until: stillReopening ? nextReopen : nil)
+            let due = monitorPass(&state)
+            waitForWork(until: due)
         }
+    }
+
+    var reopenNanos: Int { max(1_000_000, nanos(options.reopenInterval)) }
+
+    /// One look at everything (see above). Returns when the next reopen attempt is due (nil:
+    /// no device is missing).
+    func monitorPass(_ state: inout MonitorState) -> Int? {
+        pumpPlayback()
+        if let event = control.withLock({ c -> AudioEvent? in defer { c.startupLoss = nil }; return c.startupLoss }) {
+            emit(event)
+        }
+        if shared.pointee.streamState.load(ordering: .acquiring) == AudioStreamState.lost.rawValue {
+            handleLoss()
+            state.nextReopen = monotonicNanos() + reopenNanos
+        }
+        reportCounters(&state.seen)
+        let reopening = control.withLock { $0.reopenPending }
+        if reopening && monotonicNanos() >= state.nextReopen {
+            tryReopen()
+            state.nextReopen = monotonicNanos() + reopenNanos
+        }
+        let stillReopening = reopening && control.withLock { $0.reopenPending }
+        return stillReopening ? state.nextReopen : nil
     }
 
     /// Sleeps until the audio thread (or stop(), or a request that needs the monitor) writes
@@ -84,8 +103,8 @@ extension AudioEngine {
     /// next wake-up if some still waits. TSan's report of a race between this and endOfAnswer()
     /// is a false one (see AudioPlaybackSide.swift).
     private func pumpPlayback() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             guard side.pendingCount > 0 else { return }
             side.pump(into: ring)
             armPlaybackRoom(side, ring)

@@ -15,14 +15,16 @@ extension AudioEngine {
     /// Queues answer audio (24 kHz mono). Never drops: what does not fit the ring waits in a
     /// queue the monitor thread moves on as the ring drains.
     public func enqueuePlayback(samples24k: UnsafeBufferPointer<Int16>) {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.convert(samples24k, appendingTo: &side.converted)
             side.push(side.converted, into: ring)
             armPlaybackRoom(side, ring)
         }
-        kickAudioThread()
+        // Not while the loop sleeps on answer audio written ahead: it takes this when it wakes
+        // to write on, before the device runs out (AudioRTLoop+Ahead.swift).
+        if !shared.pointee.aheadCoasting.load(ordering: .acquiring) { kickAudioThread() }
     }
 
     public func enqueuePlayback(samples24k: [Int16]) {
@@ -31,8 +33,8 @@ extension AudioEngine {
 
     /// The answer is complete: play everything queued, then report .playbackDrained.
     public func endOfAnswer() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.converted.removeAll(keepingCapacity: true)
             side.resampler.finish(into: &side.converted)
             side.push(side.converted, into: ring)
@@ -53,8 +55,8 @@ extension AudioEngine {
     /// Discards queued answer audio and the device buffer, cancels a pending drain. Earcons
     /// keep playing.
     public func flush() {
-        let ring = playbackRing.view
         playbackSide.withLock { side in
+            let ring = playbackRing.view
             side.clearPending()
             side.resampler.reset()
             armPlaybackRoom(side, ring)
@@ -63,7 +65,10 @@ extension AudioEngine {
                                                         ordering: .relaxed)
             shared.pointee.flushRequestedAtIteration.store(shared.pointee.loopIterations.load(ordering: .relaxed),
                                                            ordering: .relaxed)
-            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed),
+            // Where the per-period loop would be: what a `file:` speaker holds written ahead does
+            // not count (it is taken back, AudioRTLoop+Ahead.swift).
+            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed)
+                                                       - shared.pointee.playbackAheadFrames.load(ordering: .relaxed),
                                                        ordering: .relaxed)
             shared.pointee.flushSerial.wrappingAdd(1, ordering: .releasing)
         }
@@ -106,6 +111,7 @@ extension AudioEngine {
     /// Software output volume (linear, 0…4; 1 = unity), effective from the next period.
     public func setVolume(_ linear: Double) {
         shared.pointee.gainQ16.store(Int(Gain(linear: linear).q16), ordering: .relaxed)
+        kickAudioThread()  // a `file:` speaker written ahead is rebuilt at the new volume
     }
 
     public var volume: Double {
@@ -114,9 +120,10 @@ extension AudioEngine {
 
     /// Answer audio queued but not yet handed to the device, in milliseconds.
     public var queuedPlaybackMs: Int {
-        let ring = playbackRing.view
-        let (pending, rate) = playbackSide.withLock { ($0.pendingCount, $0.rate) }
-        let inRing = ring.writePosition - ring.readPosition
+        let (pending, rate, inRing) = playbackSide.withLock { side in
+            let ring = playbackRing.view
+            return (side.pendingCount, side.rate, ring.writePosition - ring.readPosition)
+        }
         return (inRing + pending) * 1000 / max(1, rate)
     }
 }

@@ -9,13 +9,16 @@ import Synchronization
 
 /// The reference ring's consumer: ring, resampler (playback rate → 16 kHz) and carry.
 struct ReferenceReader {
-    let ring: SPSCRingView
+    /// The stream plan's ring (AudioStreamPlan.referenceRing), kept alive here: what the audio
+    /// thread tapped stays readable after its plan ends (a lost device), until the next plan.
+    let owner: SPSCRing
+    var ring: SPSCRingView { owner.view }
     var resampler: any Resampler
     var scratch = [Int16](repeating: 0, count: 4096)
     var carry = 0
 
-    init(ring: SPSCRingView, resampler: any Resampler) {
-        self.ring = ring
+    init(owner: SPSCRing, resampler: any Resampler) {
+        self.owner = owner
         self.resampler = resampler
     }
 
@@ -34,7 +37,7 @@ struct ReferenceReader {
 
 extension AudioEngine {
     /// The engine taps the speaker's audio for echo cancellation (`Options.echoReference`).
-    public var hasEchoReference: Bool { referenceRing != nil }
+    public var hasEchoReference: Bool { options.echoReference }
 
     /// Moves reference audio (what the speaker was given), converted to 16 kHz mono, into
     /// `buffer`; returns samples written (0 without a tap).
@@ -56,8 +59,8 @@ extension AudioEngine {
     /// catch up is younger than the window and is kept (AudioRTClock.swift), so only the part of
     /// the window the ring already holds is kept here.
     public func discardCaptured(keepingNewestMs ms: Int) {
-        let ring = captureRing.view
         captureSide.withLock { side in
+            let ring = captureRing.view
             let now = monotonicNanos()
             let window = max(0, ms) * 1_000_000
             shared.pointee.captureDiscardedAt.store(now - window, ordering: .relaxed)
@@ -69,6 +72,7 @@ extension AudioEngine {
             if available > keep { ring.skip(to: ring.readPosition + available - keep) }
             side.carry = 0
             side.resampler.reset()
+            side.readLimit = nil
             if let rate = side.reference?.resampler.inputRate {
                 side.reference?.keepNewest(frames: Int(seconds * Double(rate)))
             }

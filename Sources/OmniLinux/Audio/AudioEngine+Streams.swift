@@ -15,6 +15,8 @@ struct EngineControl: ~Copyable {
     /// The open devices and the audio thread running on them; nil while the devices are lost.
     var plan: AudioStreamPlan?
     var monitor: PThread?
+    /// The monitor's work on an event loop instead (Options.eventLoop).
+    var loopMonitor: LoopMonitor?
     /// The engine's own audio memory (rings, shared atomics) is locked (MemoryLock.swift).
     var memoryLocked = false
     var locked = LockedRegions()
@@ -33,10 +35,12 @@ extension AudioEngine {
             pacingSpeed: { if case .clock(let speed) = options.pacing { return max(0.01, speed) }; return nil }(),
             lockMemory: c.memoryLocked,
             stallTimeoutNanos: Int(options.stallTimeout.wholeNanoseconds), wakeFD: wakeFD, kickFD: kickFD,
-            referenceRing: referenceRing?.view)
-        let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing.view,
-                                       playbackRing: playbackRing.view)
-        try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate)
+            echoReference: options.echoReference)
+        let plan = try AudioStreamPlan(params, shared: shared, captureRing: captureRing, playbackRing: playbackRing) { cf, pf in
+            sizeRings(&c, captureRate: cf.rate, playbackRate: pf.rate)
+        }
+        try configureConverters(capture: plan.captureFormat.rate, playback: plan.playbackFormat.rate,
+                                reference: plan.referenceRing)
         // Requests from before this point belong to a previous plan (or none): skip them.
         // Taken under the playback mutex so no request is half-published.
         playbackSide.withLock { _ in
@@ -71,25 +75,27 @@ extension AudioEngine {
         shared.pointee.streamState.store(AudioStreamState.idle.rawValue, ordering: .relaxed)
     }
 
-    /// New converters for the device rates; rings and queues emptied (no audio thread runs).
-    func configureConverters(capture captureRate: Int, playback playbackRate: Int) throws {
-        let cring = captureRing.view
-        let pring = playbackRing.view
+    /// New converters for the device rates, and the plan's echo reference ring to read; rings
+    /// and queues emptied (no audio thread runs).
+    func configureConverters(capture captureRate: Int, playback playbackRate: Int, reference: SPSCRing?) throws {
         let quality = options.resamplerQuality
+        // (Each ring's view is taken under its side's mutex: sizeRings changes it under that.)
         try captureSide.withLock { side in
+            let cring = captureRing.view
             // The owner's interest outlives the devices (a reopen must not silence its wake-ups).
             let interest = side.interest
             side = CaptureSide(resampler: try makeResampler(from: captureRate, to: Self.captureOutputRate, quality: quality))
             side.interest = interest
-            if let rring = referenceRing?.view {
-                side.reference = ReferenceReader(ring: rring, resampler: try makeResampler(from: playbackRate, to: Self.captureOutputRate,
-                                                                                           quality: quality))
-                rring.discardAll()
+            if let reference {
+                let resampler = try makeResampler(from: playbackRate, to: Self.captureOutputRate, quality: quality)
+                side.reference = ReferenceReader(owner: reference, resampler: resampler)
+                reference.view.discardAll()
             }
             cring.discardAll()
             armCaptureWake(side, cring)
         }
         try playbackSide.withLock { side in
+            let pring = playbackRing.view
             side = PlaybackSide(resampler: try makeResampler(from: Self.playbackInputRate, to: playbackRate, quality: quality))
             pring.discardAll()
             armPlaybackRoom(side, pring)
@@ -98,9 +104,8 @@ extension AudioEngine {
 
     /// After the audio thread is gone: drop queued audio in both directions.
     func discardQueues() {
-        let cring = captureRing.view
-        let pring = playbackRing.view
         captureSide.withLock { side in
+            let cring = captureRing.view
             cring.discardAll()
             side.carry = 0
             side.resampler.reset()
@@ -108,6 +113,7 @@ extension AudioEngine {
             armCaptureWake(side, cring)
         }
         playbackSide.withLock { side in
+            let pring = playbackRing.view
             pring.discardAll()
             side.clearPending()
             side.resampler.reset()

@@ -24,7 +24,8 @@ import Synchronization
 //    counter changes (xrun, underrun, drained) and device loss: it closes the devices and
 //    reopens them every `reopenInterval` until they are back (its only timed wake-up).
 //    `onEvent` is called on this thread only — keep it short (post to the controller). See
-//    AudioEngine+Monitor.swift.
+//    AudioEngine+Monitor.swift. With `Options.eventLoop` (omnid) there is no monitor thread:
+//    that loop watches the eventfd and does the same work (AudioEngine+LoopMonitor.swift).
 //  - callers: all public methods are thread-safe. Conversion runs on the calling thread, under
 //    a mutex per direction that the audio thread never takes (AudioEngine+Capture.swift,
 //    AudioEngine+Playback.swift).
@@ -62,7 +63,9 @@ public final class AudioEngine: @unchecked Sendable {
         public var reopenInterval: Duration = .seconds(1)
         /// A capture device that delivers nothing for this long counts as lost.
         public var stallTimeout: Duration = .seconds(2)
-        /// Ring sizes, in milliseconds at 48 kHz (rounded up to a power of two samples).
+        /// Ring sizes, in milliseconds at the devices' rates (rounded up to a power of two
+        /// samples; set when the devices open, `sizeRings`). The capture ring holds at least four
+        /// times `lookback_ms` too: the idle trim keeps a quarter of it.
         public var captureRingMs = 2_000
         public var playbackRingMs = 4_000
         /// speexdsp quality, 0…10.
@@ -70,6 +73,10 @@ public final class AudioEngine: @unchecked Sendable {
         /// Tap what the speaker is given for echo cancellation (`readReference`); the daemon
         /// does, tools that only play or record do not.
         public var echoReference = false
+        /// Run the monitor's work on this loop's thread (it watches the engine's eventfd)
+        /// instead of a monitor thread; `onEvent` is then called there
+        /// (AudioEngine+LoopMonitor.swift). The daemon passes its controller loop.
+        public var eventLoop: EventLoop?
 
         public init() {}
     }
@@ -86,8 +93,6 @@ public final class AudioEngine: @unchecked Sendable {
     let shared: UnsafeMutablePointer<AudioShared>
     let captureRing: SPSCRing
     let playbackRing: SPSCRing
-    /// The echo reference (AudioEngine+Reference.swift); nil without `Options.echoReference`.
-    let referenceRing: SPSCRing?
     let captureSide: Mutex<CaptureSide>
     let playbackSide: Mutex<PlaybackSide>
     let control: Mutex<EngineControl>
@@ -111,12 +116,10 @@ public final class AudioEngine: @unchecked Sendable {
         shared = .allocate(capacity: 1)
         shared.initialize(to: AudioShared())
         shared.pointee.gainQ16.store(Int(Gain(linear: config.volume).q16), ordering: .relaxed)
-        captureRing = SPSCRing(minimumCapacity: max(1, options.captureRingMs) * 48)
-        playbackRing = SPSCRing(minimumCapacity: max(1, options.playbackRingMs) * 48)
-        // Three times the capture ring's samples: it must hold at least the time the capture
-        // ring holds (the idle trim keeps both to the same stretch) at a playback rate up to
-        // three times the capture rate (48 kHz speaker, 16 kHz microphone).
-        referenceRing = options.echoReference ? SPSCRing(minimumCapacity: 3 * captureRing.capacity) : nil
+        // At the lowest rate a device is opened at here (16 kHz); `sizeRings` fits them to the
+        // devices (they were sized for 48 kHz whatever the rates: up to three times too large).
+        captureRing = SPSCRing(minimumCapacity: Self.ringSamples(ms: Self.captureRingMs(options, config), rate: 16_000))
+        playbackRing = SPSCRing(minimumCapacity: Self.ringSamples(ms: options.playbackRingMs, rate: 16_000))
         captureSide = Mutex(CaptureSide(resampler: PassthroughResampler(rate: Self.captureOutputRate)))
         playbackSide = Mutex(PlaybackSide(resampler: PassthroughResampler(rate: Self.playbackInputRate)))
         control = Mutex(EngineControl())
@@ -142,10 +145,39 @@ public final class AudioEngine: @unchecked Sendable {
         _ = write(kickFD, &one, 8)
     }
 
+    /// Samples for `ms` at `rate` (the ring rounds up to a power of two).
+    static func ringSamples(ms: Int, rate: Int) -> Int {
+        max(1, ms) * max(1, rate) / 1000
+    }
+
+    /// The capture ring's time: `captureRingMs`, and at least four look-backs (the idle trim,
+    /// AudioCaptureSide.swift, keeps the newest quarter of the ring for a turn to start from).
+    static func captureRingMs(_ options: Options, _ config: OmniConfig.Audio) -> Int {
+        max(options.captureRingMs, 4 * config.lookbackMs)
+    }
+
+    /// Fits the rings to the devices' rates, while a new stream plan is built (no audio thread
+    /// runs): each side's mutex is held while its ring changes, and locked memory is unlocked
+    /// before and locked again after.
+    func sizeRings(_ c: inout EngineControl, captureRate: Int, playbackRate: Int) {
+        let capture = SPSCRing.powerOfTwo(atLeast: Self.ringSamples(ms: Self.captureRingMs(options, config), rate: captureRate))
+        let playback = SPSCRing.powerOfTwo(atLeast: Self.ringSamples(ms: options.playbackRingMs, rate: playbackRate))
+        guard capture != captureRing.capacity || playback != playbackRing.capacity else { return }
+        let relock = c.memoryLocked
+        if relock { c.locked.unlockAll() }
+        captureSide.withLock { _ in captureRing.resize(minimumCapacity: capture) }
+        playbackSide.withLock { _ in playbackRing.resize(minimumCapacity: playback) }
+        if relock, let warning = lockEngineMemory(&c) {
+            logger.warning("\(warning)")
+            c.memoryLocked = false
+        }
+    }
+
     /// Locks the rings and the shared atomics (each stream plan locks its own buffers and the
     /// audio thread its stack). On failure nothing stays locked.
     private func lockEngineMemory(_ c: inout EngineControl) -> String? {
-        var regions = captureRing.memoryRegions + playbackRing.memoryRegions + (referenceRing?.memoryRegions ?? [])
+        // (The echo reference ring is the stream plan's: sized to the devices' rates.)
+        var regions = captureRing.memoryRegions + playbackRing.memoryRegions
         regions.append((UnsafeRawPointer(shared), MemoryLayout<AudioShared>.size))
         for r in regions {
             if let failure = c.locked.lock(r.address, bytes: r.bytes) {
@@ -196,33 +228,48 @@ public final class AudioEngine: @unchecked Sendable {
                 c.startupLoss = .deviceLost(direction: direction(of: error), reason: "\(error)")
             }
             monitorStop.store(false, ordering: .relaxed)
-            do {
-                // The closure keeps the engine alive while the monitor runs (stop() joins it).
-                c.monitor = try PThread.start(PThread.Options(name: "omni-audio-mon", stackBytes: 256 * 1024)) { [self] in
-                    monitorMain()
+            if let loop = options.eventLoop, wakeFD >= 0 {
+                c.loopMonitor = LoopMonitor(loop: loop, state: MonitorState(seen: reported.withLock { $0 },
+                                                                            nextReopen: monotonicNanos() + reopenNanos))
+            } else {
+                do {
+                    // The closure keeps the engine alive while the monitor runs (stop() joins it).
+                    c.monitor = try PThread.start(PThread.Options(name: "omni-audio-mon", stackBytes: 256 * 1024)) { [self] in
+                        monitorMain()
+                    }
+                } catch {
+                    stopStreams(&c)
+                    throw error
                 }
-            } catch {
-                stopStreams(&c)
-                throw error
             }
             c.running = true
+        }
+        if let monitor = control.withLock({ $0.loopMonitor }) {
+            onLoop(monitor.loop) { [self] in attachLoopMonitor(monitor) }
         }
     }
 
     /// Stops both threads and closes the devices. Queued audio is discarded. Call it before
     /// releasing the engine (the monitor thread holds a reference while it runs), and not from
-    /// `onEvent` (that runs on the monitor thread, which stop() waits for).
+    /// `onEvent` on a monitor thread (which stop() waits for; on an `eventLoop` it may).
     public func stop() {
-        let monitor = control.withLock { c -> PThread? in
-            guard c.running else { return nil }
+        let (monitor, loopMonitor) = control.withLock { c -> (PThread?, LoopMonitor?) in
+            guard c.running else { return (nil, nil) }
             c.running = false
-            defer { c.monitor = nil }
-            return c.monitor
+            defer {
+                c.monitor = nil
+                c.loopMonitor = nil
+            }
+            return (c.monitor, c.loopMonitor)
         }
-        guard let monitor else { return }
-        monitorStop.store(true, ordering: .releasing)
-        wakeMonitor()
-        monitor.join()
+        if let loopMonitor {
+            onLoop(loopMonitor.loop) { [self] in detachLoopMonitor(loopMonitor) }
+        } else {
+            guard let monitor else { return }
+            monitorStop.store(true, ordering: .releasing)
+            wakeMonitor()
+            monitor.join()
+        }
         control.withLock { c in
             stopStreams(&c)
             c.reopenPending = false

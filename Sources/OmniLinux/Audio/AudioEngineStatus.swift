@@ -5,7 +5,8 @@ public struct AudioCounters: Sendable, Equatable {
     public var capturedFrames = 0
     /// Captured frames dropped because nobody read the capture ring.
     public var captureOverflowFrames = 0
-    /// Frames written to the playback device (answer, earcons and silence).
+    /// Frames written to the playback device (answer, earcons and silence); for a `file:`
+    /// speaker, its length (what was written ahead and taken back is not counted).
     public var playbackFramesWritten = 0
     /// Answer samples taken from the playback ring (device rate).
     public var answerFramesPlayed = 0
@@ -15,7 +16,10 @@ public struct AudioCounters: Sendable, Equatable {
     public var flushes = 0
     /// Audio-thread periods the latest flush waited before it took effect (design: ≤ 1).
     public var lastFlushLatencyPeriods = 0
-    /// `playbackFramesWritten` when the latest flush was requested.
+    /// Of `playbackFramesWritten`, written ahead of the device's one-period buffer now (a
+    /// `file:` speaker while the rest of an answer is known).
+    public var playbackAheadFrames = 0
+    /// `playbackFramesWritten` when the latest flush was requested (less what was written ahead).
     public var lastFlushRequestedAtFrame = 0
     public var earconsPlayed = 0
     public var deviceLosses = 0
@@ -46,6 +50,7 @@ extension AudioEngine {
         c.capturedFrames = s.pointee.capturedFrames.load(ordering: .relaxed)
         c.captureOverflowFrames = s.pointee.captureOverflowFrames.load(ordering: .relaxed)
         c.playbackFramesWritten = s.pointee.playbackFramesWritten.load(ordering: .relaxed)
+        c.playbackAheadFrames = s.pointee.playbackAheadFrames.load(ordering: .relaxed)
         c.answerFramesPlayed = s.pointee.answerFramesPlayed.load(ordering: .relaxed)
         c.captureXruns = s.pointee.captureXruns.load(ordering: .relaxed)
         c.playbackXruns = s.pointee.playbackXruns.load(ordering: .relaxed)

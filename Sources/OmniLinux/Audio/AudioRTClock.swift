@@ -12,19 +12,26 @@ import Synchronization
 // Coasting (clock-paced loops only: the `file:` backend and clock-less ALSA devices): a device
 // woken every period costs a context switch per period even when there is nothing to play and
 // nobody listening, which on a shared VM is most of an idle appliance's CPU. So while playback
-// is idle (nothing in the ring, no answer or drain pending, no earcon, no request waiting) and
-// the capture consumer is not waiting for audio, the loop sleeps up to `coastNanos` at once,
-// in ppoll() on the kick eventfd, then catches up: it runs the periods whose deadlines passed
-// back to back. Catch-up keeps every timing the per-period loop has:
+// is idle (nothing in the ring, no answer or drain pending, no earcon, no request waiting),
+// the loop sleeps several periods at once, in ppoll() on the kick eventfd, then catches up: it
+// runs the periods whose deadlines passed back to back. It coasts up to `coastNanos`, and no
+// further than the capture wake-up armed (the consumer's next 100 ms chunk while the user
+// speaks, the idle trim otherwise): the period that completes the chunk is read at its own
+// deadline, as the per-period loop reads it. Catch-up keeps every timing the per-period loop has:
 //  - capture: the periods are read in order (the ring keeps filling: look-back stays possible);
 //    a period whose nominal read time is before the latest discardCaptured() is dropped, as it
-//    would have been in the ring when the discard happened;
+//    would have been in the ring when the discard happened; a wake-up armed during a coast
+//    below its horizon kicks the loop (AudioEngine.armCaptureWake); whoever needs the ring to
+//    be current before the next wake-up (the end of a turn: its last partial chunk) asks for a
+//    catch-up (AudioEngine.catchUpCapture), which the loop acknowledges once it has read every
+//    period due, through a capture wake-up;
 //  - playback: a period whose slot had already begun when the loop woke is written as silence
 //    without touching the playout or the ring (it did play silence: nothing was queued), so
 //    audio queued during the coast starts at the next period boundary, as it would have;
-//  - anything asked of the loop (playback, earcon, flush, drain, timely capture, stop) kicks
-//    it awake at once (AudioEngine.kickAudioThread).
-// A device-paced ALSA loop never coasts: its clock is the device's period.
+//  - anything asked of the loop (playback, earcon, flush, drain, stop) kicks it awake at once
+//    (AudioEngine.kickAudioThread).
+// A device-paced ALSA loop never coasts: its clock is the device's period. (Its analogue would
+// be a capture avail_min of a chunk while nothing plays, with the same catch-up at release.)
 
 @inline(__always) func monotonicNanos() -> Int {
     var ts = timespec()
@@ -64,9 +71,20 @@ extension AudioLoop {
                 deadline = now
             }
             if deadline > now {
+                // Every period due is in the ring: a catch-up asked for is done.
+                acknowledgeCatchUp()
                 let periods = coastablePeriods()
                 if periods > 1 {
+                    let sh = s.shared
+                    sh.pointee.coastBase.store(s.captureRing.writePosition, ordering: .relaxed)
+                    sh.pointee.coastInterval.store(Int(periodNanos / s.pacingSpeed), ordering: .relaxed)
+                    sh.pointee.coastPeriodFrames.store(s.capturePeriod, ordering: .relaxed)
+                    sh.pointee.coastDueFrom.store(deadline, ordering: .sequentiallyConsistent)
+                    if aheadCoast { sh.pointee.aheadCoasting.store(true, ordering: .releasing) }
                     coast(until: self.deadline(of: iteration + periods - 1))
+                    if aheadCoast { sh.pointee.aheadCoasting.store(false, ordering: .releasing) }
+                    sh.pointee.coastDueFrom.store(Int.max, ordering: .sequentiallyConsistent)
+                    sh.pointee.coastHorizon.store(Int.min, ordering: .sequentiallyConsistent)
                     wokeAt = monotonicNanos()
                 } else {
                     sleepUntil(monotonicNanos: deadline)
@@ -104,33 +122,62 @@ extension AudioLoop {
     /// How many periods the loop may sleep through from here (1: none). Kicks are consumed
     /// only when the loop may coast (a read(2) every busy period cost a system call each), and
     /// the conditions are looked at again after that, so a kick whose cause came before the read
-    /// is seen there and one that comes after it ends the coast at once.
+    /// is seen there and one that comes after it ends the coast at once. The horizon is
+    /// published before the wake-up position is read again (both sequentially consistent, as
+    /// in armCaptureWake), so a wake-up armed meanwhile is either seen here or kicks the coast.
     mutating func coastablePeriods() -> Int {
-        guard s.kickFD >= 0, mayCoast() else { return 1 }
+        // Idle, or an answer written ahead that covers the periods slept through (AudioRTLoop+Ahead).
+        func allowed() -> Int { mayCoast() ? .max : aheadCoastPeriods() }
+        guard s.kickFD >= 0, allowed() > 1 else { return 1 }
         var count: UInt64 = 0
         _ = read(s.kickFD, &count, 8)
-        guard mayCoast() else { return 1 }
-        let sh = s.shared
-        var periods = max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos))
-        // A capture wake-up (the idle trim) fires when catch-up reaches it: coast no further.
-        let at = sh.pointee.captureWakePosition.load(ordering: .acquiring)
-        if at != Int.max {
-            let left = (at - s.captureRing.writePosition + s.capturePeriod - 1) / s.capturePeriod
-            periods = min(periods, max(1, left))
-        }
+        let playback = allowed()
+        guard playback > 1 else { return 1 }
+        aheadCoast = playback != .max
+        var periods = min(max(1, Int(Double(coastNanos) * s.pacingSpeed / periodNanos)), periodsUntilCaptureWake(), playback)
+        guard periods > 1 else { return 1 }
+        let horizon = s.captureRing.writePosition + (periods - 1) * s.capturePeriod
+        s.shared.pointee.coastHorizon.store(horizon, ordering: .sequentiallyConsistent)
+        periods = min(periods, periodsUntilCaptureWake())
+        if periods <= 1 { s.shared.pointee.coastHorizon.store(Int.min, ordering: .sequentiallyConsistent) }
         return periods
     }
 
-    /// Nothing to play, nothing asked of the loop, nobody waiting for captured audio.
+    /// Periods until the capture wake-up fires, counting the one that fires it (Int.max: none
+    /// armed and nobody waiting). A live consumer between two requests is expected to ask for
+    /// the next chunk near `captureCoastLimit`; past it the loop goes period by period.
+    private func periodsUntilCaptureWake() -> Int {
+        let sh = s.shared
+        var at = sh.pointee.captureWakePosition.load(ordering: .sequentiallyConsistent)
+        if at == Int.max {
+            guard sh.pointee.captureLive.load(ordering: .acquiring) else { return .max }
+            at = sh.pointee.captureCoastLimit.load(ordering: .acquiring)
+            if at == Int.max { return 1 }
+        }
+        let left = (at - s.captureRing.writePosition + s.capturePeriod - 1) / s.capturePeriod
+        return max(1, left)
+    }
+
+    /// Nothing to play, nothing asked of the loop.
     private func mayCoast() -> Bool {
         let sh = s.shared
-        return !sh.pointee.captureLive.load(ordering: .acquiring)
-            && earconSamples == nil && playout.phase == .buffering && playout.answerEnd == nil && !playout.hasPendingDrain
+        return earconSamples == nil && playout.phase == .buffering && playout.answerEnd == nil && !playout.hasPendingDrain
             && s.playbackRing.availableToRead() == 0
             && sh.pointee.flushSerial.load(ordering: .acquiring) == seenFlush
             && sh.pointee.drainSerial.load(ordering: .acquiring) == seenDrain
             && sh.pointee.earconRequest.load(ordering: .acquiring) >> 8 == seenEarcon
             && !sh.pointee.stop.load(ordering: .relaxed)
+    }
+
+    /// At a point where every period due has been read: acknowledges the latest catch-up
+    /// request (AudioEngine.catchUpCapture) with a capture wake-up.
+    private func acknowledgeCatchUp() {
+        let sh = s.shared
+        let requested = sh.pointee.catchUpRequested.load(ordering: .sequentiallyConsistent)
+        guard requested != sh.pointee.catchUpDone.load(ordering: .relaxed) else { return }
+        sh.pointee.catchUpDone.store(requested, ordering: .releasing)
+        sh.pointee.captureWakeups.wrappingAdd(1, ordering: .releasing)
+        wakeOwner()
     }
 
     /// Sleeps until `deadline` or a kick, whichever comes first.

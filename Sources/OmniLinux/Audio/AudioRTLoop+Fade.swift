@@ -16,7 +16,9 @@ import OmniCore
 // in `RTFade.history` (by device position), because what the device has not played yet is no
 // longer in the playback ring.
 //   - file and clock-paced devices: everything before `deviceWritten` counts as played (the
-//     virtual device is dropped to that point as before); the fade starts there;
+//     virtual device is dropped to that point as before); the fade starts there (a `file:`
+//     speaker written ahead is first rewound to where the per-period loop would be,
+//     AudioRTLoop+Ahead.swift);
 //   - a real ALSA device: the frames it has not played are taken back with snd_pcm_rewind (no
 //     snd_pcm_drop, which would stop the device on whatever sample it was at) and the fade
 //     starts at the first of them, so the sample heard next is the one that would have been.
@@ -30,8 +32,11 @@ extension AudioLoop {
     /// playback device keeps running (true) or must be dropped and prepared (false).
     mutating func startFade(flushMark mark: Int) -> Bool {
         let f = s.fade
-        var from = deviceWritten
         let builtEnd = deviceWritten + pendingFrames
+        // Written ahead: take back what the per-period loop would not have written yet.
+        rewindAhead()
+        replayEnd = 0
+        var from = deviceWritten
         var keepsDevice = true
         if case .alsa(let pcm) = s.playback, !s.virtualPlayback {
             let r = snd_pcm_rewindable(pcm)
@@ -95,13 +100,15 @@ extension AudioLoop {
             pendingSilent = false
         }
         let pos = deviceWritten
-        if pos != historyEnd { historyFrom = pos }
+        // Not where the kept stretch ends or inside it (a period built again after a rewind of
+        // audio written ahead, AudioRTLoop+Ahead.swift): the stretch starts over here.
+        if pos < historyFrom || pos > historyEnd { historyFrom = pos }
         let capacity = f.historyMask + 1
         let start = pos & f.historyMask
         let first = min(period, capacity - start)
         (f.history + start).update(from: mono, count: first)
         if first < period { f.history.update(from: mono + first, count: period - first) }
-        historyEnd = pos + period
+        historyEnd = max(historyEnd, pos + period)
         historyFrom = max(historyFrom, historyEnd - capacity)
     }
 }

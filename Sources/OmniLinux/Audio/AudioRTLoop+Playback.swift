@@ -28,16 +28,17 @@ extension AudioLoop {
             }
             if s.virtualPlayback { avail = min(avail, virtualPlayed + s.playbackBuffer - deviceWritten) }
         case .file:
-            avail = virtualPlayed + s.playbackBuffer - deviceWritten
+            // Past the one-period buffer while the rest of the answer is known (AudioRTLoop+Ahead).
+            avail = normalWriteEnd + (mayWriteAhead ? s.writeAheadFrames : 0) - deviceWritten
         }
 
-        let maxPeriods = s.playbackBuffer / s.playbackPeriod + 1
+        let maxPeriods = (s.playbackBuffer + s.writeAheadFrames) / s.playbackPeriod + 1
         var periods = 0
         var retries = 0
         let frameBytes = s.playbackChannels * s.playbackFormat.bytesPerSample
         while periods < maxPeriods {
             if pendingFrames == 0 {
-                if avail < s.playbackPeriod { break }
+                if avail < s.playbackPeriod || !aheadPeriodReady { break }
                 fillPeriod()
                 pendingFrames = s.playbackPeriod
                 pendingOffset = 0
@@ -73,9 +74,15 @@ extension AudioLoop {
 
     /// Builds the next device period in `playbackRaw`.
     mutating func fillPeriod() {
-        defer { tapPlayedPeriod() }  // the echo reference and the room (AudioRTLoop+Reference.swift)
-        let sh = s.shared
         let period = s.playbackPeriod
+        defer {
+            // The echo reference and the room (AudioRTLoop+Reference.swift): now, or at the
+            // period's own time when the device is written ahead (AudioRTLoop+Ahead.swift).
+            if s.writeAheadFrames > 0 { rememberForTap(period: period) } else { tapPlayedPeriod() }
+        }
+        let sh = s.shared
+        let gain = Int32(truncatingIfNeeded: sh.pointee.gainQ16.load(ordering: .relaxed))
+        builtGainQ16 = gain
         if playbackSlotPassed {
             // Its time went by during a coast: it played silence (AudioRTClock.swift).
             s.playbackMono.update(repeating: 0, count: period)
@@ -84,20 +91,26 @@ extension AudioLoop {
                               into: s.playbackRaw)
             return
         }
-        let ring = s.playbackRing
-        let plan = playout.plan(readPosition: ring.readPosition, available: ring.availableToRead(),
-                                periodFrames: period, deviceWritePosition: deviceWritten)
-        let n = ring.read(into: s.playbackMono, count: plan.take)
-        if n < period { (s.playbackMono + n).update(repeating: 0, count: period - n) }
-        if n > 0 {
-            sh.pointee.answerFramesPlayed.wrappingAdd(n, ordering: .relaxed)
-            noteAnswerFramesPlayed()
+        var n = period
+        if deviceWritten < replayEnd {
+            // Built again after a rewind (AudioRTLoop+Ahead.swift): already planned and counted.
+            replayedAnswer(period: period)
+        } else {
+            let ring = s.playbackRing
+            let plan = playout.plan(readPosition: ring.readPosition, available: ring.availableToRead(),
+                                    periodFrames: period, deviceWritePosition: deviceWritten)
+            n = ring.read(into: s.playbackMono, count: plan.take)
+            if n < period { (s.playbackMono + n).update(repeating: 0, count: period - n) }
+            if n > 0 {
+                sh.pointee.answerFramesPlayed.wrappingAdd(n, ordering: .relaxed)
+                noteAnswerFramesPlayed()
+            }
+            if plan.underrun {
+                sh.pointee.underruns.wrappingAdd(1, ordering: .relaxed)
+                wakeOwner()
+            }
+            if plan.answerEnded { pendingDrainSerial = answerEndSerial }
         }
-        if plan.underrun {
-            sh.pointee.underruns.wrappingAdd(1, ordering: .relaxed)
-            wakeOwner()
-        }
-        if plan.answerEnded { pendingDrainSerial = answerEndSerial }
 
         pendingSilent = n == 0 && earconSamples == nil
         fadeAndRemember(period: period)  // a flush's fade-out (AudioRTLoop+Fade.swift)
@@ -107,8 +120,7 @@ extension AudioLoop {
             earconPosition += k
             if earconPosition >= earconCount { earconSamples = nil }
         }
-        PCM.applyGain(Gain(q16: Int32(truncatingIfNeeded: sh.pointee.gainQ16.load(ordering: .relaxed))),
-                      to: s.playbackMono, count: period)
+        PCM.applyGain(Gain(q16: gain), to: s.playbackMono, count: period)
         PCM.upmixFromMono(s.playbackMono, frames: period, format: s.playbackFormat, channels: s.playbackChannels,
                           into: s.playbackRaw)
     }

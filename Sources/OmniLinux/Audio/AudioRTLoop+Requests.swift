@@ -61,8 +61,13 @@ extension AudioLoop {
                     earconCount = slot.count
                     earconPosition = 0
                     sh.pointee.earconsPlayed.wrappingAdd(1, ordering: .relaxed)
+                    rebuildAhead()  // from the next period, as without write-ahead
                 }
             }
+        }
+
+        if Int32(truncatingIfNeeded: sh.pointee.gainQ16.load(ordering: .relaxed)) != builtGainQ16 {
+            rebuildAhead()  // a new volume from the next period (AudioRTLoop+Ahead.swift)
         }
     }
 }

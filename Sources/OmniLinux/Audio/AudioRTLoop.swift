@@ -106,6 +106,15 @@ struct AudioLoop {
     var historyFrom = 0
     var historyEnd = 0
 
+    // Writing a `file:` speaker ahead (AudioRTLoop+Ahead.swift): the device position up to
+    // which the echo reference and the room have been fed; whether the latest coast was an
+    // ahead coast; positions below `replayEnd` are built again from the fade history; the
+    // volume the periods built so far have.
+    var tapPosition = 0
+    var aheadCoast = false
+    var replayEnd = 0
+    var builtGainQ16 = Int32(Gain.unityQ16)
+
     var lost = false
 
     init(_ plan: RTStreamPlan) {
@@ -116,6 +125,7 @@ struct AudioLoop {
         seenEarcon = plan.seenEarconSerial
         cancelDrainsUpTo = plan.cancelDrainsUpTo
         periodNanos = Double(plan.capturePeriod) * 1e9 / Double(plan.captureRate)
+        builtGainQ16 = Int32(truncatingIfNeeded: plan.shared.pointee.gainQ16.load(ordering: .relaxed))
     }
 
     mutating func run() {
@@ -135,12 +145,18 @@ struct AudioLoop {
             if lost { break }
             checkCaptureWake()
             pace(captured: got)
-            applyRequests()
-            if lost { break }
-            servicePlayback()
-            if lost { break }
-            checkPlaybackRoom()
-            checkDrain()
+            if iterationPassedWhileAhead {
+                // Its period was written ahead; what woke the loop acts in the present.
+                tapBuilt()
+            } else {
+                applyRequests()
+                if lost { break }
+                servicePlayback()
+                if lost { break }
+                tapBuilt()
+                checkPlaybackRoom()
+                checkDrain()
+            }
             sh.pointee.loopIterations.wrappingAdd(1, ordering: .relaxed)
             if iteration & 63 == 0 { accountCPU() }
         }

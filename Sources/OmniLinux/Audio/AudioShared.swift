@@ -28,8 +28,27 @@ struct AudioShared: ~Copyable {
     let captureWakePosition = Atomic<Int>(Int.max)
     let playbackRoomPosition = Atomic<Int>(Int.max)
     let answerStartArmed = Atomic<Int>(0)
-    /// The capture consumer wants timely audio (CaptureInterest.wake): the loop does not coast.
+    /// The capture consumer wants timely audio (CaptureInterest.wake): with no wake-up armed,
+    /// a clock-paced loop coasts no further than `captureCoastLimit` (AudioRTClock.swift).
     let captureLive = Atomic<Bool>(false)
+    /// Capture ring write position near which the live consumer's next request is expected.
+    let captureCoastLimit = Atomic<Int>(Int.max)
+    /// While a clock-paced loop coasts: the capture ring write position it will have reached
+    /// before the coast's last period. A wake-up armed at or below it would fire late, so
+    /// whoever arms one there kicks the loop (Int.min: not coasting).
+    let coastHorizon = Atomic<Int>(Int.min)
+    /// While a clock-paced loop coasts: monotonic ns from which capture periods are due that it
+    /// has not read yet (Int.max: not coasting, the ring is current); the capture ring's write
+    /// position and the interval (ns) and frames of its periods then. (The period read at
+    /// coastDueFrom + m × interval ends at coastBase + (m + 1) × frames.)
+    let coastDueFrom = Atomic<Int>(Int.max)
+    let coastBase = Atomic<Int>(0)
+    let coastInterval = Atomic<Int>(0)
+    let coastPeriodFrames = Atomic<Int>(0)
+    /// catchUpCapture() requests, and the latest one the loop has done (it had read every
+    /// period due when it got to it).
+    let catchUpRequested = Atomic<Int>(0)
+    let catchUpDone = Atomic<Int>(0)
     /// Monotonic ns of the latest discardCaptured(): a clock-paced loop that catches up after
     /// coasting drops the periods it "captured" before then (AudioRTClock.swift).
     let captureDiscardedAt = Atomic<Int>(0)
@@ -59,6 +78,11 @@ struct AudioShared: ~Copyable {
     /// Stream plans started (a reopen restarts both streams: the echo path starts over).
     let streamStarts = Atomic<Int>(0)
     let playbackFramesWritten = Atomic<Int>(0)
+    /// Of those, written ahead of the one-period buffer (a `file:` speaker, AudioRTLoop+Ahead).
+    let playbackAheadFrames = Atomic<Int>(0)
+    /// The loop sleeps while answer audio written ahead plays: more answer audio needs no kick
+    /// (it wakes to write on before the device runs out).
+    let aheadCoasting = Atomic<Bool>(false)
     let answerFramesPlayed = Atomic<Int>(0)
     let captureXruns = Atomic<Int>(0)
     let playbackXruns = Atomic<Int>(0)

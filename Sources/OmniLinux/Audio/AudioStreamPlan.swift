@@ -26,6 +26,9 @@ final class AudioStreamPlan {
     let captureFormat: AudioDeviceFormat
     let playbackFormat: AudioDeviceFormat
     let rt: UnsafeMutablePointer<RTStreamPlan>
+    /// The echo reference the audio thread fills (nil: no tap). Made here, where the devices'
+    /// rates are known, to hold the time the capture ring holds (`referenceCapacity`).
+    let referenceRing: SPSCRing?
     /// `[audio] room` between the file speaker and the file microphone (the audio thread
     /// reaches it unretained through `rt`; this keeps it alive).
     let room: RoomSimulator?
@@ -44,12 +47,14 @@ final class AudioStreamPlan {
         /// The engine's eventfds: the audio thread's wake-ups, and its own.
         var wakeFD: Int32
         var kickFD: Int32
-        /// The echo reference ring the audio thread fills (nil: no tap).
-        var referenceRing: SPSCRingView?
+        /// Tap what the speaker is given into an echo reference ring (`referenceRing`).
+        var echoReference = false
     }
 
-    init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRingView,
-         playbackRing: SPSCRingView) throws {
+    /// `sizeRings` is called once the devices' formats are known, before anything is taken
+    /// from the rings (the engine fits them to the rates: AudioEngine.sizeRings).
+    init(_ p: Parameters, shared: UnsafeMutablePointer<AudioShared>, captureRing: SPSCRing, playbackRing: SPSCRing,
+         sizeRings: (_ capture: AudioDeviceFormat, _ playback: AudioDeviceFormat) -> Void) throws {
         let c = p.config
         let captureDevice: Capture
         if let path = FileBackend.path(of: c.capture) {
@@ -100,6 +105,7 @@ final class AudioStreamPlan {
         }
         captureFormat = cf
         playbackFormat = pf
+        sizeRings(cf, pf)
 
         // Every buffer the loop touches, zero-filled so its pages are resident before it runs.
         var allocations: [UnsafeMutableRawPointer] = []
@@ -128,12 +134,21 @@ final class AudioStreamPlan {
             (earcons + kind.rawValue).initialize(to: slot)
         }
         let fadeFrames = max(1, pf.rate / 100)
-        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + 2 * pf.periodFrames)
+        // A file speaker is written ahead while the rest of the answer is known (AudioRTLoop+Ahead).
+        let writeAhead = FileBackend.path(of: c.playback) != nil ? Self.writeAheadPeriods * pf.periodFrames : 0
+        let historyFrames = SPSCRing.powerOfTwo(atLeast: pf.bufferFrames + writeAhead + 2 * pf.periodFrames)
+        let tapFrames = writeAhead > 0 ? historyFrames : 1
         let fade = RTFade(history: buffer(historyFrames * 2).bindMemory(to: Int16.self, capacity: historyFrames),
                           historyMask: historyFrames - 1,
                           source: buffer(fadeFrames * 2).bindMemory(to: Int16.self, capacity: fadeFrames),
                           frames: fadeFrames)
+        let tapHistory = buffer(tapFrames * 2).bindMemory(to: Int16.self, capacity: tapFrames)
         self.allocations = allocations
+        let reference = p.echoReference
+            ? SPSCRing(minimumCapacity: Self.referenceCapacity(captureRing: captureRing.capacity, captureRate: cf.rate,
+                                                               playbackRate: pf.rate))
+            : nil
+        referenceRing = reference
 
         // The room runs on one nominal rate (its drift is its own): the file speaker's rate was
         // set to the microphone's above. Its impulse response file is read here, off the audio thread.
@@ -155,14 +170,15 @@ final class AudioStreamPlan {
         let periodMs = max(1, c.periodMs)
         rt = .allocate(capacity: 1)
         rt.initialize(to: RTStreamPlan(
-            shared: shared, wakeFD: p.wakeFD, kickFD: p.kickFD, captureRing: captureRing, playbackRing: playbackRing,
-            referenceRing: p.referenceRing, room: room.map { Unmanaged.passUnretained($0) },
+            shared: shared, wakeFD: p.wakeFD, kickFD: p.kickFD, captureRing: captureRing.view, playbackRing: playbackRing.view,
+            referenceRing: reference?.view, room: room.map { Unmanaged.passUnretained($0) },
             capture: rtCapture, captureFormat: cf.sampleFormat, captureChannels: cf.channels,
             capturePeriod: cf.periodFrames, captureRate: cf.rate,
             playback: rtPlayback, playbackFormat: pf.sampleFormat, playbackChannels: pf.channels,
-            playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, playbackRate: pf.rate,
+            playbackPeriod: pf.periodFrames, playbackBuffer: pf.bufferFrames, writeAheadFrames: writeAhead,
+            playbackRate: pf.rate,
             captureRaw: captureRaw, captureMono: captureMono, playbackMono: playbackMono, playbackRaw: playbackRaw,
-            earcons: earcons, fade: fade,
+            earcons: earcons, fade: fade, tapHistory: tapHistory, tapHistoryMask: tapFrames - 1,
             prerollFrames: max(0, c.prerollMs) * pf.rate / 1000,
             pacingSpeed: speed,
             virtualPlayback: filePlayback || p.pacingSpeed != nil,
@@ -176,6 +192,7 @@ final class AudioStreamPlan {
             _ = locked.lock(rt, bytes: MemoryLayout<RTStreamPlan>.stride)
             if case .file(let source) = captureDevice { source.lockState(&locked) }
             if case .file(let sink) = playbackDevice { sink.lockState(&locked) }
+            for r in reference?.memoryRegions ?? [] { _ = locked.lock(r.address, bytes: r.bytes) }
         }
     }
 
@@ -204,9 +221,21 @@ final class AudioStreamPlan {
         return RoomSimulator(spec: spec, sampleRate: rate, impulseResponse: ir)
     }
 
+    /// Samples of the echo reference ring: at least the time the capture ring holds (the idle
+    /// trim keeps both to the same stretch, AudioCaptureSide.swift) at the speaker's rate; the
+    /// ring rounds up to a power of two. (It was three times the capture ring's samples, for
+    /// any pair of rates, and the capture ring was sized for 48 kHz: 1 MiB, locked. Now 256 KiB
+    /// with both devices at 48 kHz, 128 KiB with a 16 kHz microphone and a 24 kHz speaker.)
+    static func referenceCapacity(captureRing: Int, captureRate: Int, playbackRate: Int) -> Int {
+        (captureRing * max(1, playbackRate) + max(1, captureRate) - 1) / max(1, captureRate)
+    }
+
     /// The audio thread's stack that is touched before its loop starts and locked: its deepest
     /// call chain (an ALSA read or write through plugins) stays well inside it.
     static let audioStackLockBytes = 64 * 1024
+    /// Periods a `file:` speaker may be written ahead (AudioRTLoop+Ahead.swift): 200 ms, the
+    /// longest the loop then sleeps while an answer plays (its idle coast).
+    static let writeAheadPeriods = 10
 
     deinit {
         close()

@@ -118,6 +118,23 @@ final class FilePlaybackSink {
         return frames
     }
 
+    /// Audio thread: takes back everything from frame `frames` on (audio written ahead that
+    /// will not play, AudioRTLoop+Ahead.swift): the collected part is dropped, what is already
+    /// in the file is cut off (ftruncate: no allocation), and writing goes on from there.
+    static func rewind(_ s: UnsafeMutablePointer<FilePlaybackState>, toFrames frames: Int) {
+        let bytes = frames * s.pointee.channels * 2
+        guard bytes < s.pointee.dataBytes else { return }
+        let flushed = s.pointee.dataBytes - s.pointee.pendingBytes
+        if bytes >= flushed {
+            s.pointee.pendingBytes = bytes - flushed
+        } else {
+            s.pointee.pendingBytes = 0
+            _ = ftruncate(s.pointee.fd, off_t(WAV.headerSize + bytes))
+        }
+        s.pointee.dataBytes = bytes
+        s.pointee.bytesAtLastPatch = min(s.pointee.bytesAtLastPatch, bytes)
+    }
+
     /// Writes out the collected audio.
     static func flush(_ s: UnsafeMutablePointer<FilePlaybackState>) {
         let n = s.pointee.pendingBytes

@@ -57,6 +57,9 @@ struct RTStreamPlan {
     var playbackChannels: Int
     var playbackPeriod: Int
     var playbackBuffer: Int
+    /// How far past its one-period buffer a `file:` speaker may be written while the rest of
+    /// the answer is known (AudioRTLoop+Ahead.swift); 0: never (ALSA devices).
+    var writeAheadFrames: Int
     var playbackRate: Int
 
     var captureRaw: UnsafeMutableRawPointer
@@ -65,6 +68,10 @@ struct RTStreamPlan {
     var playbackRaw: UnsafeMutableRawPointer
     var earcons: UnsafeMutablePointer<EarconSlot>
     var fade: RTFade
+    /// With write-ahead: every period built, as the device got it, by device position &
+    /// tapHistoryMask, until it is fed to the echo reference and the room at its own time.
+    var tapHistory: UnsafeMutablePointer<Int16>
+    var tapHistoryMask: Int
 
     var prerollFrames: Int
     /// > 0: sleep each iteration to a deadline, at this multiple of real time.

@@ -1,23 +1,23 @@
-import Dispatch
 import OmniCore
+import OmniSystem
 
 // Carries out the appliance machine's `.startTimer` / `.cancelTimer` actions with one-shot
-// dispatch timers on the controller's queue, and hands back `.timer(t)` when one fires. A
-// firing that races a cancel is harmless: the machine ignores timers it no longer has armed.
+// timers on the controller loop, and hands back `.timer(t)` when one fires. A firing that
+// races a cancel is harmless: the machine ignores timers it no longer has armed.
 
 public final class ApplianceTimerDriver: @unchecked Sendable {
-    // @unchecked: `timers` is touched on `queue` only (start/cancel must be called there).
-    private let queue: DispatchQueue
+    // @unchecked: `timers` is touched on the loop only (start/cancel must be called there).
+    private let loop: ControllerLoop
     private let fire: @Sendable (ApplianceTimer) -> Void
-    private var timers: [ApplianceTimer.Kind: (generation: UInt64, source: DispatchSourceTimer)] = [:]
+    private var timers: [ApplianceTimer.Kind: (generation: UInt64, timer: EventLoop.Timer)] = [:]
 
-    /// - Parameter fire: called on `queue`; feed `.timer(t)` to the machine.
-    public init(queue: DispatchQueue, fire: @escaping @Sendable (ApplianceTimer) -> Void) {
-        self.queue = queue
+    /// - Parameter fire: called on the loop; feed `.timer(t)` to the machine.
+    public init(loop: ControllerLoop, fire: @escaping @Sendable (ApplianceTimer) -> Void) {
+        self.loop = loop
         self.fire = fire
     }
 
-    /// Handles the timer actions in `actions` (others are ignored). Call on `queue`.
+    /// Handles the timer actions in `actions` (others are ignored). Call on the loop.
     public func apply(_ actions: [ApplianceAction]) {
         for a in actions {
             switch a {
@@ -29,28 +29,24 @@ public final class ApplianceTimerDriver: @unchecked Sendable {
     }
 
     public func start(_ t: ApplianceTimer, after delay: Duration) {
-        dispatchPrecondition(condition: .onQueue(queue))
-        timers[t.kind]?.source.cancel()
-        let source = DispatchSource.makeTimerSource(queue: queue)
-        source.schedule(deadline: .now() + .nanoseconds(Int(max(.zero, delay).wholeNanoseconds)),
-                        leeway: .milliseconds(5))
+        loop.preconditionIsCurrent("(ApplianceTimerDriver)")
+        if let old = timers[t.kind] { loop.cancel(old.timer) }
         let fire = self.fire
-        source.setEventHandler { [weak self] in
+        let timer = loop.after(delay) { [weak self] in
             if let self, timers[t.kind]?.generation == t.generation { timers[t.kind] = nil }
             fire(t)
         }
-        source.resume()
-        timers[t.kind] = (t.generation, source)
+        timers[t.kind] = (t.generation, timer)
     }
 
     public func cancel(_ kind: ApplianceTimer.Kind) {
-        dispatchPrecondition(condition: .onQueue(queue))
-        timers.removeValue(forKey: kind)?.source.cancel()
+        loop.preconditionIsCurrent("(ApplianceTimerDriver)")
+        if let old = timers.removeValue(forKey: kind) { loop.cancel(old.timer) }
     }
 
     public func cancelAll() {
-        dispatchPrecondition(condition: .onQueue(queue))
-        for t in timers.values { t.source.cancel() }
+        loop.preconditionIsCurrent("(ApplianceTimerDriver)")
+        for t in timers.values { loop.cancel(t.timer) }
         timers.removeAll()
     }
 }

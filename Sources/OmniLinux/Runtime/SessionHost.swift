@@ -1,4 +1,3 @@
-import Dispatch
 import Logging
 import OmniCore
 import OmniWebSocket
@@ -9,7 +8,7 @@ import OmniWebSocket
 // realtime session with the service; this is where it runs.)
 
 public final class SessionHost: @unchecked Sendable {
-    // @unchecked: `manager`, `relay` and `pendingStop` are used on `loop.queue` only.
+    // @unchecked: `manager`, `relay` and `pendingStop` are used on the loop only.
     public let loop: ControllerLoop
     private let transport: LWSClientTransport
     private let manager: SessionManager
@@ -18,6 +17,9 @@ public final class SessionHost: @unchecked Sendable {
     private var pendingStop: (@Sendable () -> Void)?
     /// Fires the manager's `tick()` at its next deadline.
     private var deadline: LoopDeadline?
+    /// Transport events kept while the owner finishes a step (`holdIntake`).
+    private var intakeHeld = false
+    private var heldEvents: [TransportEvent] = []
 
     public init(request: ConnectRequest, session: SessionConfigValue, settings: SessionSettings,
                 loop: ControllerLoop, logger: Logger) {
@@ -26,7 +28,10 @@ public final class SessionHost: @unchecked Sendable {
         let box = WeakBox<SessionHost>()
         // The receive window bounds what a flooding server can queue on the loop (each message
         // waits there to be decoded): the control socket, timers and the watchdog run in between.
-        transport = LWSClientTransport(logger: Logger(label: "omnid.ws"), receiveWindow: Self.receiveWindow) { event in
+        // It runs on the loop's own thread (LWSClientEngine+Hosted.swift): the post only queues
+        // the event, which runs once lws_service has returned.
+        transport = LWSClientTransport(logger: Logger(label: "omnid.ws"), receiveWindow: Self.receiveWindow,
+                                       host: loop.events) { event in
             loop.post { box.value?.handleTransport(event) }
         }
         // The manager reports through the relay, which exists before the manager does, so
@@ -44,13 +49,13 @@ public final class SessionHost: @unchecked Sendable {
 
     /// Sets the handler for session events; called on the loop.
     public func setEventHandler(_ handler: @escaping (SessionEvent) -> Void) {
-        dispatchPrecondition(condition: .onQueue(loop.queue))
+        loop.preconditionIsCurrent("(SessionHost.setEventHandler)")
         relay.handler = handler
     }
 
     /// Runs `body` with the manager on the loop, then re-arms the timer. Must be on the loop.
     public func withManager<T>(_ body: (SessionManager) -> T) -> T {
-        dispatchPrecondition(condition: .onQueue(loop.queue))
+        loop.preconditionIsCurrent("(SessionHost.withManager)")
         let result = body(manager)
         rearm()
         return result
@@ -68,9 +73,7 @@ public final class SessionHost: @unchecked Sendable {
             self.pendingStop = done
             self.withManager { $0.stop() }
             self.finishStopIfClosed()
-            self.loop.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.wholeNanoseconds))) {
-                self.finishStop()
-            }
+            self.loop.after(timeout) { self.finishStop() }
         }
     }
 
@@ -90,8 +93,31 @@ public final class SessionHost: @unchecked Sendable {
     static let receiveWindow = LWSClientTransport.ReceiveWindow(messages: 256, bytes: 1 << 20)
 
     private func handleTransport(_ event: TransportEvent) {
+        if intakeHeld {
+            heldEvents.append(event)
+            return
+        }
         withManager { $0.handle(event) }
         transport.receivedMessageHandled(event)
+    }
+
+    /// Keeps what the link reports from the manager until `releaseIntake()`: the owner is in
+    /// the middle of a step whose remaining calls into the manager must come before anything
+    /// the link reports meanwhile, as they would have without the wait (the end of a turn's
+    /// capture waiting for the audio thread, Daemon+Capture.swift). On the loop.
+    public func holdIntake() {
+        loop.preconditionIsCurrent("(SessionHost.holdIntake)")
+        intakeHeld = true
+    }
+
+    /// Hands the manager what was kept, in order. On the loop.
+    public func releaseIntake() {
+        loop.preconditionIsCurrent("(SessionHost.releaseIntake)")
+        guard intakeHeld else { return }
+        intakeHeld = false
+        let events = heldEvents
+        heldEvents.removeAll()
+        for e in events { handleTransport(e) }
     }
 
     private func rearm() {

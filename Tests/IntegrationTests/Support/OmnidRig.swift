@@ -99,8 +99,9 @@ final class OmnidRig {
     struct Resources: CustomStringConvertible {
         var rssKB: Int
         var threads: Int
-        /// Threads omnid started itself (each is named: omni-audio, omni-lws-client, …). The
-        /// rest are the main thread and libdispatch's workers, whose number the pool varies.
+        /// Threads omnid started itself (each is named: omni-audio, omnid-loop, …). The rest
+        /// are the main thread and libdispatch's workers (named after their root queues, e.g.
+        /// "-qos.overcommit"), whose number the pool varies.
         var namedThreads: Int
         var fds: Int
         var description: String { "RSS \(rssKB) KiB, \(threads) threads (\(namedThreads) named), \(fds) fds" }
@@ -117,7 +118,8 @@ final class OmnidRig {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         let named = tasks.filter { tid in
             let comm = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/comm", encoding: .utf8)) ?? ""
-            return comm.trimmingCharacters(in: .whitespacesAndNewlines) != "omnid"
+            let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+            return name.hasPrefix("omni") && name != "omnid"
         }.count
         return Resources(rssKB: rss, threads: threads, namedThreads: named, fds: fds)
     }
