@@ -41,9 +41,12 @@ extension AudioLoop {
 
     /// The next period may be written ahead: the ring holds all of it (or the rest of the
     /// answer, whose end is known), so building it now takes what building it at its own time
-    /// would take.
+    /// would take. A device that is never written ahead (ALSA) always takes its next period:
+    /// `normalWriteEnd` follows the virtual clock, which only a `file:` or clock-paced speaker
+    /// has (without this, a real ALSA speaker got nothing past its first buffer while no answer
+    /// audio was queued: it underran, and earcons waited for the next answer).
     var aheadPeriodReady: Bool {
-        deviceWritten < normalWriteEnd || playout.answerEnd != nil
+        s.writeAheadFrames == 0 || deviceWritten < normalWriteEnd || playout.answerEnd != nil
             || s.playbackRing.availableToRead() >= s.playbackPeriod
     }
 
