@@ -117,6 +117,9 @@ public final class LWSServer: Sendable {
     /// Ids of connections that are open (between `onOpen` and `onClose`).
     public var openConnections: [Int] { core.openConnections() }
 
+    /// Messages queued for a connection and not yet written (a sender can pace itself by it).
+    public func queuedMessages(connectionID: Int) -> Int { core.queuedCount(connectionID) }
+
     /// Queues a text message; false if the connection is not open or is closing.
     @discardableResult
     public func send(connectionID: Int, text: String) -> Bool {

@@ -92,6 +92,11 @@ final class LWSServerCore: Sendable {
         }
     }
 
+    /// Messages (frames, closes) queued for `id` and not yet written; 0 when it is not open.
+    func queuedCount(_ id: Int) -> Int {
+        state.withLock { $0.queues[id]?.count ?? 0 }
+    }
+
     func openConnections() -> [Int] {
         state.withLock { $0.queues.keys.sorted() }
     }

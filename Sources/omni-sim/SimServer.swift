@@ -155,8 +155,20 @@ final class SimServer: @unchecked Sendable {
     /// sends them, and serves what the client sent meanwhile (a `response.cancel`), before more.
     private static let timersPerTick = 20
 
+    /// Messages allowed to wait in the socket's queue before the timers wait too (about 400 KB of
+    /// 100 ms deltas). A real server is paced by TCP: what it has not sent yet it has not made, so
+    /// after a `response.cancel` only this much of an answer still reaches the client. Without it
+    /// a flood queued the whole 400 s answer here, and the client had to read through all of it
+    /// before it saw the next turn's response.
+    private static let queuedMessagesLimit = 64
+
     private func tick(_ conn: Connection) {
         guard connections[conn.id] === conn else { return }
+        if server.queuedMessages(connectionID: conn.id) > Self.queuedMessagesLimit {
+            // The queue drains as the client reads; look again shortly (only while backed up).
+            conn.timer?.schedule(deadline: .now() + .milliseconds(5), leeway: .milliseconds(1))
+            return
+        }
         perform(conn.session.tick(now: .now - conn.opened, limit: Self.timersPerTick), on: conn)
     }
 

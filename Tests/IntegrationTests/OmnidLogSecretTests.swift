@@ -4,7 +4,9 @@ import XCTest
 /// The real omnid binary at debug log level: the API key must appear in no log line, whether
 /// the key is accepted or rejected.
 final class OmnidLogSecretTests: XCTestCase {
-    let secret = "fake-key-0123456789abcdefSECRETKEYfedcba9876543210"
+    /// A stand-in key, made per run (no key-shaped literal in the tree): long and unique enough
+    /// that finding it in a log means it leaked.
+    let secret = "test-only-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
 
     func runOmnid(simKey: String) throws -> String {
         let sim = try SimProcess(arguments: ["--api-key", simKey])
