@@ -190,8 +190,12 @@ final class GPIOButtonTests: XCTestCase {
         }, "the line was not requested again")
         let line = try XCTUnwrap(again)
         XCTAssertTrue(r.fake.isClosed)
+        // The thread reads the new line's level to start its detector: a press queued before
+        // that read would be its starting level, not an edge (a race seen once under ASan).
+        XCTAssertTrue(eventually { line.state.withLock { $0.valueReads > 0 } }, "the new line's level was not read")
         line.inject(at: r.t0, [(0, true)])
-        r.time(20)
+        r.clock.set(to: r.t0 + .milliseconds(20))  // the debounce time
+        line.inject([])  // wakes the thread on the line it polls now (r.time wakes the old one)
         XCTAssertEqual(r.events.wait(count: 1).map(\.event), [.press])
     }
 

@@ -44,6 +44,9 @@ final class FakeGPIOLine: GPIORequestedLine, @unchecked Sendable {
         var writes: [(Duration, Bool)] = []
         var closed = false
         var readError: Int32?
+        /// How often the level was read (`value()`): a thread that re-requests a lost line reads
+        /// it once to start its gesture detector.
+        var valueReads = 0
     }
 
     let name: String
@@ -113,7 +116,12 @@ final class FakeGPIOLine: GPIORequestedLine, @unchecked Sendable {
         return try result.get()
     }
 
-    func value() throws(GPIOError) -> Bool { state.withLock { $0.level } }
+    func value() throws(GPIOError) -> Bool {
+        state.withLock { s in
+            s.valueReads += 1
+            return s.level
+        }
+    }
 
     func setValue(_ on: Bool) throws(GPIOError) {
         let now = SystemMonotonicClock().now()
