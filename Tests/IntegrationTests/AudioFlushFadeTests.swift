@@ -17,7 +17,7 @@ final class AudioFlushFadeTests: XCTestCase {
         (0..<(ms * 24)).map { n in Int16(8000 + 6000 * sin(2 * Double.pi * 200 * Double(n) / 24_000)) }
     }
 
-    func run(flushes: Int) throws -> (out: [Int16], at: [Int]) {
+    func run(flushes: Int, delaysBeforeFlush: [useconds_t] = [0]) throws -> (out: [Int16], at: [Int]) {
         let dir = try AudioTestSupport.scratchDirectory("fade")
         addTeardownBlock { AudioTestSupport.remove(dir) }
         try Data(WAV.encode(WAVAudio(sampleRate: 16_000, channels: 1, samples: [Int16](repeating: 0, count: 1600))))
@@ -36,6 +36,10 @@ final class AudioFlushFadeTests: XCTestCase {
             let played = engine.counters.answerFramesPlayed
             engine.enqueuePlayback(samples24k: Self.answer(ms: 2_000))
             XCTAssertTrue(AudioTestSupport.wait { engine.counters.answerFramesPlayed > played + 24_000 })
+            // Asked at different moments of the period and of a sleep on audio written ahead (the
+            // `file:` speaker): where the speaker is must come from the clock, not from where the
+            // loop last looked (a flush 7 ms after it read as a period late, 45 ms as 9 periods).
+            usleep(delaysBeforeFlush[i % delaysBeforeFlush.count])
             engine.flush()
             XCTAssertTrue(AudioTestSupport.wait { engine.counters.flushes == i + 1 })
             XCTAssertLessThanOrEqual(engine.counters.lastFlushLatencyPeriods, 1, "the flush is seen within a period")
@@ -49,7 +53,7 @@ final class AudioFlushFadeTests: XCTestCase {
     }
 
     func testFlushFadesOutWithoutAStepAndIsSilentWithinAPeriodAndTenMilliseconds() throws {
-        let (out, at) = try run(flushes: 2)
+        let (out, at) = try run(flushes: 3, delaysBeforeFlush: [0, 7_000, 45_000])
         let period = Self.rate * Self.periodMs / 1000
         let fade = Self.rate / 100
         for request in at {

@@ -63,16 +63,39 @@ extension AudioEngine {
             shared.pointee.flushMark.store(ring.writePosition, ordering: .relaxed)
             shared.pointee.flushCancelsDrainsUpTo.store(shared.pointee.drainSerial.load(ordering: .relaxed),
                                                         ordering: .relaxed)
-            shared.pointee.flushRequestedAtIteration.store(shared.pointee.loopIterations.load(ordering: .relaxed),
-                                                           ordering: .relaxed)
-            // Where the per-period loop would be: what a `file:` speaker holds written ahead does
-            // not count (it is taken back, AudioRTLoop+Ahead.swift).
-            shared.pointee.flushRequestedAtFrame.store(shared.pointee.playbackFramesWritten.load(ordering: .relaxed)
-                                                       - shared.pointee.playbackAheadFrames.load(ordering: .relaxed),
-                                                       ordering: .relaxed)
+            let (iteration, frame) = flushRequestPoint()
+            shared.pointee.flushRequestedAtIteration.store(iteration, ordering: .relaxed)
+            shared.pointee.flushRequestedAtFrame.store(frame, ordering: .relaxed)
             shared.pointee.flushSerial.wrappingAdd(1, ordering: .releasing)
         }
         kickAudioThread()
+    }
+
+    /// Where the speaker is when a flush is asked for: the audio thread's iterations so far and
+    /// the device's write position. With write-ahead (a `file:` speaker) it is where the
+    /// per-period loop would be by now: what the file holds written ahead does not count (it is
+    /// taken back, AudioRTLoop+Ahead.swift), and the loop may be asleep on it, so the position
+    /// it published at its last iteration's deadline is carried on by the periods since.
+    /// (Taking the last published position as it is made a flush asked for a period after it
+    /// look a period late.)
+    func flushRequestPoint() -> (iteration: Int, frame: Int) {
+        let sh = shared
+        let written = sh.pointee.playbackFramesWritten.load(ordering: .relaxed)
+        for _ in 0..<8 {
+            let serial = sh.pointee.aheadAnchorSerial.load(ordering: .sequentiallyConsistent)
+            if serial & 1 != 0 { continue }
+            let anchor = sh.pointee.aheadAnchorNanos.load(ordering: .sequentiallyConsistent)
+            let anchorIteration = sh.pointee.aheadAnchorIteration.load(ordering: .sequentiallyConsistent)
+            let anchorFrames = sh.pointee.aheadAnchorFrames.load(ordering: .sequentiallyConsistent)
+            let interval = sh.pointee.aheadIntervalNanos.load(ordering: .sequentiallyConsistent)
+            let period = sh.pointee.aheadPeriodFrames.load(ordering: .sequentiallyConsistent)
+            guard sh.pointee.aheadAnchorSerial.load(ordering: .sequentiallyConsistent) == serial else { continue }
+            guard anchor > 0, interval > 0 else { break }
+            let periods = max(0, (monotonicNanos() - anchor) / interval)
+            return (anchorIteration + periods, min(written, anchorFrames + periods * period))
+        }
+        return (sh.pointee.loopIterations.load(ordering: .relaxed),
+                written - sh.pointee.playbackAheadFrames.load(ordering: .relaxed))
     }
 
     /// Arms a one-shot `.answerStarted(generation:)` for the next answer frame the audio thread

@@ -97,6 +97,23 @@ extension AudioLoop {
         return true
     }
 
+    /// Where the per-period loop has written up to at this iteration's deadline (AudioShared,
+    /// `aheadAnchor…`): sequentially consistent stores between two increments of the serial, a
+    /// reader that sees the same even serial before and after its loads has one iteration's
+    /// values. Five stores, no wait.
+    func publishAheadAnchor() {
+        guard s.pacingSpeed > 0 else { return }  // unpaced: no deadlines, nothing to extrapolate
+        let sh = s.shared
+        sh.pointee.aheadAnchorSerial.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorNanos.store(deadline(of: iteration), ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorIteration.store(sh.pointee.loopIterations.load(ordering: .relaxed),
+                                             ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorFrames.store(normalWriteEnd, ordering: .sequentiallyConsistent)
+        sh.pointee.aheadIntervalNanos.store(Int(periodNanos / s.pacingSpeed), ordering: .sequentiallyConsistent)
+        sh.pointee.aheadPeriodFrames.store(s.playbackPeriod, ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorSerial.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
     /// fillPeriod, for a period built again (`rebuildAhead`): its answer audio from the fade
     /// history, in `playbackMono`. The playout already planned it.
     func replayedAnswer(period: Int) {
@@ -123,6 +140,7 @@ extension AudioLoop {
         let period = s.playbackPeriod
         let end = min(deviceWritten + pendingFrames, normalWriteEnd)
         s.shared.pointee.playbackAheadFrames.store(max(0, deviceWritten - normalWriteEnd), ordering: .relaxed)
+        publishAheadAnchor()
         // A rewind took back periods not tapped yet: they are tapped when built again.
         while tapPosition + period <= end {
             let mask = s.tapHistoryMask

@@ -12,8 +12,8 @@ struct AudioShared: ~Copyable {
     let flushCancelsDrainsUpTo = Atomic<Int>(0)
     /// `loopIterations` when the latest flush was requested (to measure how fast it applied).
     let flushRequestedAtIteration = Atomic<Int>(0)
-    /// `playbackFramesWritten` when the latest flush was requested (where a test finds it in
-    /// the `file:` speaker's output).
+    /// Where the speaker was when the latest flush was requested (AudioEngine.flushRequestPoint;
+    /// where a test finds it in the `file:` speaker's output).
     let flushRequestedAtFrame = Atomic<Int>(0)
     let drainSerial = Atomic<Int>(0)
     let drainMark = Atomic<Int>(0)
@@ -80,6 +80,19 @@ struct AudioShared: ~Copyable {
     let playbackFramesWritten = Atomic<Int>(0)
     /// Of those, written ahead of the one-period buffer (a `file:` speaker, AudioRTLoop+Ahead).
     let playbackAheadFrames = Atomic<Int>(0)
+    /// With write-ahead: where the per-period loop would have written the device up to
+    /// (`aheadAnchorFrames`) at the deadline of the iteration that published it
+    /// (`aheadAnchorNanos`, 0: no write-ahead; `loopIterations` was `aheadAnchorIteration`
+    /// then), and the loop's period (ns, frames), so that
+    /// a flush asked for while the loop sleeps on audio written ahead finds where the per-period
+    /// loop would be by now (AudioEngine.flush). Published every iteration under the sequence
+    /// `aheadAnchorSerial` (odd while being written; the reader tries again).
+    let aheadAnchorSerial = Atomic<Int>(0)
+    let aheadAnchorNanos = Atomic<Int>(0)
+    let aheadAnchorIteration = Atomic<Int>(0)
+    let aheadAnchorFrames = Atomic<Int>(0)
+    let aheadIntervalNanos = Atomic<Int>(0)
+    let aheadPeriodFrames = Atomic<Int>(0)
     /// The loop sleeps while answer audio written ahead plays: more answer audio needs no kick
     /// (it wakes to write on before the device runs out).
     let aheadCoasting = Atomic<Bool>(false)
