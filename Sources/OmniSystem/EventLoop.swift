@@ -78,8 +78,15 @@ public final class EventLoop: @unchecked Sendable {
     private var timers: [Int: (deadline: Int, work: () -> Void)] = [:]
     private var nextTimer = 0
     private var sleeper: Sleeper?
-    private var watched: [Int: (fd: Int32, handler: () -> Void, ready: Bool)] = [:]
+    private var watched: [Int: (fd: Int32, handler: () -> Void)] = [:]
+    /// The watches found readable since their handlers last ran, in the order found. Kept apart
+    /// from `watched`: marking an entry there, and clearing it while iterating, cost a dictionary
+    /// copy and a coroutine allocation on every pass (2 % of the loop's CPU in the conversation).
+    private var ready: [Int] = []
     private var nextWatch = 0
+    /// The posted jobs being run, swapped with the queue's storage under the lock: both arrays
+    /// keep their capacity, so a pass allocates nothing for them.
+    private var running: [@Sendable () -> Void] = []
 
     /// Starts the loop's thread (`stackBytes` of address space reserved; touched pages count).
     public init(name: String, stackBytes: Int = 1 << 20) throws(ThreadStartError) {
@@ -130,7 +137,7 @@ public final class EventLoop: @unchecked Sendable {
     public func watch(_ fd: Int32, _ handler: @escaping () -> Void) -> Watch {
         precondition(isCurrent, "EventLoop \(name): watch on the loop's thread")
         nextWatch += 1
-        watched[nextWatch] = (fd, handler, false)
+        watched[nextWatch] = (fd, handler)
         sleeper?.watches(watchedFDs)
         return Watch(id: nextWatch)
     }
@@ -139,13 +146,14 @@ public final class EventLoop: @unchecked Sendable {
     public func unwatch(_ w: Watch) {
         precondition(isCurrent, "EventLoop \(name): unwatch on the loop's thread")
         guard watched.removeValue(forKey: w.id) != nil else { return }
+        ready.removeAll { $0 == w.id }
         sleeper?.watches(watchedFDs)
     }
 
     /// A sleeper saw the descriptor of watch `id` readable: its handler runs before the next
     /// sleep. Loop's thread only.
     public func readable(_ id: Int) {
-        watched[id]?.ready = true
+        if watched[id] != nil, !ready.contains(id) { ready.append(id) }
     }
 
     private var watchedFDs: [Int: Int32] { watched.mapValues(\.fd) }
@@ -182,11 +190,12 @@ public final class EventLoop: @unchecked Sendable {
     private func run() {
         threadID.store(UInt(pthread_self()), ordering: .relaxed)
         while true {
-            let (jobs, stopping) = shared.withLock { s -> ([@Sendable () -> Void], Bool) in
-                defer { s.jobs.removeAll(keepingCapacity: true) }
-                return (s.jobs, s.stopping)
+            let stopping = shared.withLock { s -> Bool in
+                swap(&running, &s.jobs)
+                return s.stopping
             }
-            for job in jobs { job() }
+            for job in running { job() }
+            running.removeAll(keepingCapacity: true)
             runReadyWatches()
             runDueTimers()
             if let s = sleeper, !s.prepare() { detachSleeper() }
@@ -201,7 +210,7 @@ public final class EventLoop: @unchecked Sendable {
             }
             let deadline = earliestTimer()?.deadline
             if let deadline, deadline <= Self.now() { continue }
-            if watched.values.contains(where: \.ready) { continue }
+            if !ready.isEmpty { continue }
             if let sleeper {
                 sleeper.sleep(deadline)
             } else {
@@ -217,10 +226,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// The handlers of the descriptors found readable (each may unwatch others).
     private func runReadyWatches() {
-        for (id, w) in watched where w.ready {
-            guard watched[id]?.ready == true else { continue }
-            watched[id]?.ready = false
-            w.handler()
+        while !ready.isEmpty {
+            let id = ready.removeFirst()
+            watched[id]?.handler()
         }
     }
 

@@ -154,23 +154,33 @@ extension LWSClientEngine {
 
     private func receive(_ link: Link, _ wsi: OpaquePointer, _ input: UnsafeMutableRawPointer?,
                          _ length: Int) -> Int32 {
-        let generation = link.generation
         if link.rx.count + length > link.request.maxMessageBytes {
             link.rx = []
             reject(link, wsi, .protocolError("message too large"), code: 1009, reason: "message too large")
             return 0
         }
+        let final = lws_is_final_fragment(wsi) != 0
+        // A message lws hands over whole (the usual case) is read straight from its buffer;
+        // the pieces of a longer one are collected in `rx` first.
+        if final && link.rx.isEmpty {
+            return deliver(link, wsi, UnsafeRawBufferPointer(start: length > 0 ? input : nil, count: length))
+        }
         if let input, length > 0 {
             link.rx.append(contentsOf: UnsafeRawBufferPointer(start: input, count: length))
         }
-        guard lws_is_final_fragment(wsi) != 0 else {
+        guard final else {
             if link.messageStartedAt == nil { link.messageStartedAt = LWSLibrary.monotonicSeconds() }
             _ = rejectIfMessageTooSlow(link, wsi)
             return 0
         }
-        link.messageStartedAt = nil
         let message = link.rx
         link.rx.removeAll(keepingCapacity: message.count <= 65_536)
+        return message.withUnsafeBytes { deliver(link, wsi, $0) }
+    }
+
+    /// A whole received message: text (valid UTF-8, copied once into a String) or binary.
+    private func deliver(_ link: Link, _ wsi: OpaquePointer, _ message: UnsafeRawBufferPointer) -> Int32 {
+        link.messageStartedAt = nil
         let event: TransportEvent
         if lws_frame_is_binary(wsi) != 0 {
             // Counted and logged (rate-limited) by the session: a flood must not flood the log.
@@ -181,7 +191,7 @@ extension LWSClientEngine {
             reject(link, wsi, .protocolError("text message is not valid UTF-8"), code: 1007, reason: "invalid UTF-8")
             return 0
         }
-        if core.emitReceived(event, bytes: message.count, for: generation) { pauseReading(link, wsi) }
+        if core.emitReceived(event, bytes: message.count, for: link.generation) { pauseReading(link, wsi) }
         return 0
     }
 

@@ -54,6 +54,9 @@ final class LWSClientEngine {
         var waitingForLookup: Bool { addresses.isEmpty && attempt == 0 }
     }
 
+    /// The context's per-thread service buffer: what one read of the socket can take.
+    static let readBufferBytes: UInt32 = 16_384
+
     let core: LWSClientCore
     let service: LWSServiceThread
     var logger: Logger { core.logger }
@@ -149,6 +152,10 @@ final class LWSClientEngine {
         info.timeout_secs = UInt32(core.connectTimeoutSeconds)
         // Without this lws sizes its fd tables from RLIMIT_NOFILE (megabytes on some systems).
         info.fd_limit_per_thread = 32
+        // lws reads a socket into this buffer, one read per service pass (4096 by default). An
+        // audio delta is about 6.5 KB, so it took two passes of the loop (two polls, two reads);
+        // 16 KiB takes a delta, or a whole TLS record, in one. One buffer per context.
+        info.pt_serv_buf_size = LWSClientEngine.readBufferBytes
         info.gid = -1
         info.uid = -1
         context = LWSLibrary.createContext(&info)

@@ -75,7 +75,7 @@ final class SessionManagerTests: XCTestCase {
         XCTAssertEqual(m.state, .ready)
     }
 
-    func testEventIDsArePrefixedAndUnique() {
+    func testEventIDsArePrefixedAndUnique() throws {
         let h = SessionHarness()
         h.makeReady()
         for i in 0..<20 { h.manager.appendAudio(base64: audioPayload(i)) }
@@ -84,6 +84,15 @@ final class SessionManagerTests: XCTestCase {
         XCTAssertEqual(ids.count, 22)
         XCTAssertTrue(ids.allSatisfy { $0.hasPrefix("event_") && $0.count > 8 }, "\(ids)")
         XCTAssertEqual(Set(ids).count, ids.count)
+        // "event_", the manager's 12 hex digits, then its counter in lowercase hex without
+        // leading zeros (the messages above take it across "f" → "10").
+        let tags = Set(ids.map { $0.dropFirst(6).prefix(12) })
+        XCTAssertEqual(tags.count, 1, "\(ids)")
+        XCTAssertTrue(tags.first!.allSatisfy { "0123456789abcdef".contains($0) }, "\(ids)")
+        let counters = ids.map { String($0.dropFirst(18)) }
+        let first = try XCTUnwrap(UInt64(counters[0], radix: 16))
+        XCTAssertEqual(counters, (0..<UInt64(ids.count)).map { String(first + $0, radix: 16) })
+        XCTAssertTrue(counters.contains("f") && counters.contains("10"), "\(counters)")
     }
 
     func testAppendSamplesEncodesPCM16() {

@@ -93,6 +93,11 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(parseJSON("0.0"), .double(0))
         XCTAssertEqual(parseJSON("1e-400"), .double(0), "underflow is representable (as zero)")
         XCTAssertEqual(parseJSON("[1,2.0,-3]"), [.int(1), .double(2), .int(-3)])
+        // Up to 18 digits are summed from the bytes, longer ones parsed from text: both exact.
+        for i: Int64 in [999_999_999_999_999_999, -999_999_999_999_999_999, 1_000_000_000_000_000_000,
+                         -1_000_000_000_000_000_000, 100, -100, 1_234_567_890] {
+            XCTAssertEqual(parseJSON(String(i)), .int(i), "\(i)")
+        }
 
         for bad in ["01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "1.e5", "0x10", "NaN", "Infinity", "-Infinity", "1_000", "--1", "1.2.3"] {
             XCTAssertNotNil(parseError(bad), bad)
@@ -181,6 +186,16 @@ final class JSONTests: XCTestCase {
         let text = #"{"type":"x","b":[true,false,null],"a":{"y":"\u00e9","x":-1.5},"":""}"#
         XCTAssertEqual(parseJSON(text)?.serialized(), #"{"type":"x","b":[true,false,null],"a":{"y":"é","x":-1.5},"":""}"#)
         XCTAssertEqual(JSONValue.object(["k\"\n": "v"]).serialized(), #"{"k\"\n":"v"}"#)
+        // Small objects check their keys linearly, larger ones with a set: the same either side
+        // of the switch, for a duplicate of an early or a late key.
+        for n in [2, 15, 16, 17, 40] {
+            let keys = (0..<n).map { "k\($0)" }
+            let body = keys.enumerated().map { #""\#($0.element)":\#($0.offset)"# }.joined(separator: ",")
+            let o = try XCTUnwrap(parseJSON(#"{\#(body),"k0":"first","\#(keys[n - 1])":"last","k0":"again"}"#)?.objectValue)
+            XCTAssertEqual(o.keys, keys, "\(n)")
+            XCTAssertEqual(o["k0"], "again", "\(n)")
+            XCTAssertEqual(o[keys[n - 1]], "last", "\(n)")
+        }
     }
 
     /// 20 000 distinct keys plus a duplicate: all kept, in order, the last duplicate wins. That it

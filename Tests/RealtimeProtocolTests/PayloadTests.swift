@@ -71,6 +71,51 @@ final class PayloadTests: XCTestCase {
         XCTAssertEqual(out, [1, 2, 3, 0x66, 0x6F])
     }
 
+    /// Decoding into caller-owned storage (what PCM16 uses for every answer delta) gives what
+    /// Foundation's decoder and the appending decoder give, and fails where they fail.
+    func testDecodeIntoStorageAgreesWithFoundationAndTheAppendingDecoder() {
+        var rng = SeededGenerator(seed: 20)
+        var cases = ["", "Zg", "Zg==", "Zm8", "Zm8=", "QQ=", "QUI==", "A", "AAAAA", "!AAA", "A=AA", "Zm9v\n", "é", "+/+/", "-_-_"]
+        for n in [0, 1, 2, 3, 4, 5, 63, 64, 65, 4800] {
+            let good = Base64.encode((0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            cases += [good, String(good.dropLast()), good + "A", String(good.prefix { $0 != "=" })]
+            if good.count > 8 { cases.append(String(good.prefix(4)) + "*" + String(good.dropFirst(5))) }
+        }
+        for c in cases {
+            var text = c
+            let viaStorage: [UInt8]? = text.withUTF8 { src in
+                guard let n = Base64.decodedLength(src) else { return nil }
+                var out = [UInt8](repeating: 0xAA, count: n)
+                return out.withUnsafeMutableBytes { Base64.decode(src, to: $0) } ? out : nil
+            }
+            XCTAssertEqual(viaStorage, Base64.decode(c), c.debugDescription)
+            if c.utf8.count % 4 == 0, let foundation = Data(base64Encoded: c) {
+                XCTAssertEqual(viaStorage, Array(foundation), c.debugDescription)
+            }
+        }
+    }
+
+    func testDecodeIntoStorageOfTheWrongSizeFails() {
+        var text = "Zm9vYmFy"  // 6 bytes
+        for size in [0, 5, 7] {
+            var out = [UInt8](repeating: 0, count: size)
+            XCTAssertFalse(text.withUTF8 { src in out.withUnsafeMutableBytes { Base64.decode(src, to: $0) } }, "\(size)")
+        }
+    }
+
+    func testPCM16SamplesAgreeWithTheBytes() {
+        var rng = SeededGenerator(seed: 24)
+        for n in [0, 1, 2, 3, 100, 2400] {
+            let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let text = Base64.encode(bytes)
+            let expected: [Int16]? = n % 2 == 0
+                ? stride(from: 0, to: n, by: 2).map { Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8) }
+                : nil
+            XCTAssertEqual(PCM16.samples(fromBase64: text), expected, "\(n) bytes")
+            XCTAssertEqual(PCM16.isValidBase64(text), expected != nil)
+        }
+    }
+
     func testPCM16IsLittleEndian() {
         let samples: [Int16] = [0, 1, -1, 256, .max, .min, 0x1234]
         // 00 00 | 01 00 | ff ff | 00 01 | ff 7f | 00 80 | 34 12

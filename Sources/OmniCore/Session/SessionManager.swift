@@ -90,7 +90,8 @@ public final class SessionManager {
     /// The service refused our output format spelling once; the other one is used from then on.
     var outputFormatSwitched = false
 
-    let idTag: String
+    /// "event_" and 12 random hex digits, which every client event ID starts with.
+    let idPrefix: String
     var idCounter: UInt64 = 0
 
     /// Events raised during the current call; `deliverEvents` hands them to `onEvent` at its end.
@@ -137,7 +138,7 @@ public final class SessionManager {
         self.repeated = SessionRepeatedWarnings(interval: settings.logRepeatInterval)
         var g = SystemRandomNumberGenerator()
         let tag = String(g.next() & 0xFFFF_FFFF_FFFF, radix: 16)
-        self.idTag = String(repeating: "0", count: max(0, 12 - tag.count)) + tag
+        self.idPrefix = "event_" + String(repeating: "0", count: max(0, 12 - tag.count)) + tag
     }
 
     // MARK: Queries

@@ -8,12 +8,12 @@ import OmniSystem
 // arrive at least every WatchdogSec or systemd restarts the daemon.
 
 public struct SystemdNotifier: Sendable {
-    private let socketPath: String?
+    private let channel: Channel?
     /// Half of WATCHDOG_USEC: how often to send WATCHDOG=1 (nil when the watchdog is off).
     public let watchdogInterval: Duration?
 
     public init(environment: [String: String]) {
-        socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        channel = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : Channel(path: $0) }
         if let usec = environment["WATCHDOG_USEC"].flatMap(Int.init), usec > 0,
            environment["WATCHDOG_PID"].flatMap(Int32.init).map({ $0 == getpid() }) ?? true {
             watchdogInterval = .microseconds(usec / 2)
@@ -22,7 +22,7 @@ public struct SystemdNotifier: Sendable {
         }
     }
 
-    public var isActive: Bool { socketPath != nil }
+    public var isActive: Bool { channel != nil }
 
     public func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
     public func status(_ status: String) { send("STATUS=\(status)") }
@@ -32,18 +32,34 @@ public struct SystemdNotifier: Sendable {
 
     @discardableResult
     public func send(_ message: String) -> Bool {
-        guard let path = socketPath else { return false }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        // "@name" is an abstract socket (UnixSocketAddress handles both forms).
-        guard let addr = UnixSocketAddress(path) else { return false }
-        var payload = Array(message.utf8)
-        let sent = addr.withSockaddr { sa, len in
-            payload.withUnsafeMutableBytes { buf in
-                sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len)
-            }
+        channel?.send(message) ?? false
+    }
+
+    /// The socket's address and one datagram socket kept for every message (a STATUS= goes out
+    /// at every state change of a turn: a socket made and closed for each cost two system calls
+    /// more). Unconnected, so a NOTIFY_SOCKET that systemd makes anew is still reached.
+    private final class Channel: Sendable {
+        let path: String
+        let fd: Int32
+
+        /// nil when the path cannot be a socket address ("@name" is an abstract socket).
+        init?(path: String) {
+            guard UnixSocketAddress(path) != nil else { return nil }
+            self.path = path
+            fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        return sent == payload.count
+
+        deinit { if fd >= 0 { close(fd) } }
+
+        func send(_ message: String) -> Bool {
+            guard fd >= 0, let addr = UnixSocketAddress(path) else { return false }
+            var payload = Array(message.utf8)
+            let sent = addr.withSockaddr { sa, len in
+                payload.withUnsafeMutableBytes { buf in
+                    sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len)
+                }
+            }
+            return sent == payload.count
+        }
     }
 }

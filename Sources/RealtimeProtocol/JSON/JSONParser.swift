@@ -42,6 +42,9 @@ public enum JSONParser {
 }
 
 private struct Parser {
+    /// Objects with fewer keys than this check for a duplicate key linearly.
+    static let linearKeys = 16
+
     let bytes: UnsafeBufferPointer<UInt8>
     var pos = 0
 
@@ -84,7 +87,8 @@ private struct Parser {
     mutating func object(depth: Int) throws(JSONParseError) -> JSONObject {
         pos += 1
         var obj = JSONObject()
-        var seen = Set<String>()
+        // The keys seen, once the object is past `linearKeys` entries (see below).
+        var seen: Set<String>?
         skipWhitespace()
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return obj }
         while true {
@@ -97,9 +101,16 @@ private struct Parser {
             skipWhitespace()
             let v = try value(depth: depth + 1)
             // Duplicate keys: the last one wins, as in most parsers. JSONObject lookups are
-            // linear, so track the keys in a set: a hostile frame with thousands of keys must
-            // not cost a quadratic number of string comparisons.
-            if seen.insert(key).inserted { obj.append(key, v) } else { obj[key] = v }
+            // linear, so past a few keys track them in a set: a hostile frame with thousands of
+            // keys must not cost a quadratic number of string comparisons. An event's handful
+            // of keys is checked linearly: a set per object (its allocation and the hashing)
+            // was a third of parsing an audio delta.
+            if seen == nil, obj.count < Self.linearKeys {
+                if obj.entries.contains(where: { $0.key == key }) { obj[key] = v } else { obj.append(key, v) }
+            } else {
+                if seen == nil { seen = Set(obj.keys) }
+                if seen!.insert(key).inserted { obj.append(key, v) } else { obj[key] = v }
+            }
             skipWhitespace()
             guard pos < bytes.count else { throw error("unexpected end") }
             if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -222,6 +233,14 @@ private struct Parser {
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
             guard pos < bytes.count, isDigit(bytes[pos]) else { throw error("bad exponent") }
             while pos < bytes.count, isDigit(bytes[pos]) { pos += 1 }
+        }
+        // Integers of up to 18 digits (every one an event carries) cannot overflow: summed
+        // from the bytes, without making a String to parse.
+        let negative = bytes[start] == UInt8(ascii: "-")
+        if isInteger, pos - start - (negative ? 1 : 0) <= 18 {
+            var magnitude: Int64 = 0
+            for i in (negative ? start + 1 : start)..<pos { magnitude = magnitude * 10 + Int64(bytes[i] - UInt8(ascii: "0")) }
+            return .int(negative ? -magnitude : magnitude)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
         if isInteger, let i = Int64(text) { return .int(i) }

@@ -86,44 +86,55 @@ public enum Base64 {
         return n
     }
 
+    /// How many bytes `src` decodes to, nil when its length or padding is impossible (its
+    /// characters are checked by the decoding itself).
+    public static func decodedLength(_ src: UnsafeBufferPointer<UInt8>) -> Int? {
+        dataLength(src).map { $0 * 6 / 8 }
+    }
+
     /// Appends the decoding of `src` to `out`; on failure returns false and leaves `out` as it was.
     public static func decode(_ src: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
-        guard let n = dataLength(src) else { return false }
+        guard let count = decodedLength(src) else { return false }
         let start = out.count
-        let count = n * 6 / 8
         guard count > 0 else { return true }
         out.append(contentsOf: repeatElement(0, count: count))
-        let ok = reverse.withUnsafeBufferPointer { table in
-            out.withUnsafeMutableBufferPointer { dst -> Bool in
-                var o = start
-                var i = 0
-                // Four digits → three bytes. Valid digits are < 64 and invalid ones 0xFF, so one
-                // bit of the OR says whether the group had an invalid character.
-                while i + 4 <= n {
-                    let a = table[Int(src[i])], b = table[Int(src[i + 1])]
-                    let c = table[Int(src[i + 2])], d = table[Int(src[i + 3])]
-                    if (a | b | c | d) & 0x80 != 0 { return false }
-                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
-                    dst[o] = UInt8(truncatingIfNeeded: v >> 16)
-                    dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
-                    dst[o + 2] = UInt8(truncatingIfNeeded: v)
-                    o += 3
-                    i += 4
-                }
-                // The last 2 or 3 digits → 1 or 2 bytes (their spare low bits are dropped).
-                let rest = n - i
-                if rest >= 2 {
-                    let a = table[Int(src[i])], b = table[Int(src[i + 1])]
-                    let c = rest == 3 ? table[Int(src[i + 2])] : 0
-                    if (a | b | c) & 0x80 != 0 { return false }
-                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
-                    dst[o] = UInt8(truncatingIfNeeded: v >> 16)
-                    if rest == 3 { dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8) }
-                }
-                return true
-            }
-        }
+        let ok = out.withUnsafeMutableBytes { decode(src, to: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
         if !ok { out.removeSubrange(start...) }
         return ok
+    }
+
+    /// Decodes `src` into `dst`, which must hold exactly `decodedLength(src)` bytes (so the caller
+    /// can decode straight into the storage it keeps, e.g. PCM samples); false on an invalid
+    /// character, a wrong length or padding (then `dst` holds garbage).
+    public static func decode(_ src: UnsafeBufferPointer<UInt8>, to dst: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let n = dataLength(src), dst.count == n * 6 / 8 else { return false }
+        return reverse.withUnsafeBufferPointer { table -> Bool in
+            var o = 0
+            var i = 0
+            // Four digits → three bytes. Valid digits are < 64 and invalid ones 0xFF, so one
+            // bit of the OR says whether the group had an invalid character.
+            while i + 4 <= n {
+                let a = table[Int(src[i])], b = table[Int(src[i + 1])]
+                let c = table[Int(src[i + 2])], d = table[Int(src[i + 3])]
+                if (a | b | c | d) & 0x80 != 0 { return false }
+                let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8)
+                dst[o + 2] = UInt8(truncatingIfNeeded: v)
+                o += 3
+                i += 4
+            }
+            // The last 2 or 3 digits → 1 or 2 bytes (their spare low bits are dropped).
+            let rest = n - i
+            if rest >= 2 {
+                let a = table[Int(src[i])], b = table[Int(src[i + 1])]
+                let c = rest == 3 ? table[Int(src[i + 2])] : 0
+                if (a | b | c) & 0x80 != 0 { return false }
+                let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                if rest == 3 { dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+            }
+            return true
+        }
     }
 }

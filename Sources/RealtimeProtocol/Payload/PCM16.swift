@@ -30,16 +30,23 @@ public enum PCM16 {
     }
 
     /// Samples from Base64 little-endian PCM; nil when the text is not Base64 or has an odd byte count.
+    /// Decoded straight into the samples' storage (no intermediate byte array: this runs for
+    /// every answer delta).
     public static func samples(fromBase64 text: String) -> [Int16]? {
-        guard let bytes = Base64.decode(text), bytes.count % 2 == 0 else { return nil }
-        var out = [Int16](repeating: 0, count: bytes.count / 2)
-        #if _endian(little)
-        bytes.withUnsafeBytes { src in out.withUnsafeMutableBytes { $0.copyMemory(from: src) } }
-        #else
-        for i in 0..<out.count {
-            out[i] = Int16(bitPattern: UInt16(bytes[2 * i]) | UInt16(bytes[2 * i + 1]) << 8)
+        var text = text
+        return text.withUTF8 { src -> [Int16]? in
+            guard let bytes = Base64.decodedLength(src), bytes % 2 == 0 else { return nil }
+            var ok = false
+            let out = [Int16](unsafeUninitializedCapacity: bytes / 2) { buffer, count in
+                ok = Base64.decode(src, to: UnsafeMutableRawBufferPointer(buffer))
+                count = ok ? bytes / 2 : 0
+            }
+            guard ok else { return nil }
+            #if _endian(little)
+            return out
+            #else
+            return out.map { Int16(littleEndian: $0) }
+            #endif
         }
-        #endif
-        return out
     }
 }
