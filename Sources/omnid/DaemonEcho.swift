@@ -56,6 +56,16 @@ final class DaemonEcho {
         handsFree = config.session.mode == .vad
         var reason: String?
         var made: EchoPipeline?
+        if handsFree && config.audio.echoCancel == .auto && !config.microphoneHearsSpeaker {
+            // A canceller would never measure an echo path here: its self-test would give up
+            // after 10 s of answers and mute the microphone under every answer from then on
+            // (no voice barge-in on the virtual board, and a warning in a healthy setup).
+            pipeline = nil
+            let why = "the microphone is a file: recording and [audio] room is not set: it cannot hear the speaker"
+            status0 = EchoStatus(path: .none, reason: why)
+            logger.info("no echo path (\(why)): nothing to cancel, the microphone stays open while the answer plays")
+            return
+        }
         if config.echoCancelActive {
             do {
                 made = try EchoPipeline.make(audio: config.audio)

@@ -158,6 +158,13 @@ public struct APIKey: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 
 
 extension OmniConfig {
+    /// Whether the microphone can hear the speaker at all: not when it is a `file:` recording
+    /// that no simulated `[audio] room` feeds the speaker back into (the virtual board as it
+    /// comes). There is then no echo to cancel and nothing for half duplex to mute.
+    public var microphoneHearsSpeaker: Bool {
+        !(audio.capture.hasPrefix(ConfigLoader.fileDevicePrefix) && audio.room == nil)
+    }
+
     /// Whether echo cancellation runs: `on`, or `auto` in hands-free mode (the microphone is
     /// streamed while the answer plays; push-to-talk only listens while the button is held).
     public var echoCancelActive: Bool {
