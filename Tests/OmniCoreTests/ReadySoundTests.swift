@@ -12,6 +12,9 @@ final class ReadySoundTests: XCTestCase {
             var meter = LevelMeter()
             meter.add(samples)
             XCTAssertEqual(Double(meter.peak) / 32767, 0.3, accuracy: 0.001, "peak follows the level @\(rate)")
+            // Not loud: at the default earcon_level (0.3, −10.5 dBFS peak) about −24 dBFS RMS,
+            // a few dB under a spoken answer (the test question: −20.5 dBFS); the figure the docs give.
+            XCTAssertEqual(meter.rmsDBFS, -23.6, accuracy: 0.5, "@\(rate)")
             // Noise, but faded in and out: no step at either end.
             XCTAssertLessThan(abs(Int(samples.first!)), 50)
             XCTAssertLessThan(abs(Int(samples.last!)), 50)

@@ -56,8 +56,7 @@ final class BargeInTrials {
     let warmUp: Bool
     /// The quiet each block starts with while the ready sound plays, s (0: no ready sound).
     let readyLead: Double
-    /// The ready sound, then its reverberation dies away (RT60 ≤ 400 ms), s.
-    static let readyLeadSeconds = ReadySound.durationMs / 1000 + 0.7
+    static var readyLeadSeconds: Double { EchoRig.readyLeadSeconds }
     private var reloads = 0
 
     init(_ name: String, bargeIn: String = "voice", audioExtra: [String] = [], warmUp: Bool = false) throws {
