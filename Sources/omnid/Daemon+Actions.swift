@@ -8,9 +8,11 @@ import RealtimeProtocol
 
 extension Daemon {
     /// A new echo canceller in hands-free mode learns the room from the ready sound as soon as
-    /// the microphone is streamed through it (ReadySoundCue).
+    /// the microphone is streamed through it (ReadySoundCue) from open devices: a request made
+    /// before the streams start would be skipped by them, so with a device still missing it
+    /// waits for `.deviceBack`.
     func playReadySoundIfDue() {
-        guard echo.takeReadySound(streaming: capture.streaming) else { return }
+        guard echo.takeReadySound(streaming: capture.streaming && audio.status.devicesOpen) else { return }
         logger.info("ready sound (\(Int(ReadySound.durationMs)) ms): the echo canceller learns the room from it")
         audio.playEarcon(.ready)
     }
