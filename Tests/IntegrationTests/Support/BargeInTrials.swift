@@ -207,6 +207,12 @@ final class BargeInTrials {
         return outcomes
     }
 
+    /// `play` after the quiet a user leaves while the new echo path's ready sound plays (none
+    /// when it does not play): a question over the sound is held back by the start-up gate.
+    func playAfterTheReadySound(_ samples: [Int16], as name: String) throws {
+        try play([Int16](repeating: 0, count: Int(readyLead * Double(Self.rate))) + samples, as: name)
+    }
+
     /// Points the microphone at `samples` (and the speaker at speaker-`name`.wav) by a reload:
     /// the file plays from its start into a session that is already streaming.
     func play(_ samples: [Int16], as name: String) throws {
