@@ -7,6 +7,16 @@ import RealtimeProtocol
 // comes back as an event and waits its turn (see `Daemon.feed`).
 
 extension Daemon {
+    /// A new echo canceller in hands-free mode learns the room from the ready sound as soon as
+    /// the microphone is streamed through it (ReadySoundCue) from open devices: a request made
+    /// before the streams start would be skipped by them, so with a device still missing it
+    /// waits for `.deviceBack`.
+    func playReadySoundIfDue() {
+        guard echo.takeReadySound(streaming: capture.streaming && audio.status.devicesOpen) else { return }
+        logger.info("ready sound (\(Int(ReadySound.durationMs)) ms): the echo canceller learns the room from it")
+        audio.playEarcon(.ready)
+    }
+
     func perform(_ action: ApplianceAction) {
         switch action {
         case .startStreaming(let record):
@@ -25,6 +35,7 @@ extension Daemon {
             if record { recording.start() }
             capture.recording = record
             armCapture()
+            playReadySoundIfDue()
         case .stopStreaming:
             // Send what was captured up to now, so the last word is not cut (Daemon+Capture.swift).
             endStreaming()

@@ -148,6 +148,7 @@ extension Daemon {
                 firstSampleWatch = nil
                 armCapture()
                 do { try audio.start(waitForDevice: true) } catch { logger.error("audio: \(error)") }
+                playReadySoundIfDue()  // a new echo path while streaming: its canceller learns now
             }
             if old.session.mode != config.session.mode || old.session.bargeIn != config.session.bargeIn
                 || old.board != config.board || old.camera != config.camera {

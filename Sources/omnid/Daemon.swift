@@ -170,6 +170,7 @@ final class Daemon: @unchecked Sendable {
             audioReady = true
             checkReady()
             feed(.audioDeviceBack)
+            playReadySoundIfDue()
         case .playbackDrained:
             feed(.playbackDrained)
         case .xrun, .underrun:

@@ -47,6 +47,8 @@ final class DaemonEcho {
     private var microphoneIndex = 0
     private var micEnergy = 0.0
     private var outEnergy = 0.0
+    /// The ready sound this canceller still owes (ReadySoundCue).
+    private var readySound: ReadySoundCue
 
     /// The path `config` asks for; logs once which one runs and why.
     init(config: OmniConfig, logger: Logger, environment: [String: String]) {
@@ -77,6 +79,7 @@ final class DaemonEcho {
                 : "echo_cancel = \"auto\" in \(config.session.mode.rawValue) mode"
         }
         pipeline = made
+        readySound = ReadySoundCue(setting: config.audio.readySound, mode: config.session.mode, cancelling: made != nil)
         if let made {
             frameIn = [Int16](repeating: 0, count: made.frameSize)
             frameOut = [Int16](repeating: 0, count: made.frameSize)
@@ -141,11 +144,17 @@ final class DaemonEcho {
         guard handsFree, let p = pipeline, farEndSamples > Self.selfTestSeconds * AudioEngine.captureOutputRate,
               p.status.measurements == 0 else { return }
         pipeline = nil
+        readySound.cancel()
         partial.removeAll(keepingCapacity: true)
         gate = HalfDuplexGate(tailSamples: tailSamples)
         let why = "no echo path measured in \(Self.selfTestSeconds) s of speaker sound"
         status0 = EchoStatus(path: .halfDuplex, reason: why)
         logger.warning("echo cancellation self-test failed (\(why)): half duplex, the microphone is muted while the speaker plays")
+    }
+
+    /// Whether to play the ready sound now (once per new canceller, while `streaming`).
+    func takeReadySound(streaming: Bool) -> Bool {
+        readySound.take(streaming: streaming)
     }
 
     /// Drains the reference, then the microphone; hands the processed microphone to `sink`.

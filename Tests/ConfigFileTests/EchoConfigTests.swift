@@ -106,4 +106,20 @@ final class EchoConfigTests: XCTestCase {
                        "/etc/omni.conf:2: audio.lookback_ms: 2500 is out of range; allowed 0 to 2000")
         XCTAssertTrue(error("[audio]\necho_cancell = true\n").contains("unknown key; did you mean echo_cancel?"))
     }
+
+    func testReadySoundKey() throws {
+        let defaults = try load("").config
+        XCTAssertEqual(defaults.audio.readySound, .auto)
+        XCTAssertTrue(defaults.effectiveTOML.contains("ready_sound = \"auto\"\n"), defaults.effectiveTOML)
+        let off = try load("[audio]\nearcons = false\nready_sound = \"off\"\n").config
+        XCTAssertEqual(off.audio.readySound, .off)
+        XCTAssertTrue(off.effectiveTOML.contains("ready_sound = \"off\"\n"))
+        // Independent of the earcons.
+        XCTAssertEqual(try load("[audio]\nearcons = false\n").config.audio.readySound, .auto)
+        XCTAssertEqual(try load(off.effectiveTOML).config.audio.readySound, .off, "check-config's output loads back")
+        XCTAssertEqual(error("[audio]\nperiod_ms = 20\nready_sound = \"of\"\n"),
+                       "/etc/omni.conf:3: audio.ready_sound: \"of\" is not allowed; allowed: \"auto\", \"off\" (did you mean \"off\"?)")
+        XCTAssertEqual(error("[audio]\nready_sound = false\n"), "/etc/omni.conf:2: audio.ready_sound: must be a string, got false")
+        XCTAssertTrue(error("[audio]\nready_sounds = \"off\"\n").contains("unknown key; did you mean ready_sound?"))
+    }
 }

@@ -36,6 +36,10 @@ final class BargeInBenchTests: XCTestCase {
             lines += Self.summary(outcomes.filter { $0.position > 0 }, "later answers (2nd–\(block)th of the path)")
         }
         if trials.warmUp { lines.append("  false starts during the warm-up's answer    \(outcomes.map(\.warmUpFalseStarts).reduce(0, +))") }
+        if trials.readyLead > 0 {
+            lines.append(String(format: "  false starts during the ready sound         %d (each block starts with %.1f s of quiet: the ready sound)",
+                                outcomes.map(\.readyFalseStarts).reduce(0, +), trials.readyLead))
+        }
         print(lines.joined(separator: "\n"))
         XCTAssertEqual(outcomes.count, n)
     }

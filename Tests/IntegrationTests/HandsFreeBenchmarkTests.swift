@@ -15,7 +15,10 @@ final class HandsFreeBenchmarkTests: XCTestCase {
         }
         let n = Int(env["OMNI_AEC_HANDSFREE_ANSWERS"] ?? "") ?? 100
         var rows: [String] = []
-        for (name, cancel, halfDuplex) in [("cancellation on", "on", true), ("half duplex", "off", true), ("neither", "off", false)] {
+        // OMNI_AEC_HANDSFREE_ONLY=on: only the run with cancellation (its ready sound included).
+        let only = env["OMNI_AEC_HANDSFREE_ONLY"].flatMap { $0.isEmpty ? nil : $0 }
+        for (name, cancel, halfDuplex) in [("cancellation on", "on", true), ("half duplex", "off", true), ("neither", "off", false)]
+        where only == nil || only == (halfDuplex ? cancel : "none") {
             let r = try EchoRig.handsFree("bench-\(cancel)-\(halfDuplex)", utterances: n, echoCancel: cancel, halfDuplex: halfDuplex)
             let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
             rows.append(label + String(format: "%4d questions  %4d speech_started  %4d beyond the questions  %4d answers completed",

@@ -78,7 +78,7 @@ final class OmnidButtonBargeInTests: XCTestCase {
     func vadBargeIn(bargeIn: String) throws {
         let trials = try BargeInTrials("button-vad-\(bargeIn)", bargeIn: bargeIn)
         let mic = [Int16](repeating: 0, count: 4_800) + trials.question + [Int16](repeating: 0, count: 16_000 * 8)
-        try trials.play(mic, as: "question")
+        try trials.playAfterTheReadySound(mic, as: "question")
         XCTAssertTrue(trials.rig.waitFor { $0.status()?.state == .speaking }, trials.rig.stderr)
         // On a loaded machine the press can come after the answer's `response.done` while its
         // audio still plays: then there is nothing to cancel, and a cancel would be the bug.
@@ -116,7 +116,7 @@ final class OmnidButtonBargeInTests: XCTestCase {
         var mic = [Int16](repeating: 0, count: rate * 3 / 10) + trials.question
         mic += [Int16](repeating: 0, count: Int((BargeInTrials.expectedAnswerDelay + 0.4) * Double(rate)))
         mic += trials.bargeIn.prefix(rate) + [Int16](repeating: 0, count: rate * 6)
-        try trials.play(mic, as: "ignored")
+        try trials.playAfterTheReadySound(mic, as: "ignored")
         XCTAssertTrue(trials.rig.waitFor { $0.status()?.state == .speaking }, trials.rig.stderr)
         XCTAssertTrue(trials.rig.waitFor { $0.status()?.state == .ready }, trials.rig.stderr)
         let c = try XCTUnwrap(trials.rig.status()?.counters)

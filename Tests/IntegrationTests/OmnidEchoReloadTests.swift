@@ -11,7 +11,8 @@ final class OmnidEchoReloadTests: XCTestCase {
     func testAReloadKeepsTheCancellerUnlessTheEchoPathChanges() throws {
         let e = try EchoRig("aec-reload")
         let phrases = 4
-        var mic: [Int16] = []
+        // A new echo path plays its ready sound first: the user waits for it.
+        var mic = [Int16](repeating: 0, count: Int(EchoRig.readyLeadSeconds * 16_000))
         for k in 0..<phrases {
             mic += TestSpeech.phrase(seconds: 1.5, seed: UInt64(k + 1))
             mic += [Int16](repeating: 0, count: 16_000 * 34 / 10)  // the VAD's 500 ms, the answer, its tail
@@ -64,7 +65,8 @@ final class OmnidEchoReloadTests: XCTestCase {
         // Another microphone: a new echo path, a new canceller that has learnt nothing yet.
         let fresh = try XCTUnwrap(try play("other.wav"))
         XCTAssertEqual(fresh.filterKept, 0)
-        XCTAssertEqual(fresh.startup?.learnedMs, 0)
+        // (Its ready sound may have begun by the time the status is read.)
+        XCTAssertLessThan(fresh.startup?.learnedMs ?? .max, Int(ReadySound.durationMs), "nothing learnt beyond its own ready sound")
         XCTAssertEqual(fresh.startup?.phase, "converging")
         XCTAssertEqual(e.rig.status()?.echo?.startup?.phase, "converged")
         XCTAssertEqual(e.log.count("server", "input_audio_buffer.speech_started"), 3 * phrases)

@@ -84,7 +84,8 @@ final class AudioPCMTests: XCTestCase {
 
 final class AudioEarconTests: XCTestCase {
     func testEveryEarconIsShortAudibleAndClickFree() {
-        for kind in EarconKind.allCases {
+        // The ready sound is noise, long on purpose: ReadySoundTests.
+        for kind in EarconKind.allCases where kind != .ready {
             for rate in [16_000, 44_100, 48_000] {
                 let samples = Earcon.render(kind, sampleRate: rate, level: 0.3)
                 let ms = Double(samples.count) * 1000 / Double(rate)

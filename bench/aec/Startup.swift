@@ -29,10 +29,18 @@ struct StartupOutcome {
     var falseStarts = 0
     /// Far-end sound the canceller had heard when its start-up gate opened, ms (nil: still closed).
     var gateOpenedAfterMs: Double?
+    /// The gate was open when the trial's answer began.
+    var openBeforeAnswer = false
+    /// Microphone over output energy across the trial's answer (and its reverberation), dB.
+    var answerERLE: Double?
 }
 
 enum Startup {
     static let rate = Signals.rate
+    /// `--ready LEVEL`: the ready sound (ReadySound, peak LEVEL × full scale) before the answers.
+    nonisolated(unsafe) static var readyLevel: Double?
+    /// Quiet between the ready sound and the first answer, s.
+    nonisolated(unsafe) static var readyGapSeconds = 1.0
     static let vadLevelDBFS = -30.0
     static let vadMinFrames = 10
 
@@ -81,6 +89,12 @@ enum Startup {
         var far: [Int16] = gap
         let lead = answer.firstIndex { abs($0) > 200 } ?? 0, tail = answer.lastIndex { abs($0) > 200 } ?? 0
         var sounds: [Range<Int>] = []
+        if let level = readyLevel {
+            // The ready sound first (omnid plays it when a new canceller starts in vad mode).
+            let ready = ReadySound.render(sampleRate: rate, level: level, durationMs: getenv("AEC_READY_MS").flatMap { Double(String(cString: $0)) } ?? ReadySound.durationMs)
+            sounds.append(far.count..<(far.count + ready.count))
+            far += ready + [Int16](repeating: 0, count: Int(readyGapSeconds * Double(rate)))
+        }
         for _ in 0..<previous {
             sounds.append((far.count + lead)..<(far.count + tail))
             far += answer + gap
@@ -103,6 +117,7 @@ enum Startup {
         var result = StartupOutcome()
         result.intoAnswer = offset
         var m = 0
+        var micEnergy = 0.0
         // The streams restart (an xrun, a reopen) 0.5 s before the trial's answer; with a shift,
         // the new streams' delay differs from the old one by that many samples.
         let restartAt = restart.map { _ in (answerStart - rate / 2) / n * n }
@@ -118,6 +133,10 @@ enum Startup {
             }
             for k in 0..<n { mic[k] = near[m + k] }
             mic.withUnsafeMutableBufferPointer { room.capture(into: $0) }
+            if m <= soundStart, m + n > soundStart { result.openBeforeAnswer = pipeline.startup.openedAtMs != nil }
+            if m >= soundStart, m < soundEnd + rate / 5 {
+                for k in 0..<n { micEnergy += Double(mic[k]) * Double(mic[k]) }
+            }
             mic.withUnsafeBufferPointer { mp in
                 out.withUnsafeMutableBufferPointer { op in pipeline.process(microphone: mp.baseAddress!, output: op.baseAddress! + m) }
             }
@@ -127,7 +146,7 @@ enum Startup {
                 let played = sounds.reduce(0) { $0 + max(0, min($1.upperBound, m + n) - $1.lowerBound) }
                 result.gateOpenedAfterMs = Double(played) * 1000 / Double(rate)
             }
-            if trace, m % (5 * n) == 0, m >= answerStart - rate / 2, m < soundEnd + rate / 2 {
+            if trace, m % (5 * n) == 0, m >= (getenv("AEC_TRACE_ALL") != nil ? 0 : answerStart - rate / 2), m < soundEnd + rate / 2 {
                 let st = pipeline.startup
                 var e = 0.0, o = 0.0
                 for k in max(0, m - 5 * n)..<(m + n) { e += Double(out[k]) * Double(out[k]) }
@@ -141,6 +160,10 @@ enum Startup {
             }
             m += n
         }
+        let a = soundStart / n * n, b = min(total, (soundEnd + rate / 5) / n * n)
+        var outEnergy = 0.0
+        for k in a..<b { outEnergy += Double(out[k]) * Double(out[k]) }
+        if !withVoice { result.answerERLE = 10 * log10(max(micEnergy, 1) / max(outEnergy, 1)) }
         // Only the trial's answer and after (earlier answers had nobody speaking: counted too).
         let starts = speechStarts(out, from: 0)
         for s in starts {

@@ -6,10 +6,11 @@
 #
 #   bench/aec/handsfree.sh          # 100 answers
 #   bench/aec/handsfree.sh 20
+#   bench/aec/handsfree.sh 100 on   # only the run with cancellation ("off": half duplex, "none": neither)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build --build-tests >/dev/null
-OMNI_AEC_HANDSFREE_BENCH=1 OMNI_AEC_HANDSFREE_ANSWERS="${1:-100}" \
+OMNI_AEC_HANDSFREE_BENCH=1 OMNI_AEC_HANDSFREE_ANSWERS="${1:-100}" OMNI_AEC_HANDSFREE_ONLY="${2:-}" \
     swift test --skip-build --disable-swift-testing --filter HandsFreeBenchmarkTests 2>&1 \
     | sed -n '/^hands-free through the room/,/^Test Case/p' | grep -v '^Test Case'

@@ -27,6 +27,8 @@ while let arg = args.popFirst() {
     case "--webrtc": webrtc = args.popFirst()
     case "--startup": startup = Int(args.popFirst() ?? "") ?? 100
     case "--room": startupRooms.append(args.popFirst() ?? "")
+    case "--ready": Startup.readyLevel = Double(args.popFirst() ?? "") ?? 0.25
+    case "--ready-gap": Startup.readyGapSeconds = Double(args.popFirst() ?? "") ?? 1.0
     case "--previous": startupPrevious = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
     default:
         print("usage: omni-bench-aec [--synthetic] [--only NAME,…] [--no-ablation] [--webrtc AEC_WEBRTC_BINARY]")

@@ -10,6 +10,8 @@
 //   listeningEnd    falling A5 → E5            "got it"
 //   error           two low buzzy A3 notes     "something went wrong"
 //   offline         descending G5 → E5 → C5    "no service"
+//   ready           pink noise under a chime   "listening hands-free" (ReadySound.swift: the
+//                                              echo canceller learns the room from it)
 
 #if canImport(Glibc)
 import Glibc
@@ -24,9 +26,11 @@ public enum EarconKind: Int, CaseIterable, Sendable, Equatable, CustomStringConv
     case listeningEnd = 1
     case error = 2
     case offline = 3
+    /// Not a tone: played when a new echo canceller starts in hands-free mode (ReadySound).
+    case ready = 4
 
     /// Number of kinds, without building `allCases` (an array) on the audio thread.
-    public static var count: Int { 4 }
+    public static var count: Int { 5 }
 
     public var description: String {
         switch self {
@@ -34,6 +38,7 @@ public enum EarconKind: Int, CaseIterable, Sendable, Equatable, CustomStringConv
         case .listeningEnd: "listening-end"
         case .error: "error"
         case .offline: "offline"
+        case .ready: "ready"
         }
     }
 }
@@ -58,6 +63,8 @@ public enum Earcon {
             ([Note(hz: 220.0, ms: 140, harmonic: 0.45), Note(hz: 220.0, ms: 140, harmonic: 0.45)], 70)
         case .offline:
             ([Note(hz: 783.99, ms: 100), Note(hz: 659.25, ms: 100), Note(hz: 523.25, ms: 160)], 20)
+        case .ready:
+            ([], 0)  // not notes: `render` and `durationMs` take ReadySound's
         }
     }
 
@@ -66,6 +73,7 @@ public enum Earcon {
 
     /// Renders `kind` at `sampleRate` with its peak at `level` × full scale (level clamped to 0…1).
     public static func render(_ kind: EarconKind, sampleRate: Int, level: Double) -> [Int16] {
+        if kind == .ready { return ReadySound.render(sampleRate: sampleRate, level: level) }
         let level = min(1, max(0, level))
         let (notes, gapMs) = score(kind)
         let rate = Double(sampleRate)
@@ -94,6 +102,7 @@ public enum Earcon {
 
     /// Duration in milliseconds (for logs and tests).
     public static func durationMs(_ kind: EarconKind) -> Double {
+        if kind == .ready { return ReadySound.durationMs }
         let (notes, gap) = score(kind)
         return notes.reduce(0) { $0 + $1.ms } + gap * Double(notes.count - 1)
     }

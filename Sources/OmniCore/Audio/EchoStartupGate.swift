@@ -13,7 +13,9 @@
 // with the echo. Nothing in the energies tells a near-end talker at the echo's level from an
 // echo the unconverged filter has not learnt (measured: bench/aec --startup), so the price of
 // the gate is that nobody can talk over the answer until the canceller has converged: the
-// first ~2–3 s of speaker sound after a start or a changed echo path.
+// first ~2–3 s of speaker sound after a start or a changed echo path — in `vad` mode omnid's
+// ready sound (ReadySound) is that sound, before anybody asks anything; this gate remains the
+// fallback (someone talking over the ready sound, a room it did not suffice for).
 //
 // `restart(keptFilter:)` after the streams restarted (an xrun, a device reopen, the microphone
 // unmuted) with the canceller's filter kept: the gate closes again (`verifying`), but a filter

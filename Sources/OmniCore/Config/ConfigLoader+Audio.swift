@@ -21,6 +21,7 @@ extension ConfigLoader {
         // 100 ms models little more than a dry box; speexdsp's cost grows with the length.
         if let v = try a.int("echo_filter_ms", 100...500) { audio.echoFilterMs = v }
         if let v = try a.bool("noise_suppression") { audio.noiseSuppression = v }
+        if let v = try a.choice("ready_sound", ReadySoundSetting.self) { audio.readySound = v }
         if let v = try a.string("room") {
             do {
                 audio.room = try RoomSpec.parse(v)

@@ -52,7 +52,7 @@ public enum ConfigLoader {
                     "vad_prefix_padding_ms", "transcription"],
         "audio": ["capture", "playback", "period_ms", "buffer_periods", "preroll_ms", "volume", "earcons",
                   "earcon_level", "rt_priority", "capture_rate", "playback_rate", "room", "echo_cancel",
-                  "echo_filter_ms", "noise_suppression", "lookback_ms"],
+                  "echo_filter_ms", "noise_suppression", "lookback_ms", "ready_sound"],
         "board": ["name", "file", "description"],
         "control": ["socket"],
         "log": ["level", "repeat_interval_ms"],

@@ -52,6 +52,7 @@ extension OmniConfig {
         lines.append("echo_cancel = \(q(audio.echoCancel.rawValue))")
         lines.append("echo_filter_ms = \(audio.echoFilterMs)")
         lines.append("noise_suppression = \(audio.noiseSuppression)")
+        lines.append("ready_sound = \(q(audio.readySound.rawValue))")
         if let r = audio.room { lines.append("room = \(q(r.description))") }
         lines.append("lookback_ms = \(audio.lookbackMs)")
         lines.append("")

@@ -12,6 +12,13 @@ public enum EchoCancelSetting: String, Sendable, Equatable, CaseIterable {
     case auto, on, off
 }
 
+/// `[audio] ready_sound`: the sound a new echo canceller learns the room from (ReadySound).
+public enum ReadySoundSetting: String, Sendable, Equatable, CaseIterable {
+    /// Played when a new canceller starts in hands-free (`vad`) mode with cancellation on.
+    case auto
+    case off
+}
+
 /// What may stop an answer that is being prepared or played (`[session] barge_in`). See
 /// ApplianceMachine+BargeIn.swift for what each does in each mode.
 public enum BargeInMode: String, Sendable, Equatable, CaseIterable {
@@ -113,6 +120,9 @@ public struct OmniConfig: Sendable, Equatable {
         public var echoFilterMs = 250
         /// Also suppress stationary noise (fans, hum) with the same library.
         public var noiseSuppression = false
+        /// The "ready" sound a new echo canceller learns the room from (not an earcon: it
+        /// plays with `earcons = false` too, so that the first answer can be talked over).
+        public var readySound: ReadySoundSetting = .auto
     }
 
     public struct Board: Sendable, Equatable {

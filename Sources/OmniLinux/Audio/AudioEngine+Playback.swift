@@ -121,9 +121,10 @@ extension AudioEngine {
         shared.pointee.playbackRoomPosition.store(at, ordering: .releasing)
     }
 
-    /// Plays an earcon over whatever is playing (no-op when earcons are off in the config).
+    /// Plays an earcon over whatever is playing (no-op when earcons are off in the config; the
+    /// ready sound follows `ready_sound` instead, see ReadySoundCue).
     public func playEarcon(_ kind: EarconKind) {
-        guard config.earcons else { return }
+        guard kind == .ready ? config.readySound != .off : config.earcons else { return }
         playbackSide.withLock { _ in
             let serial = (shared.pointee.earconRequest.load(ordering: .relaxed) >> 8) + 1
             shared.pointee.earconRequest.store(serial << 8 | kind.rawValue, ordering: .releasing)

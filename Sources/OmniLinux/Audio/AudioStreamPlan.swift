@@ -125,7 +125,8 @@ final class AudioStreamPlan {
             .bindMemory(to: EarconSlot.self, capacity: EarconKind.count)
         for kind in EarconKind.allCases {
             var slot = EarconSlot(samples: nil, count: 0)
-            if c.earcons {
+            // The ready sound is not an earcon: it goes with `ready_sound` (ReadySoundCue).
+            if kind == .ready ? c.readySound != .off : c.earcons {
                 let samples = Earcon.render(kind, sampleRate: pf.rate, level: c.earconLevel)
                 let storage = buffer(samples.count * 2).bindMemory(to: Int16.self, capacity: samples.count)
                 samples.withUnsafeBufferPointer { storage.update(from: $0.baseAddress!, count: $0.count) }

@@ -28,6 +28,9 @@ struct BargeInOutcome: CustomStringConvertible {
     var answered = false
     /// With a warm-up: speech_started events during the warm-up's answer (echo taken for speech).
     var warmUpFalseStarts = 0
+    /// The block's first trial: speech_started events while the ready sound played (its echo
+    /// taken for speech), before the question.
+    var readyFalseStarts = 0
     var notes: [String] = []
 
     var description: String {
@@ -36,6 +39,7 @@ struct BargeInOutcome: CustomStringConvertible {
             + "detected \(detected), false starts \(falseStarts), response active \(responseActive), cancel sent \(cancelSent), "
             + "stopped \(playbackStopped) (\(f(stopAfterOnsetMs)) ms after onset), answered \(answered)"
             + (warmUpFalseStarts == 0 ? "" : ", warm-up false starts \(warmUpFalseStarts)")
+            + (readyFalseStarts == 0 ? "" : ", false starts during the ready sound \(readyFalseStarts)")
             + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))
     }
 }
@@ -55,6 +59,19 @@ extension BargeInTrials {
         let cuts = starts.map { s in lines.firstIndex { $0.tMs >= anchor + s * 1000 - 1500 } ?? lines.endIndex }
         let trials = cuts.indices.map { k in lines[cuts[k]..<(k + 1 < cuts.count ? cuts[k + 1] : lines.endIndex)] }
         return (lines[lines.startIndex..<(cuts.first ?? lines.endIndex)], trials)
+    }
+
+    /// The events up to where omnid had sent `samples` of the block's microphone (the ready
+    /// sound's lead), and the rest. The speech_started an echo in the lead can cause comes
+    /// before the first 100 ms of the question after it has been sent.
+    func splitAtSentAudio(_ lines: ArraySlice<SimEvents.Line>, samples: Int)
+        -> (lead: ArraySlice<SimEvents.Line>, rest: ArraySlice<SimEvents.Line>) {
+        var sent = 0
+        let cut = lines.firstIndex { line in
+            if line.dir == "client" && line.type == "input_audio_buffer.append" { sent += line.audioBytes / 2 }
+            return sent >= samples + Self.rate / 10
+        } ?? lines.endIndex
+        return (lines[..<cut], lines[cut...])
     }
 
     /// speech_started during the warm-up's answer (its response.created → response.done).

@@ -27,6 +27,14 @@ import XCTest
 //
 // Warm-up (optional): each block's microphone first carries a long warm-up question (question,
 // second voice, question: ~6.5 s) whose echo answer plays to its end before the first trial.
+//
+// The ready sound: with echo cancellation running (vad mode: `echo_cancel` "auto" or "on"),
+// each new echo path — each block — starts with omnid's ready sound (ReadySound, played as the
+// reload reopens the devices), which the new canceller learns the room from. A user waits for
+// the box to say it is ready; so does each block's microphone: it starts with
+// `readyLeadSeconds` of silence (the sound and its reverberation) unless the sound is off.
+// speech_started during that lead is the ready sound's echo taken for speech
+// (`readyFalseStarts`).
 
 final class BargeInTrials {
     static let rate = 16_000
@@ -46,6 +54,9 @@ final class BargeInTrials {
     let setting: String
     /// Each block's microphone starts with a warm-up question whose answer plays to its end.
     let warmUp: Bool
+    /// The quiet each block starts with while the ready sound plays, s (0: no ready sound).
+    let readyLead: Double
+    static var readyLeadSeconds: Double { EchoRig.readyLeadSeconds }
     private var reloads = 0
 
     init(_ name: String, bargeIn: String = "voice", audioExtra: [String] = [], warmUp: Bool = false) throws {
@@ -57,6 +68,7 @@ final class BargeInTrials {
         self.bargeIn = try WAV.decode(Array(Data(contentsOf: fixtures.appendingPathComponent("barge-in.wav")))).samples
         self.audioExtra = audioExtra
         self.warmUp = warmUp
+        readyLead = Self.readySoundPlays(audioExtra) ? Self.readyLeadSeconds : 0
         setting = bargeIn
         try OmnidRig.writeWAV("\(rig.dir)/quiet.wav", samples: [Int16](repeating: 0, count: Self.rate))
         try writeConfig(capture: "quiet.wav", playback: "speaker-idle.wav")
@@ -86,6 +98,16 @@ final class BargeInTrials {
             [control]
             socket = "\(rig.socketPath)"
             """.write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// Whether omnid (vad mode) plays the ready sound with these `[audio]` lines: unless they
+    /// turn it or echo cancellation off (ReadySoundCue).
+    static func readySoundPlays(_ audioExtra: [String]) -> Bool {
+        func value(_ key: String) -> String? {
+            audioExtra.last { $0.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) == key }
+                .map { $0.split(separator: "=", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
+        }
+        return value("ready_sound") != "\"off\"" && value("echo_cancel") != "\"off\"" && value("echo_cancel") != "false"
     }
 
     static func rms(_ s: [Int16]) -> Double {
@@ -129,7 +151,8 @@ final class BargeInTrials {
     /// Runs a block of trials (one per seed) from one microphone file to its end (omnid back at
     /// rest after the last second answer, or the hang guard).
     func runBlock(first: Int, seeds: [UInt64]) throws -> [BargeInOutcome] {
-        var mic = warmUpBlock
+        let lead = [Int16](repeating: 0, count: Int(readyLead * Double(Self.rate)))
+        var mic = lead + warmUpBlock
         var starts: [Double] = [], onsets: [Double] = []
         for seed in seeds {
             let s = segment(seed: seed)
@@ -159,13 +182,17 @@ final class BargeInTrials {
             return sent >= mic.count && s.state == .ready && ended >= s.counters.turns - before.turns
         }
         let after = rig.status()?.counters ?? before
-        let blocks = splitByTime(SimEvents(simLog, fromByte: logStart).lines[...], starts: starts)
+        // The lead's events apart (the ready sound); the rest is timed from the first question.
+        let events = SimEvents(simLog, fromByte: logStart).lines[...]
+        let (readyEvents, afterLead) = splitAtSentAudio(events, samples: lead.count)
+        let blocks = splitByTime(afterLead, starts: starts.map { $0 - readyLead })
         var outcomes: [BargeInOutcome] = []
         for (k, seed) in seeds.enumerated() {
             _ = seed
             var out = BargeInOutcome(trial: first + k)
             out.position = k
             if k == 0, warmUp { out.warmUpFalseStarts = warmUpFalseStarts(blocks.warmUp, into: &out) }
+            if k == 0 { out.readyFalseStarts = readyEvents.filter { $0.server("input_audio_buffer.speech_started") }.count }
             if let e = echoAtOnset[k], !audioExtra.isEmpty { out.notes.append(e) }
             if !settled { out.notes.append("omnid did not settle: \(rig.status().map { "\($0.state)" } ?? "?")") }
             analyseServer(blocks.trials[k], into: &out)
@@ -178,6 +205,12 @@ final class BargeInTrials {
             for k in outcomes.indices { outcomes[k].notes.append("omnid answered \(after.answered - before.answered) in the block") }
         }
         return outcomes
+    }
+
+    /// `play` after the quiet a user leaves while the new echo path's ready sound plays (none
+    /// when it does not play): a question over the sound is held back by the start-up gate.
+    func playAfterTheReadySound(_ samples: [Int16], as name: String) throws {
+        try play([Int16](repeating: 0, count: Int(readyLead * Double(Self.rate))) + samples, as: name)
     }
 
     /// Points the microphone at `samples` (and the speaker at speaker-`name`.wav) by a reload:

@@ -48,6 +48,9 @@ final class EchoRig {
     let rig: OmnidRig
     let simLogPath: String
     static let room = "delay_ms=60,gain_db=-6,rt60_ms=250,noise_db=-70,seed=3"
+    /// The quiet a user leaves while a new echo path's ready sound plays (vad mode with
+    /// cancellation: ReadySoundCue), and its reverberation dies away (RT60 ≤ 400 ms), s.
+    static let readyLeadSeconds = ReadySound.durationMs / 1000 + 0.7
 
     init(_ name: String, simArguments: [String] = [], logAudio: Bool = false) throws {
         rig = try OmnidRig(name)
@@ -124,7 +127,8 @@ extension EchoRig {
     static func handsFree(_ name: String, utterances: Int, echoCancel: String, halfDuplex: Bool = true,
                           file: StaticString = #filePath, line: UInt = #line) throws -> HandsFreeResult {
         let e = try EchoRig(name)
-        var mic: [Int16] = []
+        // The reload below is a new echo path: with cancellation its ready sound plays first.
+        var mic = [Int16](repeating: 0, count: echoCancel == "off" ? 0 : Int(readyLeadSeconds * 16_000))
         for k in 0..<utterances {
             mic += TestSpeech.phrase(seconds: 0.8, seed: UInt64(k + 1))
             // Room for: the VAD's 500 ms of silence, the answer (0.8 s) and its echo's tail.

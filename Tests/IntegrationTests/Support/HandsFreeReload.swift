@@ -11,16 +11,18 @@ struct HandsFreeReload {
     /// Sections appended to the config (a `[camera]`).
     let extra: String
 
-    /// Writes `mic.wav` (1 s of silence, `speechSeconds` of a 300 Hz tone, silence up to
-    /// `totalSeconds`), `quiet.wav` (1 s of silence) and the config on `quiet.wav`.
+    /// Writes `mic.wav` (the quiet a user leaves while the reload's new echo path plays its ready
+    /// sound, `speechSeconds` of a 300 Hz tone, silence for the rest of `totalSeconds` after a
+    /// second), `quiet.wav` (1 s of silence) and the config on `quiet.wav`.
     init(dir: String, url: String, speechSeconds: Double, totalSeconds: Int, extra: String = "") throws {
         self.dir = dir
         self.url = url
         self.extra = extra
         configPath = "\(dir)/omni.conf"
-        var mic = [Int16](repeating: 0, count: 16_000 * totalSeconds)
+        let lead = Int(EchoRig.readyLeadSeconds * 16_000)
+        var mic = [Int16](repeating: 0, count: lead - 16_000 + 16_000 * totalSeconds)
         let speech = OmnidRig.tone(seconds: 1 + speechSeconds).dropFirst(16_000)
-        mic.replaceSubrange(16_000..<(16_000 + speech.count), with: speech)
+        mic.replaceSubrange(lead..<(lead + speech.count), with: speech)
         try OmnidRig.writeWAV("\(dir)/mic.wav", samples: mic)
         try OmnidRig.writeWAV("\(dir)/quiet.wav", samples: [Int16](repeating: 0, count: 16_000))
         try writeConfig(microphone: "quiet.wav")
