@@ -142,7 +142,7 @@ extension Daemon {
                 logger.info("audio settings changed: reopening the devices")
                 resumeActions()  // a turn's end waiting for this engine's audio thread: send what it has
                 audio.stop()
-                audio = DaemonParts.audioEngine(config.audio, reportingTo: inbox)
+                audio = DaemonParts.audioEngine(config.engineAudio, reportingTo: inbox)
                 echo = echo.reloaded(from: old, to: config, environment: Files.environment())
                 // The new engine starts with nothing armed: tell it what the capture wants.
                 firstSampleWatch = nil

@@ -63,6 +63,7 @@ final class DaemonEcho {
             // after 10 s of answers and mute the microphone under every answer from then on
             // (no voice barge-in on the virtual board, and a warning in a healthy setup).
             pipeline = nil
+            readySound = ReadySoundCue(setting: config.audio.readySound, mode: config.session.mode, cancelling: false)
             let why = "the microphone is a file: recording and [audio] room is not set: it cannot hear the speaker"
             status0 = EchoStatus(path: .none, reason: why)
             logger.info("no echo path (\(why)): nothing to cancel, the microphone stays open while the answer plays")

@@ -50,7 +50,7 @@ struct DaemonParts {
                                      settings: config.sessionSettings, loop: loop, logger: Logger(label: "omnid.session"))
         // The handler may only be set on the loop; the session reports nothing before `start()`.
         loop.post { session.setEventHandler { [inbox] in inbox.deliver(.session($0)) } }
-        let audio = audioEngine(config.audio, reportingTo: inbox)
+        let audio = audioEngine(config.engineAudio, reportingTo: inbox)
         let camera = try DaemonCamera.make(config: config, board: board, inbox: inbox)
         let button: (any ApplianceButtonInput)?
         let control: ControlServer

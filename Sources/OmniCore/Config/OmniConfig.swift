@@ -176,12 +176,24 @@ extension OmniConfig {
     }
 
     /// Whether echo cancellation runs: `on`, or `auto` in hands-free mode (the microphone is
-    /// streamed while the answer plays; push-to-talk only listens while the button is held).
+    /// streamed while the answer plays; push-to-talk only listens while the button is held)
+    /// where the microphone can hear the speaker.
     public var echoCancelActive: Bool {
         switch audio.echoCancel {
         case .on: true
         case .off: false
-        case .auto: session.mode == .vad
+        case .auto: session.mode == .vad && microphoneHearsSpeaker
         }
+    }
+
+    /// `[audio]` as the audio engine gets it: the ready sound only where it can play (a new
+    /// canceller in hands-free mode, ReadySoundCue). Elsewhere its buffer (2.8 s at the
+    /// speaker's rate, 135–270 KB) would stay resident for nothing.
+    public var engineAudio: Audio {
+        var a = audio
+        if !ReadySoundCue(setting: audio.readySound, mode: session.mode, cancelling: echoCancelActive).due {
+            a.readySound = .off
+        }
+        return a
     }
 }
