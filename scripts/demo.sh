@@ -101,8 +101,13 @@ fi
 # the answer comes back into it through the room, and the echo canceller keeps the service's
 # VAD from taking that echo for the user talking over the answer (docs/echo-cancellation.md).
 echo
-echo "== hands-free (vad) turn through a simulated room, echo cancellation on"
+# A new echo canceller first plays omnid's ready sound (2.8 s) and learns the room from it: the
+# question waits 3.5 s, as a user waits for the box to say it is ready (one spoken over the sound
+# would be half lost to the start-up gate).
+echo "== hands-free (vad) turn through a simulated room, echo cancellation on (the ready sound first)"
+sox "$work/q.wav" -r 16000 -c 1 -b 16 "$work/handsfree-question.wav" pad 3.5 0.5
 sed -e 's/^mode = "push-to-talk"/mode = "vad"/' \
+    -e "s|^capture = .*|capture = \"file:$work/handsfree-question.wav\"|" \
     -e "s|^playback = .*|playback = \"file:$work/handsfree.wav\"|" \
     -e 's/^\[audio\]/[audio]\nroom = "delay_ms=60,gain_db=-6,rt60_ms=250,noise_db=-70,seed=3"\necho_cancel = "auto"/' \
     "$work/omni.conf" > "$work/handsfree.conf"
@@ -123,6 +128,9 @@ after=$(grep -c '"input_audio_buffer.speech_started"' "$work/sim.jsonl" || true)
 echo "service VAD: $((after - before)) speech_started for one question (more would be the answer's echo interrupting it)"
 sed -e 's/^<[0-9]>//' "$work/handsfree.log" | grep -E "echo cancellation|LED state|user:|assistant:" || true
 [ $((after - before)) = 1 ] || { echo "demo FAILED: the hands-free answer interrupted itself" >&2; exit 1; }
+heard=$(sed -n 's/.*user: (\([0-9.]*\) s of audio).*/\1/p' "$work/handsfree.log" | head -1)
+awk "BEGIN{exit !(${heard:-0} >= $speech - 0.3)}" \
+  || { echo "demo FAILED: the service heard ${heard:-no} s of the $speech s question" >&2; exit 1; }
 
 echo
 echo "The answer omnid played is in: $work/answer.wav ($(soxi -D "$work/answer.wav") s; the question was $speech s)"
