@@ -53,20 +53,10 @@ final class EventLoopTests: XCTestCase {
     /// sleeps in lws' poll, work posted from another thread that ends that sleep, and shutdown
     /// (the loop goes back to its own sleep and keeps running).
     func testHostedClientCarriesMessagesTimersAndPostsOnTheLoopsThread() throws {
-        let probe = WSServerProbe()
-        let server = probe.makeServer()
-        let port = try server.start()
-        defer { server.stop() }
-        let loop = try EventLoop(name: "test.hosted")
-        defer { loop.stop() }
-        let log = WSEventLog()
         let offLoop = Mutex(0)
-        let client = LWSClientTransport(logger: wsTestLogger("test-hosted"), host: loop) { event in
+        let (probe, server, loop, log, client) = try hostedClient("test.hosted") { loop in
             if !loop.isCurrent { offLoop.withLock { $0 += 1 } }
-            log.handler(event)
         }
-        client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
-        log.waitOpened()
         let id = try XCTUnwrap(probe.waitOpen())
 
         // Sent from the loop's thread (no wake-up needed) and from another one.
@@ -96,16 +86,8 @@ final class EventLoopTests: XCTestCase {
     /// Shut down from the loop's own thread (as SessionHost does): it cannot wait for itself, so
     /// the engine leaves at the loop's next pass; a later connect fails at once.
     func testHostedClientShutdownFromTheLoop() throws {
-        let probe = WSServerProbe()
-        let server = probe.makeServer()
-        let port = try server.start()
-        defer { server.stop() }
-        let loop = try EventLoop(name: "test.hosted2")
-        defer { loop.stop() }
-        let log = WSEventLog()
-        let client = LWSClientTransport(logger: wsTestLogger("test-hosted"), host: loop, onEvent: log.handler)
-        client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
-        log.waitOpened()
+        let (probe, server, loop, log, client) = try hostedClient("test.hosted2")
+        let port = server.port
         XCTAssertNotNil(probe.waitOpen())
         let done = Mutex(false)
         loop.post {
@@ -114,7 +96,7 @@ final class EventLoopTests: XCTestCase {
         }
         XCTAssertTrue(wsEventually { done.withLock { $0 } })
         XCTAssertTrue(wsEventually { probe.closed.count == 1 }, "the link is closed")
-        client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
+        client.connect(ConnectRequest(url: hostedClientURL(port)))
         log.wait(for: "refused connect") { if case .failed = $0 { return true } else { return false } }
     }
 }
@@ -162,17 +144,33 @@ final class EventLoopWatchTests: XCTestCase {
     }
 
     func testWatchWhileTheWebSocketClientIsHosted() throws {
-        let probe = WSServerProbe()
-        let server = probe.makeServer()
-        let port = try server.start()
-        defer { server.stop() }
-        let loop = try EventLoop(name: "test.watchws")
-        defer { loop.stop() }
-        let log = WSEventLog()
-        let client = LWSClientTransport(logger: wsTestLogger("test-hosted"), host: loop, onEvent: log.handler)
+        let (_, _, loop, _, client) = try hostedClient("test.watchws")
         defer { client.shutdown() }
-        client.connect(ConnectRequest(url: "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m"))
-        log.waitOpened()
         watchRoundTrip(loop)
     }
 }
+
+extension XCTestCase {
+    /// A websocket test server and a client hosted on a new event loop named `name`, connected
+    /// and open; the loop and the server stop when the test ends (the client is the test's to
+    /// shut down). `observe` sees the loop as each event is delivered, before the log does.
+    func hostedClient(_ name: String, observe: (@Sendable (EventLoop) -> Void)? = nil) throws
+        -> (probe: WSServerProbe, server: LWSServer, loop: EventLoop, log: WSEventLog, client: LWSClientTransport) {
+        let probe = WSServerProbe()
+        let server = probe.makeServer()
+        let port = try server.start()
+        addTeardownBlock { server.stop() }
+        let loop = try EventLoop(name: name)
+        addTeardownBlock { loop.stop() }
+        let log = WSEventLog()
+        let client = LWSClientTransport(logger: wsTestLogger("test-hosted"), host: loop) { event in
+            observe?(loop)
+            log.handler(event)
+        }
+        client.connect(ConnectRequest(url: hostedClientURL(port)))
+        log.waitOpened()
+        return (probe, server, loop, log, client)
+    }
+}
+
+func hostedClientURL(_ port: Int) -> String { "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m" }
