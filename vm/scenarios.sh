@@ -274,17 +274,23 @@ s_reload_broken() {
   grep -q 'ready' <<<"$status" || fail "omnid is not ready after a broken reload"
 }
 
+# A start that must fail: `systemctl restart` fails, the unit is `failed` with exit STATUS, and
+# systemd does not restart it (watched for three RestartSec= periods: NRestarts stays RESTARTS).
+start_fails_once() {  # NAME STATUS RESTARTS WHY
+  local name=$1 status=$2 nr=$3 why=$4
+  if g 'systemctl restart omnid'; then fail "systemctl restart succeeded $why"; fi
+  g 'systemctl show omnid -p ActiveState -p Result -p ExecMainStatus -p NRestarts' | tee "$RUN/$name.props"
+  grep -qx "ExecMainStatus=$status" "$RUN/$name.props" || fail "exit status is not $status: $(grep ExecMainStatus "$RUN/$name.props")"
+  grep -qx 'ActiveState=failed' "$RUN/$name.props" || fail "the unit is not failed"
+  sleep 6
+  [ "$(prop NRestarts)" = "$nr" ] && [ "$(prop ActiveState)" = failed ] || fail "systemd restarted omnid $why"
+}
+
 s_start_broken() {
   local nr
   nr="$(prop NRestarts)"
   g 'cp /etc/omni.conf /root/omni.conf.good && printf "[session]\nvoice = 42\n" > /etc/omni.conf'
-  if g 'systemctl restart omnid'; then fail "systemctl restart succeeded with a broken config"; fi
-  g 'systemctl show omnid -p ActiveState -p Result -p ExecMainStatus -p NRestarts' | tee "$RUN/start-broken.props"
-  grep -qx 'ExecMainStatus=78' "$RUN/start-broken.props" || fail "exit status is not 78: $(grep ExecMainStatus "$RUN/start-broken.props")"
-  grep -qx 'ActiveState=failed' "$RUN/start-broken.props" || fail "the unit is not failed"
-  # Not restarted: watch for three RestartSec= periods.
-  sleep 6
-  [ "$(prop NRestarts)" = "$nr" ] && [ "$(prop ActiveState)" = failed ] || fail "systemd restarted omnid after exit 78"
+  start_fails_once start-broken 78 "$nr" "with a broken config"
   grep -E '/etc/omni.conf:[0-9]+: session.voice' <<<"$(g 'journalctl -b -u omnid -o cat -n 20')" || fail "no FILE:LINE: key message in the journal"
   g 'cp /root/omni.conf.good /etc/omni.conf && systemctl reset-failed omnid && systemctl start omnid' || fail "omnid did not start again with the good config"
   wait_active
@@ -296,12 +302,7 @@ s_start_no_key() {
   local nr
   nr="$(prop NRestarts)"
   g 'mv /etc/omnid/api-key /root/api-key.kept'
-  if g 'systemctl restart omnid'; then fail "systemctl restart succeeded without the key"; fi
-  g 'systemctl show omnid -p ActiveState -p Result -p ExecMainStatus -p NRestarts' | tee "$RUN/start-no-key.props"
-  grep -qx 'ExecMainStatus=243' "$RUN/start-no-key.props" || fail "exit status is not 243: $(grep ExecMainStatus "$RUN/start-no-key.props")"
-  grep -qx 'ActiveState=failed' "$RUN/start-no-key.props" || fail "the unit is not failed"
-  sleep 6
-  [ "$(prop NRestarts)" = "$nr" ] && [ "$(prop ActiveState)" = failed ] || fail "systemd restarted omnid without its key"
+  start_fails_once start-no-key 243 "$nr" "without the key"
   g 'mv /root/api-key.kept /etc/omnid/api-key && systemctl reset-failed omnid && systemctl start omnid' || fail "omnid did not start again with the key back"
   wait_active
 }
