@@ -21,8 +21,13 @@ final class AudioWriteAheadTests: XCTestCase {
         (0..<(ms * 24)).map { n in Int16(8000 + 6000 * sin(2 * Double.pi * 200 * Double(n) / 24_000)) }
     }
 
-    func makeEngine(_ dir: String, earcons: Bool = false, reference: Bool = false,
-                    events: AudioEventLog) throws -> AudioEngine {
+    /// A started engine on a `file:` microphone (silence) and speaker in a new scratch
+    /// directory; stopped and removed when the test ends.
+    func startedEngine(_ name: String, earcons: Bool = false, reference: Bool = false,
+                       captureInterest: CaptureInterest? = nil) throws -> (dir: String, events: AudioEventLog, engine: AudioEngine) {
+        let dir = try AudioTestSupport.scratchDirectory(name)
+        addTeardownBlock { AudioTestSupport.remove(dir) }
+        let events = AudioEventLog()
         try Data(WAV.encode(WAVAudio(sampleRate: 16_000, channels: 1, samples: [Int16](repeating: 0, count: 1600))))
             .write(to: URL(fileURLWithPath: "\(dir)/mic.wav"))
         var config = AudioTestSupport.audioConfig(captureRate: 16_000, playbackRate: 24_000, periodMs: 20)
@@ -32,7 +37,11 @@ final class AudioWriteAheadTests: XCTestCase {
         var options = AudioTestSupport.options(configFile: nil, speed: 2)
         options.alsaConfigFile = nil
         options.echoReference = reference
-        return AudioEngine(config: config, options: options, onEvent: events.handler)
+        let engine = AudioEngine(config: config, options: options, onEvent: events.handler)
+        if let captureInterest { engine.setCaptureInterest(captureInterest) }
+        try engine.start(waitForDevice: false)
+        addTeardownBlock { engine.stop() }
+        return (dir, events, engine)
     }
 
     func speaker(_ dir: String) throws -> [Int16] {
@@ -50,13 +59,7 @@ final class AudioWriteAheadTests: XCTestCase {
     /// The whole answer queued with its end: the loop sleeps through most of it, the file holds
     /// it whole and in order, the echo reference never runs ahead of the microphone.
     func testAWholeAnswerPlaysWithFewWakeUpsAndTheReferenceInStep() throws {
-        let dir = try AudioTestSupport.scratchDirectory("ahead")
-        defer { AudioTestSupport.remove(dir) }
-        let events = AudioEventLog()
-        let engine = try makeEngine(dir, reference: true, events: events)
-        engine.setCaptureInterest(.idle)
-        try engine.start(waitForDevice: false)
-        defer { engine.stop() }
+        let (dir, events, engine) = try startedEngine("ahead", reference: true, captureInterest: .idle)
         XCTAssertTrue(AudioTestSupport.waitForPeriods(engine, 5))
         let tid = try XCTUnwrap(engine.status.audioThreadID)
         let tone = Self.answer(ms: 2_000)
@@ -95,12 +98,7 @@ final class AudioWriteAheadTests: XCTestCase {
     /// A flush while the speaker holds audio written ahead: taken back, and the fade starts at
     /// the sample playing, silent within a period and 10 ms, nothing of the rest left in the file.
     func testFlushTakesBackWhatWasWrittenAheadAndFadesFromThePlayingSample() throws {
-        let dir = try AudioTestSupport.scratchDirectory("ahead-flush")
-        defer { AudioTestSupport.remove(dir) }
-        let events = AudioEventLog()
-        let engine = try makeEngine(dir, events: events)
-        try engine.start(waitForDevice: false)
-        defer { engine.stop() }
+        let (dir, _, engine) = try startedEngine("ahead-flush")
         engine.enqueuePlayback(samples24k: Self.answer(ms: 3_000))
         engine.endOfAnswer()
         XCTAssertTrue(AudioTestSupport.wait {
@@ -129,12 +127,7 @@ final class AudioWriteAheadTests: XCTestCase {
     /// An earcon while the speaker holds audio written ahead starts at the next period (the
     /// ahead part is built again with it), and the answer under and after it is intact.
     func testEarconDuringAnAnswerWrittenAheadStartsAtTheNextPeriod() throws {
-        let dir = try AudioTestSupport.scratchDirectory("ahead-earcon")
-        defer { AudioTestSupport.remove(dir) }
-        let events = AudioEventLog()
-        let engine = try makeEngine(dir, earcons: true, events: events)
-        try engine.start(waitForDevice: false)
-        defer { engine.stop() }
+        let (dir, events, engine) = try startedEngine("ahead-earcon", earcons: true)
         let tone = Self.answer(ms: 3_000)
         engine.enqueuePlayback(samples24k: tone)
         engine.endOfAnswer()
@@ -162,12 +155,7 @@ final class AudioWriteAheadTests: XCTestCase {
     /// whole periods: when it runs dry the underrun comes at the same period as without
     /// write-ahead, and what comes later plays whole after the gap.
     func testAnAnswerStillArrivingIsWrittenAheadOnlyAsFarAsItIsThere() throws {
-        let dir = try AudioTestSupport.scratchDirectory("ahead-underrun")
-        defer { AudioTestSupport.remove(dir) }
-        let events = AudioEventLog()
-        let engine = try makeEngine(dir, events: events)
-        try engine.start(waitForDevice: false)
-        defer { engine.stop() }
+        let (dir, events, engine) = try startedEngine("ahead-underrun")
         let first = Self.answer(ms: 500), second = Array(Self.answer(ms: 900)[12_000...])
         engine.enqueuePlayback(samples24k: first)
         XCTAssertTrue(AudioTestSupport.wait { engine.counters.underruns == 1 }, "the ring ran dry")
