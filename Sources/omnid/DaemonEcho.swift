@@ -58,17 +58,8 @@ final class DaemonEcho {
         handsFree = config.session.mode == .vad
         var reason: String?
         var made: EchoPipeline?
-        if handsFree && config.audio.echoCancel == .auto && !config.microphoneHearsSpeaker {
-            // A canceller would never measure an echo path here: its self-test would give up
-            // after 10 s of answers and mute the microphone under every answer from then on
-            // (no voice barge-in on the virtual board, and a warning in a healthy setup).
-            pipeline = nil
-            readySound = ReadySoundCue(setting: config.audio.readySound, mode: config.session.mode, cancelling: false)
-            let why = "the microphone is a file: recording and [audio] room is not set: it cannot hear the speaker"
-            status0 = EchoStatus(path: .none, reason: why)
-            logger.info("no echo path (\(why)): nothing to cancel, the microphone stays open while the answer plays")
-            return
-        }
+        // `auto` with a microphone that cannot hear the speaker (OmniConfig.microphoneHearsSpeaker).
+        let noEchoPath = handsFree && config.audio.echoCancel == .auto && !config.microphoneHearsSpeaker
         if config.echoCancelActive {
             do {
                 made = try EchoPipeline.make(audio: config.audio)
@@ -93,6 +84,13 @@ final class DaemonEcho {
                 // still correlates 0.75 with the turn). The earcon is cut instead, as without it.
                 gate = HalfDuplexGate(tailSamples: tailSamples)
             }
+        } else if noEchoPath {
+            // A canceller would never measure an echo path here: its self-test would give up
+            // after 10 s of answers and mute the microphone under every answer from then on
+            // (no voice barge-in on the virtual board, and a warning in a healthy setup).
+            let why = "the microphone is a file: recording and [audio] room is not set: it cannot hear the speaker"
+            status0 = EchoStatus(path: .none, reason: why)
+            logger.info("no echo path (\(why)): nothing to cancel, the microphone stays open while the answer plays")
         } else if environment["OMNID_TEST_NO_HALF_DUPLEX"] == "1" {
             status0 = EchoStatus(path: .none, reason: (reason ?? "") + "; half duplex disabled by OMNID_TEST_NO_HALF_DUPLEX")
             logger.warning("echo cancellation off (\(reason ?? "-")) and half duplex disabled (OMNID_TEST_NO_HALF_DUPLEX=1): the microphone hears the speaker")
