@@ -98,9 +98,9 @@ extension AudioLoop {
     }
 
     /// Where the per-period loop has written up to at this iteration's deadline (AudioShared,
-    /// `aheadAnchor…`): sequentially consistent stores between two increments of the serial, a
-    /// reader that sees the same even serial before and after its loads has one iteration's
-    /// values. Five stores, no wait.
+    /// `aheadAnchor…`): sequentially consistent stores between two increments of the serial, so
+    /// a reader that sees the same even serial before and after its loads has one iteration's
+    /// values. Three stores, no wait.
     func publishAheadAnchor() {
         guard s.pacingSpeed > 0 else { return }  // unpaced: no deadlines, nothing to extrapolate
         let sh = s.shared
@@ -109,7 +109,17 @@ extension AudioLoop {
         sh.pointee.aheadAnchorIteration.store(sh.pointee.loopIterations.load(ordering: .relaxed),
                                              ordering: .sequentiallyConsistent)
         sh.pointee.aheadAnchorFrames.store(normalWriteEnd, ordering: .sequentiallyConsistent)
-        sh.pointee.aheadIntervalNanos.store(Int(periodNanos / s.pacingSpeed), ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorSerial.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
+    /// The loop's period for the anchor, once when it starts (fixed for the streams' life); no
+    /// anchor is valid until the first iteration publishes one.
+    func publishAheadPeriod() {
+        let sh = s.shared
+        sh.pointee.aheadAnchorSerial.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        sh.pointee.aheadAnchorNanos.store(0, ordering: .sequentiallyConsistent)
+        let interval = s.writeAheadFrames > 0 && s.pacingSpeed > 0 ? Int(periodNanos / s.pacingSpeed) : 0
+        sh.pointee.aheadIntervalNanos.store(interval, ordering: .sequentiallyConsistent)
         sh.pointee.aheadPeriodFrames.store(s.playbackPeriod, ordering: .sequentiallyConsistent)
         sh.pointee.aheadAnchorSerial.wrappingAdd(1, ordering: .sequentiallyConsistent)
     }

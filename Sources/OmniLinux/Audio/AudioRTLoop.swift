@@ -133,6 +133,7 @@ struct AudioLoop {
         sh.pointee.audioThreadID.store(Int(omni_gettid()), ordering: .relaxed)
         lastCPU = threadCPUNanos()
         startNanos = monotonicNanos()
+        publishAheadPeriod()
         if case .alsa(let pcm) = s.capture {
             let err = snd_pcm_start(pcm)
             if err < 0 { lose(.capture, Int(err)) }
