@@ -32,6 +32,7 @@ extension Daemon {
             }
             capture.reset()
             capture.streaming = true
+            capture.chunksPerWake = config.session.mode == .vad ? 1 : CapturePump.buttonChunksPerWake
             if record { recording.start() }
             capture.recording = record
             armCapture()

@@ -4,8 +4,12 @@ import RealtimeProtocol
 
 // The microphone's way to the session: while the machine streams, the audio goes out in
 // 100 ms chunks (what every official sample sends). Nothing polls: the engine is asked to
-// report `.captureReady` once the rest of the next chunk has been captured, and asked again
-// after each read. While not streaming the engine keeps the ring to its newest audio by
+// report `.captureReady` once the rest of the next batch of chunks has been captured, and asked
+// again after each read. In `vad` mode a batch is one chunk: the service's VAD hears the
+// microphone as it happens. With a button the service does nothing with the audio before the
+// commit, so a batch is three chunks (300 ms, the same 100 ms messages sent together): the
+// controller and a clock-paced audio thread wake a third as often while the user speaks, and
+// the release still sends the rest at once (at most 300 ms of audio, then the commit). While not streaming the engine keeps the ring to its newest audio by
 // itself and the controller is not woken at all (CaptureInterest.idle).
 //
 // The end of streaming (release): the last partial chunk goes out, then whatever the machine
@@ -20,7 +24,7 @@ extension Daemon {
     /// Tells the engine what the controller wants from the microphone now.
     func armCapture() {
         if capture.streaming {
-            audio.setCaptureInterest(.wake(afterSamples: capture.samplesToNextChunk))
+            audio.setCaptureInterest(.wake(afterSamples: capture.samplesToNextWake))
         } else {
             audio.setCaptureInterest(.idle)
         }
@@ -108,7 +112,11 @@ extension Daemon {
 /// Collects captured 16 kHz audio into 100 ms chunks.
 struct CapturePump {
     static let chunkSamples = 1600
+    /// Chunks read and sent per wake-up while the button is held (see the top of this file).
+    static let buttonChunksPerWake = 3
     var streaming = false
+    /// How many chunks the controller waits for before it reads (1 in `vad` mode).
+    var chunksPerWake = 1
     /// Keep a copy of what is sent, so the turn can be replayed after a lost link.
     var recording = false
     /// Record but do not send (see ApplianceAction.holdCapture).
@@ -129,8 +137,8 @@ struct CapturePump {
         recent.removeAll(keepingCapacity: true)
     }
 
-    /// Samples still missing for the next full chunk.
-    var samplesToNextChunk: Int { max(1, Self.chunkSamples - pending.count % Self.chunkSamples) }
+    /// Samples still missing for the next batch of full chunks.
+    var samplesToNextWake: Int { max(1, chunksPerWake * Self.chunkSamples - pending.count) }
 
     mutating func append(_ samples: UnsafeBufferPointer<Int16>) {
         pending.append(contentsOf: samples)

@@ -81,11 +81,17 @@ extension AudioLoop {
                     sh.pointee.coastPeriodFrames.store(s.capturePeriod, ordering: .relaxed)
                     sh.pointee.coastDueFrom.store(deadline, ordering: .sequentiallyConsistent)
                     if aheadCoast { sh.pointee.aheadCoasting.store(true, ordering: .releasing) }
-                    coast(until: self.deadline(of: iteration + periods - 1))
+                    let coastEnd = self.deadline(of: iteration + periods - 1)
+                    coast(until: coastEnd)
                     if aheadCoast { sh.pointee.aheadCoasting.store(false, ordering: .releasing) }
                     sh.pointee.coastDueFrom.store(Int.max, ordering: .sequentiallyConsistent)
                     sh.pointee.coastHorizon.store(Int.min, ordering: .sequentiallyConsistent)
-                    wokeAt = monotonicNanos()
+                    // A coast that slept to its end woke at that iteration's deadline, as the
+                    // per-period loop's sleep would: that iteration is the present (it builds
+                    // its period and writes ahead again), not one that passed. Without this an
+                    // ahead coast took two wake-ups per cycle: the coast, then one more period's
+                    // sleep before the next write.
+                    wokeAt = min(monotonicNanos(), coastEnd)
                 } else {
                     sleepUntil(monotonicNanos: deadline)
                 }
