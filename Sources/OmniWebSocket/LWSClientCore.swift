@@ -27,6 +27,8 @@ final class LWSClientCore: Sendable {
         /// Set when the queue reached half full; cleared (with a `.writable`) when it drains below.
         var aboveHalf = false
         var commands: [LWSClientCommand] = []
+        /// Run once everything the server sent so far has been read (`afterReceivedAll`).
+        var afterReceivedAll: [@Sendable () -> Void] = []
         var stopped = false
         var dead: String?
     }
@@ -42,6 +44,8 @@ final class LWSClientCore: Sendable {
 
     /// Receive flow control; nil without a receive window.
     let receiveFlow: LWSReceiveFlow?
+    /// The receiver asked not to be handed anything for now (LWSClientTransport.holdReceiving).
+    let receiveHeld = Atomic<Bool>(false)
 
     init(logger: Logger, connectTimeoutSeconds: Int, receiveWindow: LWSClientTransport.ReceiveWindow? = nil,
          lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome = LWSResolver.lookUp,

@@ -37,6 +37,8 @@ final class LWSClientEngine {
         var peerClose: (code: Int, reason: String)?
         /// Receive flow control has stopped reading this link.
         var readingPaused = false
+        /// The receiver's hold (LWSClientTransport.holdReceiving) as last applied to this link.
+        var readingHeld = false
         /// When the first frame of the message being received arrived (monotonic seconds).
         var messageStartedAt: Double?
         /// OpenSSL rejected the server's certificate chain during this attempt.
@@ -120,6 +122,8 @@ final class LWSClientEngine {
             attempt(link)
         }
         resumeReadingIfCaughtUp()
+        applyReceiveHold()
+        runAfterReceivedAll()
         requestWritableIfNeeded()
         return context != nil
     }
@@ -363,7 +367,40 @@ final class LWSClientEngine {
         guard let link, link.readingPaused, let wsi = link.wsi, let flow = core.receiveFlow, flow.caughtUp else { return }
         link.readingPaused = false
         flow.paused.store(false, ordering: .releasing)
-        lws_rx_flow_control(wsi, 1)
+        if !link.readingHeld { lws_rx_flow_control(wsi, 1) }
+    }
+
+    /// Every pass: what waits for everything sent so far to be read runs once nothing is left
+    /// unread: no byte waiting in the socket, nothing lws keeps for a forced service (TLS
+    /// records, a buffered rest). Otherwise the coming lws_service reads on (the socket is
+    /// readable, so it does not sleep) and the next pass looks again. A link that cannot be
+    /// read now (none, not open, its receive window full) has nothing more to give.
+    private func runAfterReceivedAll() {
+        guard core.state.withLock({ !$0.afterReceivedAll.isEmpty }) else { return }
+        if let link, link.open, !link.readingPaused, let wsi = link.wsi, let context {
+            var byte: UInt8 = 0
+            if recv(lws_get_socket_fd(wsi), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { return }
+            if lws_service_adjust_timeout(context, 1, 0) == 0 { return }
+        }
+        let works = core.state.withLock { s in
+            defer { s.afterReceivedAll = [] }
+            return s.afterReceivedAll
+        }
+        for work in works { work() }
+    }
+
+    /// Every pass: the receiver's hold, applied to an open link when it changed. Reading
+    /// resumes only when neither the hold nor the receive window stops it.
+    private func applyReceiveHold() {
+        guard let link, link.open, let wsi = link.wsi else { return }
+        let held = core.receiveHeld.load(ordering: .acquiring)
+        guard held != link.readingHeld else { return }
+        link.readingHeld = held
+        if held {
+            lws_rx_flow_control(wsi, 0)
+        } else if !link.readingPaused {
+            lws_rx_flow_control(wsi, 1)
+        }
     }
 
     /// Ends the link with a failure event (and no further events for it); or, when the link

@@ -126,6 +126,25 @@ public final class LWSClientTransport: RealtimeTransport {
         if flow.handled(bytes: bytes) { service.wake() }
     }
 
+    /// Leaves the socket unread (true) until released (false): TCP keeps what arrives meanwhile,
+    /// and the next pass after the release reads it all, back to back. For a receiver with
+    /// enough in hand (answer audio queued for seconds) that would rather take several messages
+    /// in one wake-up than one per wake-up. Applies to the current link and any later one; the
+    /// receive window's own pause (see `init`) is independent of it. Any thread.
+    public func holdReceiving(_ hold: Bool) {
+        if core.receiveHeld.exchange(hold, ordering: .acquiringAndReleasing) != hold { service.wake() }
+    }
+
+    /// Runs `work` (on the service thread, like the events) once everything the server had sent
+    /// when this was called has been read and delivered: ends a `holdReceiving` first. For a
+    /// receiver about to act on what it knows of the server (a user's press during a hold:
+    /// the answer may have ended meanwhile). Right away, at the next pass, without an open link.
+    public func afterReceivedAll(_ work: @escaping @Sendable () -> Void) {
+        core.receiveHeld.store(false, ordering: .releasing)
+        core.state.withLock { $0.afterReceivedAll.append(work) }
+        service.wake()
+    }
+
     public func ping() {
         if core.enqueueLinkCommand({ .ping(generation: $0) }) { service.wake() }
     }

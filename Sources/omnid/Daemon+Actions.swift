@@ -18,6 +18,7 @@ extension Daemon {
     }
 
     func perform(_ action: ApplianceAction) {
+        if action.wantsServiceReplySoon { releaseReceiving() }
         switch action {
         case .startStreaming(let record):
             answerStarted = false
@@ -61,6 +62,7 @@ extension Daemon {
             session.withManager { $0.resendTurn(recording.chunks) }
         case .playAudioDelta(let base64):
             play(base64)
+            paceReceiving()
         case .flushPlayback:
             audio.flush()
             answerStarted = false

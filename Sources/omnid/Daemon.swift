@@ -52,6 +52,12 @@ final class Daemon: @unchecked Sendable {
     /// reports `.answerStarted` with this generation.
     var firstSampleWatch: Int?
     var answerStarted = false
+    /// When the service's socket is left unread for a while (Daemon+Receive.swift); the
+    /// generation of the latest hold's timer.
+    var receivePacing = ReceivePacing()
+    var receiveHold = 0
+    /// Button events that wait for what the service sent during a hold to be read.
+    var buttonsAwaitingReceive: [ButtonEvent]?
     /// A user-requested reconnect closes the session first; it is started again once closed.
     var restartSessionWhenStopped = false
 
@@ -187,6 +193,7 @@ extension Daemon: DaemonInputReceiver {
     func receive(_ input: DaemonInput) {
         switch input {
         case .button(let b):
+            if deferUntilReceived(b) { return }
             feed(.button(b))
             cameraButton(b)
         case .timer(let t): feed(.timer(t))

@@ -8,14 +8,15 @@ import XCTest
 
 // The transport under what omni-sim's hostile faults send (issue 16), real libwebsockets on both
 // ends: receive flow control against a flood, exact framing from LWSServer (fragments, pauses,
-// binary, bytes that are not UTF-8) and a reset that follows what was already queued.
+// binary, bytes that are not UTF-8) and a reset that follows what was already queued; and the
+// receiver's own hold on reading (issue 15: omnid's ReceivePacing).
 
 final class WebSocketHostileFramesTests: XCTestCase {
     private func url(_ port: Int) -> String { "ws://127.0.0.1:\(port)/api-ws/v1/realtime?model=m" }
 
     private func pair(receiveWindow: LWSClientTransport.ReceiveWindow? = nil, maxMessageDuration: Duration = .seconds(25),
                       file: StaticString = #filePath, line: UInt = #line) throws
-        -> (server: LWSServer, log: WSEventLog, client: LWSClientTransport, id: Int)
+        -> (server: LWSServer, log: WSEventLog, client: LWSClientTransport, id: Int, probe: WSServerProbe)
     {
         let probe = WSServerProbe()
         let server = probe.makeServer()
@@ -30,7 +31,52 @@ final class WebSocketHostileFramesTests: XCTestCase {
             client.shutdown()
             server.stop()
         }
-        return (server, log, client, id)
+        return (server, log, client, id, probe)
+    }
+
+    /// Holds reading, and returns once the hold is in force: it is applied in the pass that
+    /// writes the message sent after it, so once the server has that message the socket is no
+    /// longer read.
+    private func holdReceiving(_ p: (server: LWSServer, log: WSEventLog, client: LWSClientTransport, id: Int,
+                                     probe: WSServerProbe)) {
+        p.client.holdReceiving(true)
+        XCTAssertTrue(p.client.send(text: "holding"))
+        XCTAssertTrue(wsEventually { p.probe.texts.contains("holding") })
+    }
+
+    /// The receiver's hold (omnid: a few seconds of answer queued): what the server sends
+    /// meanwhile stays in the socket; released, all of it comes, in order.
+    func testHoldLeavesMessagesUnreadUntilReleased() throws {
+        let p = try pair()
+        holdReceiving(p)
+        for i in 0..<50 { p.server.send(connectionID: p.id, text: "message \(i)") }
+        usleep(300_000)  // as above: time for the broken behaviour to show
+        XCTAssertEqual(p.log.texts, [], "read during the hold")
+        p.client.holdReceiving(false)
+        XCTAssertTrue(wsEventually { p.log.texts.count == 50 })
+        XCTAssertEqual(p.log.texts, (0..<50).map { "message \($0)" })
+    }
+
+    /// `afterReceivedAll` (omnid: a press during a hold) ends the hold and runs only once
+    /// everything the server had sent is delivered: the press then sees an answer that ended.
+    func testAfterReceivedAllRunsOnceEverythingSentIsDelivered() throws {
+        let p = try pair()
+        holdReceiving(p)
+        let big = String(repeating: "d", count: 6_600)  // an answer delta's size: several reads
+        for i in 0..<40 { p.server.send(connectionID: p.id, text: "\(i) \(big)") }
+        p.server.send(connectionID: p.id, text: "done")
+        usleep(300_000)  // the server has written them all (loopback)
+        XCTAssertEqual(p.log.texts, [], "read during the hold")
+        let deliveredWhenRun = Mutex<Int?>(nil)
+        let log = p.log
+        p.client.afterReceivedAll { deliveredWhenRun.withLock { $0 = log.texts.count } }
+        XCTAssertTrue(wsEventually { deliveredWhenRun.withLock { $0 } != nil })
+        XCTAssertEqual(deliveredWhenRun.withLock { $0 }, 41, "ran before everything sent was delivered")
+        XCTAssertEqual(p.log.texts.last, "done")
+        // Without a hold, it runs at the next pass.
+        let again = Mutex(false)
+        p.client.afterReceivedAll { again.withLock { $0 = true } }
+        XCTAssertTrue(wsEventually { again.withLock { $0 } })
     }
 
     /// Regression (flood wedge): without a window every frame of a flood went onto the

@@ -120,6 +120,19 @@ public final class SessionHost: @unchecked Sendable {
         for e in events { handleTransport(e) }
     }
 
+    /// Leaves the service's socket unread until released (LWSClientTransport.holdReceiving;
+    /// ReceivePacing decides when). On the loop.
+    public func holdReceiving(_ hold: Bool) {
+        transport.holdReceiving(hold)
+    }
+
+    /// Runs `work` on the loop once everything the service has sent so far has been read and
+    /// handed to the manager (after the events it brought); ends a hold. On the loop.
+    public func afterReceivedAll(_ work: @escaping @Sendable () -> Void) {
+        let loop = self.loop
+        transport.afterReceivedAll { loop.post(work) }
+    }
+
     private func rearm() {
         deadline?.set(manager.nextDeadline)
     }
