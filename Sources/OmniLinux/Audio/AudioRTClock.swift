@@ -50,8 +50,10 @@ import Synchronization
     while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
 }
 
-/// The longest a clock-paced loop sleeps at once while idle.
-let coastNanos = 200_000_000
+/// The longest a clock-paced loop sleeps at once (idle, or through audio written ahead). Each
+/// coast is a wake-up, and on a VM a wake-up costs about 100 us however little it does; a
+/// longer coast only means more periods caught up back to back when it ends (a few preads).
+let coastNanos = 500_000_000
 
 extension AudioLoop {
     /// When the clock-paced loop should run `iteration` (monotonic ns).

@@ -3,7 +3,7 @@ import Synchronization
 
 // Audio thread, writing a `file:` speaker ahead. Answer audio already in the ring plays next
 // whatever happens, unless a request (flush, earcon, volume) changes it, so while an answer
-// plays the loop writes whole periods of it up to `writeAheadFrames` (200 ms) past the one
+// plays the loop writes whole periods of it up to `writeAheadFrames` (500 ms) past the one
 // period the per-period loop keeps in the device, and sleeps while that plays (AudioRTClock:
 // an "ahead" coast) instead of waking every period; more answer audio arriving meanwhile does
 // not wake it (it is taken when the loop wakes to write on). A real device with a deeper buffer

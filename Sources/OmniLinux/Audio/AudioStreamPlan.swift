@@ -234,9 +234,9 @@ final class AudioStreamPlan {
     /// The audio thread's stack that is touched before its loop starts and locked: its deepest
     /// call chain (an ALSA read or write through plugins) stays well inside it.
     static let audioStackLockBytes = 64 * 1024
-    /// Periods a `file:` speaker may be written ahead (AudioRTLoop+Ahead.swift): 200 ms, the
-    /// longest the loop then sleeps while an answer plays (its idle coast).
-    static let writeAheadPeriods = 10
+    /// Periods a `file:` speaker may be written ahead (AudioRTLoop+Ahead.swift): 500 ms, the
+    /// longest the loop then sleeps while an answer plays (its longest coast, AudioRTClock).
+    static let writeAheadPeriods = 25
 
     deinit {
         close()
