@@ -6,17 +6,22 @@ import OmniLinux
 // meanwhile is read in one wake-up. Never in `vad` mode (the service's voice detection must be
 // heard at once); anything that wants the service's reply soon ends a hold at once.
 //
-// A press during a hold waits until what the service sent meanwhile has been read: the answer
-// may have ended on the service (its `response.done` unread), and a barge-in decided on the
-// stale view would cancel a response that no longer exists (the service's "none active
-// response" error). Reading it is a wake-up or two of back-to-back reads, well under a
-// millisecond on this VM; the presses and releases that come meanwhile keep their order.
+// A press during a hold, or while what piled up during one is still being read, waits until
+// that has been read: the answer may have ended on the service (its `response.done` unread), and
+// a barge-in decided on the stale view would cancel a response that no longer exists (the
+// service's "none active response" error). Reading it is a wake-up or two of back-to-back
+// reads, well under a millisecond on this VM; a server that sends faster than omnid reads (a
+// flood) never lets the socket empty, so a press waits `pressWaitLimit` at most. The presses and
+// releases that come meanwhile keep their order.
 
 extension Daemon {
+    /// The longest a press waits for the socket to be read.
+    static let pressWaitLimit = Duration.milliseconds(250)
+
     /// After an answer delta was queued for the speaker.
     func paceReceiving() {
         guard config.session.mode != .vad,
-              let hold = receivePacing.answerAudioQueued(queuedMs: audio.queuedPlaybackMs, now: loop.clock.now())
+              let hold = receivePacing.answerAudioQueued(queuedMs: audio.queuedPlaybackMs)
         else { return }
         receiveHold += 1
         let generation = receiveHold
@@ -27,31 +32,35 @@ extension Daemon {
         }
     }
 
-    /// A button event during a hold (or while earlier ones wait): kept until what the service
-    /// sent has been read, then handed over in order. False: handle it now.
+    /// Reads the socket again now and catches up with what piled up (no-op without a hold).
+    func releaseReceiving() {
+        guard receivePacing.release() else { return }
+        receiveHold += 1
+        session.afterReceivedAll { [weak self] in
+            guard let self else { return }
+            self.receivePacing.caughtUp()
+            self.handOverWaitingButtons()
+        }
+    }
+
+    /// A button event during a hold or its catch-up (or while earlier ones wait): kept until what
+    /// the service sent has been read, then handed over in order. False: handle it now.
     func deferUntilReceived(_ button: ButtonEvent) -> Bool {
         if buttonsAwaitingReceive != nil {
             buttonsAwaitingReceive?.append(button)
             return true
         }
-        guard receivePacing.holding else { return false }
+        guard receivePacing.phase != .reading else { return false }
         buttonsAwaitingReceive = [button]
-        receivePacing.release(now: loop.clock.now())
-        receiveHold += 1
-        session.afterReceivedAll { [weak self] in
-            guard let self else { return }
-            let kept = self.buttonsAwaitingReceive ?? []
-            self.buttonsAwaitingReceive = nil
-            for b in kept { self.receive(.button(b)) }
-        }
+        releaseReceiving()
+        loop.after(Self.pressWaitLimit) { [weak self] in self?.handOverWaitingButtons() }
         return true
     }
 
-    /// Reads the socket again now (no-op without a hold).
-    func releaseReceiving() {
-        guard receivePacing.release(now: loop.clock.now()) else { return }
-        receiveHold += 1
-        session.holdReceiving(false)
+    private func handOverWaitingButtons() {
+        guard let kept = buttonsAwaitingReceive else { return }
+        buttonsAwaitingReceive = nil
+        for b in kept { handle(b) }
     }
 }
 

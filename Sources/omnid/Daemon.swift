@@ -193,14 +193,18 @@ extension Daemon: DaemonInputReceiver {
     func receive(_ input: DaemonInput) {
         switch input {
         case .button(let b):
-            if deferUntilReceived(b) { return }
-            feed(.button(b))
-            cameraButton(b)
+            if !deferUntilReceived(b) { handle(b) }
         case .timer(let t): feed(.timer(t))
         case .session(let e): sessionEvent(e)
         case .audio(let e): audioEvent(e)
         case .camera(let f): cameraFrame(f)
         }
+    }
+
+    /// A button event, now (Daemon+Receive.swift may have kept it for a moment).
+    func handle(_ button: ButtonEvent) {
+        feed(.button(button))
+        cameraButton(button)
     }
 
     func status() -> ApplianceStatus {

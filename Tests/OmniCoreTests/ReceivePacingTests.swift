@@ -2,49 +2,50 @@ import OmniCore
 import XCTest
 
 final class ReceivePacingTests: XCTestCase {
-    private func ms(_ n: Int) -> Duration { .milliseconds(n) }
-
     func testNoHoldUntilEnoughAnswerIsQueued() {
         var p = ReceivePacing()
-        XCTAssertNil(p.answerAudioQueued(queuedMs: 100, now: .zero))
-        XCTAssertNil(p.answerAudioQueued(queuedMs: ReceivePacing.minimumQueuedMs - 1, now: ms(25)))
-        XCTAssertFalse(p.holding)
+        XCTAssertNil(p.answerAudioQueued(queuedMs: 100))
+        XCTAssertNil(p.answerAudioQueued(queuedMs: ReceivePacing.minimumQueuedMs - 1))
+        XCTAssertEqual(p.phase, .reading)
         XCTAssertEqual(p.holds, 0)
     }
 
     func testHoldLeavesTheMarginQueued() {
         var p = ReceivePacing()
-        XCTAssertEqual(p.answerAudioQueued(queuedMs: 450, now: .zero), ms(450 - ReceivePacing.marginMs))
-        XCTAssertTrue(p.holding)
+        XCTAssertEqual(p.answerAudioQueued(queuedMs: 450), .milliseconds(450 - ReceivePacing.marginMs))
+        XCTAssertEqual(p.phase, .holding)
         XCTAssertEqual(p.holds, 1)
         // A delta taken in the same read as the one that started the hold starts no second one.
-        XCTAssertNil(p.answerAudioQueued(queuedMs: 550, now: .zero))
+        XCTAssertNil(p.answerAudioQueued(queuedMs: 550))
         XCTAssertEqual(p.holds, 1)
     }
 
     func testHoldIsCappedSoAServerCloseWaitsAtMostASecond() {
         var p = ReceivePacing()
-        XCTAssertEqual(p.answerAudioQueued(queuedMs: 30_000, now: .zero), ms(ReceivePacing.maximumHoldMs))
+        XCTAssertEqual(p.answerAudioQueued(queuedMs: 30_000), .milliseconds(ReceivePacing.maximumHoldMs))
     }
 
-    func testWhatPiledUpIsReadBeforeTheNextHold() {
+    /// What piled up during a hold is read before the next hold can start; a server that never
+    /// lets the socket empty (a flood) is therefore read without pause.
+    func testNoHoldAgainUntilWhatPiledUpIsRead() {
         var p = ReceivePacing()
-        XCTAssertNotNil(p.answerAudioQueued(queuedMs: 500, now: .zero))
-        XCTAssertTrue(p.release(now: ms(250)))
-        // The deltas TCP kept during the hold come back to back: none of them holds again.
-        for i in 0..<8 {
-            XCTAssertNil(p.answerAudioQueued(queuedMs: 600 + 100 * i, now: ms(250) + .microseconds(100 * i)))
-        }
-        XCTAssertNil(p.answerAudioQueued(queuedMs: 1_400, now: ms(250) + ReceivePacing.burst - .nanoseconds(1)))
-        // The next delta, which arrives later, does.
-        XCTAssertEqual(p.answerAudioQueued(queuedMs: 1_100, now: ms(250) + ReceivePacing.burst), ms(850))
+        XCTAssertNotNil(p.answerAudioQueued(queuedMs: 500))
+        XCTAssertTrue(p.release())
+        XCTAssertEqual(p.phase, .catchingUp)
+        for i in 0..<1_000 { XCTAssertNil(p.answerAudioQueued(queuedMs: 600 + 100 * i)) }
+        p.caughtUp()
+        XCTAssertEqual(p.phase, .reading)
+        XCTAssertEqual(p.answerAudioQueued(queuedMs: 1_100), .milliseconds(850))
         XCTAssertEqual(p.holds, 2)
     }
 
-    func testReleaseWithoutHoldIsANoOp() {
+    func testReleaseOrCatchUpWithoutHoldIsANoOp() {
         var p = ReceivePacing()
-        XCTAssertFalse(p.release(now: .zero))
-        // …and is not the end of a hold: the first hold may start at once.
-        XCTAssertNotNil(p.answerAudioQueued(queuedMs: 800, now: .nanoseconds(1)))
+        XCTAssertFalse(p.release())
+        p.caughtUp()
+        XCTAssertEqual(p.phase, .reading)
+        XCTAssertNotNil(p.answerAudioQueued(queuedMs: 800))
+        XCTAssertTrue(p.release())
+        XCTAssertFalse(p.release(), "released once")
     }
 }
