@@ -1,5 +1,7 @@
-// Server ids in the documented shapes (protocol §1): a prefix plus 21 alphanumerics, e.g.
-// `event_RoUu4T8yExPMI37GKwaOC`. Seeded, so a test run (and a replayed log) is reproducible.
+// Server ids in the documented shapes (protocol §1): a prefix (`event_`, `sess_`, `resp_`,
+// `item_`) plus 21 random alphanumerics. Seeded, so a test run (and a replayed log) is
+// reproducible. (The trace fixtures use readable stand-ins, `event_trace001`: nothing reads
+// an id's form, and random 21-character strings in the tree look like credentials.)
 
 /// SplitMix64: tiny, fast and good enough for ids and test signals; deterministic per seed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {

@@ -28,7 +28,7 @@ extension SessionConfig {
 }
 
 extension ConnectRequest {
-    static let secretKey = "fake-TESTSECRET0123456789"
+    static let secretKey = "not-a-real-key-for-the-log-test"
     static let test = ConnectRequest(url: "wss://example.invalid/api-ws/v1/realtime?model=qwen3-omni-flash-realtime",
                                      headers: [("Authorization", "Bearer \(secretKey)")])
 }

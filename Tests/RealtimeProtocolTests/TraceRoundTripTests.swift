@@ -121,7 +121,7 @@ final class TraceRoundTripTests: XCTestCase {
         // VAD config echo; server bookkeeping fields kept in extra.
         let updated = try ServerEvent.decode(object: first("vad_turn.jsonl", "session.updated").wire)
         guard case .sessionUpdated(let s) = updated.body else { return XCTFail("\(updated.body)") }
-        XCTAssertEqual(s.id, "sess_0lR8acRYSi4MDF8kWCBX1")
+        XCTAssertEqual(s.id, "sess_trace004")
         XCTAssertEqual(s.model, "qwen3-omni-flash-realtime")
         XCTAssertEqual(s.turnDetection.value?.threshold, 0.1)
         XCTAssertEqual(s.turnDetection.value?.prefixPaddingMs, 500)
@@ -135,8 +135,8 @@ final class TraceRoundTripTests: XCTestCase {
         XCTAssertEqual(s.extra["tool_choice"], "auto")
 
         let started = try ServerEvent.decode(object: first("vad_turn.jsonl", "input_audio_buffer.speech_started").wire)
-        XCTAssertEqual(started.body, .speechStarted(audioStartMs: 200, itemID: "item_6wLqeeHq1PkCJVuoYqLRq"))
-        XCTAssertEqual(started.eventID, "event_8GOuLfafi1JrpRWBJG9en")
+        XCTAssertEqual(started.body, .speechStarted(audioStartMs: 200, itemID: "item_trace009"))
+        XCTAssertEqual(started.eventID, "event_trace110")
 
         let done = try ServerEvent.decode(object: first("vad_turn.jsonl", "response.done").wire)
         guard case .responseDone(let r) = done.body else { return XCTFail("\(done.body)") }
@@ -160,7 +160,7 @@ final class TraceRoundTripTests: XCTestCase {
         // content_part uses `text` even for audio parts.
         let part = try ServerEvent.decode(object: first("vad_turn.jsonl", "response.content_part.done").wire)
         guard case .contentPartDone(let ref, let p) = part.body else { return XCTFail("\(part.body)") }
-        XCTAssertEqual(ref, ContentRef(responseID: "resp_VMGPBnu3mY2lhm12FPzmV", itemID: "item_rxZKiGvbtcj7bsHXDYzEz"))
+        XCTAssertEqual(ref, ContentRef(responseID: "resp_trace005", itemID: "item_trace010"))
         XCTAssertEqual(p, ContentPart(type: "audio", text: "Sunny and warm today!"))
         XCTAssertEqual(p.spokenText, "Sunny and warm today!")
     }
