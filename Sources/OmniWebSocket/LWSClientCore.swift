@@ -13,6 +13,10 @@ enum LWSClientCommand: Sendable {
     case abort
     /// A lookup of `host` ended (LWSResolver, on its own thread).
     case resolved(host: String, LWSResolver.Outcome)
+    /// The receiver's hold on reading (LWSClientTransport.holdReceiving).
+    case holdReceiving(Bool)
+    /// Ends a hold; runs once everything sent so far has been read (afterReceivedAll).
+    case afterReceivedAll(@Sendable () -> Void)
 }
 
 /// State shared between callers and the service thread. Everything is behind one mutex; the
@@ -27,8 +31,6 @@ final class LWSClientCore: Sendable {
         /// Set when the queue reached half full; cleared (with a `.writable`) when it drains below.
         var aboveHalf = false
         var commands: [LWSClientCommand] = []
-        /// Run once everything the server sent so far has been read (`afterReceivedAll`).
-        var afterReceivedAll: [@Sendable () -> Void] = []
         var stopped = false
         var dead: String?
     }
@@ -44,8 +46,6 @@ final class LWSClientCore: Sendable {
 
     /// Receive flow control; nil without a receive window.
     let receiveFlow: LWSReceiveFlow?
-    /// The receiver asked not to be handed anything for now (LWSClientTransport.holdReceiving).
-    let receiveHeld = Atomic<Bool>(false)
 
     init(logger: Logger, connectTimeoutSeconds: Int, receiveWindow: LWSClientTransport.ReceiveWindow? = nil,
          lookUp: @escaping @Sendable (String) -> LWSResolver.Outcome = LWSResolver.lookUp,
@@ -110,6 +110,15 @@ final class LWSClientCore: Sendable {
             s.generation &+= 1
             s.acceptsSends = false
             clearOutgoing(&s)
+            return true
+        }
+    }
+
+    /// Queues a command that needs no link (the receiver's hold); false once stopped.
+    func enqueue(_ command: LWSClientCommand) -> Bool {
+        state.withLock { s in
+            guard !s.stopped else { return false }
+            s.commands.append(command)
             return true
         }
     }

@@ -191,7 +191,7 @@ extension LWSClientEngine {
             reject(link, wsi, .protocolError("text message is not valid UTF-8"), code: 1007, reason: "invalid UTF-8")
             return 0
         }
-        if core.emitReceived(event, bytes: message.count, for: link.generation) { pauseReading(link, wsi) }
+        if core.emitReceived(event, bytes: message.count, for: link.generation) { pauseReading(link) }
         return 0
     }
 
@@ -214,12 +214,12 @@ extension LWSClientEngine {
     /// server) until it catches up (`resumeReadingIfCaughtUp`). Without this a flood is read far
     /// faster than the controller can decode it, and the backlog on the controller's queue grows
     /// without bound and delays everything else there: control socket, timers, the watchdog.
-    private func pauseReading(_ link: Link, _ wsi: OpaquePointer) {
+    private func pauseReading(_ link: Link) {
         guard !link.readingPaused, let flow = core.receiveFlow else { return }
         link.readingPaused = true
         // Published before pausing, so a receiver that catches up from here on wakes us.
         flow.paused.store(true, ordering: .releasing)
-        lws_rx_flow_control(wsi, 0)
+        updateReading(link)
     }
 
     /// Fails the link on a bad incoming message and closes it with `code`, from WRITEABLE.

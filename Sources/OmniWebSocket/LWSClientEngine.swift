@@ -37,8 +37,8 @@ final class LWSClientEngine {
         var peerClose: (code: Int, reason: String)?
         /// Receive flow control has stopped reading this link.
         var readingPaused = false
-        /// The receiver's hold (LWSClientTransport.holdReceiving) as last applied to this link.
-        var readingHeld = false
+        /// What lws was last told (lws_rx_flow_control): the socket is read.
+        var reading = true
         /// When the first frame of the message being received arrived (monotonic seconds).
         var messageStartedAt: Double?
         /// OpenSSL rejected the server's certificate chain during this attempt.
@@ -81,6 +81,10 @@ final class LWSClientEngine {
     /// The last attempt tag handed out.
     private var attempts: UInt64 = 0
     var pingFrame = [UInt8](repeating: 0, count: LWSLibrary.pre)
+    /// The receiver's hold (LWSClientTransport.holdReceiving), for this link and later ones.
+    private var receiveHeld = false
+    /// What waits for everything sent so far to be read (LWSClientTransport.afterReceivedAll).
+    private var waitingForReceivedAll: [@Sendable () -> Void] = []
 
     init(core: LWSClientCore, service: LWSServiceThread) {
         self.core = core
@@ -122,7 +126,7 @@ final class LWSClientEngine {
             attempt(link)
         }
         resumeReadingIfCaughtUp()
-        applyReceiveHold()
+        if let link { updateReading(link) }
         runAfterReceivedAll()
         requestWritableIfNeeded()
         return context != nil
@@ -250,6 +254,11 @@ final class LWSClientEngine {
             link.pingPending = true
         case .abort:
             dropLink()
+        case .holdReceiving(let hold):
+            receiveHeld = hold
+        case .afterReceivedAll(let work):
+            receiveHeld = false
+            waitingForReceivedAll.append(work)
         case .resolved(let host, let outcome):
             lookups.remove(host)
             // Also the answer for a later link to the same host that waited for this lookup.
@@ -364,10 +373,20 @@ final class LWSClientEngine {
     /// receiver is down to half the window. Checked here too, not only on its wake-up, because
     /// it may have caught up between the pause and `readingPaused` being published.
     private func resumeReadingIfCaughtUp() {
-        guard let link, link.readingPaused, let wsi = link.wsi, let flow = core.receiveFlow, flow.caughtUp else { return }
+        guard let link, link.readingPaused, let flow = core.receiveFlow, flow.caughtUp else { return }
         link.readingPaused = false
         flow.paused.store(false, ordering: .releasing)
-        if !link.readingHeld { lws_rx_flow_control(wsi, 1) }
+    }
+
+    /// Tells lws whether to read the link: not while the receive window is full or the
+    /// receiver holds reading. Every pass (a hold, its end or a new link shows here), and at
+    /// once when the window fills inside a receive callback.
+    func updateReading(_ link: Link) {
+        guard link.open, let wsi = link.wsi else { return }
+        let read = !link.readingPaused && !receiveHeld
+        guard read != link.reading else { return }
+        link.reading = read
+        lws_rx_flow_control(wsi, read ? 1 : 0)
     }
 
     /// Every pass: what waits for everything sent so far to be read runs once nothing is left
@@ -376,31 +395,15 @@ final class LWSClientEngine {
     /// readable, so it does not sleep) and the next pass looks again. A link that cannot be
     /// read now (none, not open, its receive window full) has nothing more to give.
     private func runAfterReceivedAll() {
-        guard core.state.withLock({ !$0.afterReceivedAll.isEmpty }) else { return }
+        guard !waitingForReceivedAll.isEmpty else { return }
         if let link, link.open, !link.readingPaused, let wsi = link.wsi, let context {
             var byte: UInt8 = 0
             if recv(lws_get_socket_fd(wsi), &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) > 0 { return }
             if lws_service_adjust_timeout(context, 1, 0) == 0 { return }
         }
-        let works = core.state.withLock { s in
-            defer { s.afterReceivedAll = [] }
-            return s.afterReceivedAll
-        }
+        let works = waitingForReceivedAll
+        waitingForReceivedAll.removeAll()
         for work in works { work() }
-    }
-
-    /// Every pass: the receiver's hold, applied to an open link when it changed. Reading
-    /// resumes only when neither the hold nor the receive window stops it.
-    private func applyReceiveHold() {
-        guard let link, link.open, let wsi = link.wsi else { return }
-        let held = core.receiveHeld.load(ordering: .acquiring)
-        guard held != link.readingHeld else { return }
-        link.readingHeld = held
-        if held {
-            lws_rx_flow_control(wsi, 0)
-        } else if !link.readingPaused {
-            lws_rx_flow_control(wsi, 1)
-        }
     }
 
     /// Ends the link with a failure event (and no further events for it); or, when the link

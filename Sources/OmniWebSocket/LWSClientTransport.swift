@@ -132,7 +132,7 @@ public final class LWSClientTransport: RealtimeTransport {
     /// in one wake-up than one per wake-up. Applies to the current link and any later one; the
     /// receive window's own pause (see `init`) is independent of it. Any thread.
     public func holdReceiving(_ hold: Bool) {
-        if core.receiveHeld.exchange(hold, ordering: .acquiringAndReleasing) != hold { service.wake() }
+        if core.enqueue(.holdReceiving(hold)) { service.wake() }
     }
 
     /// Runs `work` (on the service thread, like the events) once everything the server had sent
@@ -140,9 +140,7 @@ public final class LWSClientTransport: RealtimeTransport {
     /// receiver about to act on what it knows of the server (a user's press during a hold:
     /// the answer may have ended meanwhile). Right away, at the next pass, without an open link.
     public func afterReceivedAll(_ work: @escaping @Sendable () -> Void) {
-        core.receiveHeld.store(false, ordering: .releasing)
-        core.state.withLock { $0.afterReceivedAll.append(work) }
-        service.wake()
+        if core.enqueue(.afterReceivedAll(work)) { service.wake() }
     }
 
     public func ping() {
