@@ -6,7 +6,7 @@ import Glibc
 // sd_notify's NOTIFY_SOCKET). sun_path holds 108 bytes including the NUL; a longer path is
 // refused, never cut (a cut path would bind or reach a different socket).
 
-public struct UnixSocketAddress {
+public struct UnixSocketAddress: Sendable {
     public private(set) var storage = sockaddr_un()
     /// The length to pass to bind/connect/sendto: the whole struct for a path, only the used
     /// bytes for an abstract name (whose bytes all count, NULs included).

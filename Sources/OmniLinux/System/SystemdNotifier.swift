@@ -39,22 +39,22 @@ public struct SystemdNotifier: Sendable {
     /// at every state change of a turn: a socket made and closed for each cost two system calls
     /// more). Unconnected, so a NOTIFY_SOCKET that systemd makes anew is still reached.
     private final class Channel: Sendable {
-        let path: String
+        let address: UnixSocketAddress
         let fd: Int32
 
         /// nil when the path cannot be a socket address ("@name" is an abstract socket).
         init?(path: String) {
-            guard UnixSocketAddress(path) != nil else { return nil }
-            self.path = path
+            guard let address = UnixSocketAddress(path) else { return nil }
+            self.address = address
             fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
 
         deinit { if fd >= 0 { close(fd) } }
 
         func send(_ message: String) -> Bool {
-            guard fd >= 0, let addr = UnixSocketAddress(path) else { return false }
+            guard fd >= 0 else { return false }
             var payload = Array(message.utf8)
-            let sent = addr.withSockaddr { sa, len in
+            let sent = address.withSockaddr { sa, len in
                 payload.withUnsafeMutableBytes { buf in
                     sendto(fd, buf.baseAddress, buf.count, Int32(MSG_NOSIGNAL), sa, len)
                 }
