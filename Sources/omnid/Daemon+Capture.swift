@@ -9,8 +9,9 @@ import RealtimeProtocol
 // microphone as it happens. With a button the service does nothing with the audio before the
 // commit, so a batch is three chunks (300 ms, the same 100 ms messages sent together): the
 // controller and a clock-paced audio thread wake a third as often while the user speaks, and
-// the release still sends the rest at once (at most 300 ms of audio, then the commit). While not streaming the engine keeps the ring to its newest audio by
-// itself and the controller is not woken at all (CaptureInterest.idle).
+// the release still sends the rest at once (at most 300 ms of audio, then the commit). While
+// not streaming the engine keeps the ring to its newest audio by itself and the controller is
+// not woken at all (CaptureInterest.idle).
 //
 // The end of streaming (release): the last partial chunk goes out, then whatever the machine
 // asked for after it (the commit, `response.create`). A clock-paced audio thread coasts
